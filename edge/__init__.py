@@ -1,0 +1,3 @@
+"""StoreEdge: the in-store server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The HTTP edge: one endpoint registry, validation, idempotency, errors, OpenAPI."""

@@ -1,0 +1,1 @@
+"""Products, barcodes, categories and the CSV import."""

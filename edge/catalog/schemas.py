@@ -1,0 +1,39 @@
+"""Product input: one schema for the API and the CSV import."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from edge.api.registry import Schema
+from edge.money import MAX_AMOUNT
+
+
+class ProductIn(Schema):
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    category: str | None = Field(None, max_length=64)
+    unit: str = Field("件", min_length=1, max_length=8)
+    sold_by: Literal["each", "weight"] = "each"
+    price: int = Field(ge=0, le=MAX_AMOUNT, description="fen; per kg when sold_by is weight")
+    tax_rate: int = Field(1300, ge=0, le=10000, description="basis points: 1300 = 13 %")
+    barcodes: list[str] = Field(default_factory=list, max_length=20)
+    plu: str | None = Field(None, pattern=r"^\d{4,6}$", description="scale PLU for in-store labels")
+    active: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class ProductQuery(Schema):
+    barcode: str | None = Field(None, max_length=32)
+    sku: str | None = Field(None, max_length=64)
+    q: str | None = Field(None, max_length=64)
+    limit: int = Field(20, ge=1, le=200)
+
+    model_config = {**Schema.model_config, "strict": False}

@@ -1,0 +1,264 @@
+"""The `storeedge` command: what a technician, a script and the services run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from edge.app import StoreEdge
+from edge.config import ConfigError
+from edge.errors import DomainError
+
+
+class Context:
+    def __init__(self):
+        self.config_path: str | None = None
+        self.data_dir: str | None = None
+
+    def store(self, migrate: bool = True) -> StoreEdge:
+        try:
+            return StoreEdge.open(self.config_path, self.data_dir, migrate=migrate)
+        except ConfigError as error:
+            raise click.ClickException(f"config: {error}") from None
+
+
+def store_options(command):
+    """--config and --data-dir on every command, as well as before it."""
+
+    def remember_config(ctx, _param, value):
+        if value is not None:
+            ctx.ensure_object(Context).config_path = value
+
+    def remember_data_dir(ctx, _param, value):
+        if value is not None:
+            ctx.ensure_object(Context).data_dir = value
+
+    command = click.option("--data-dir", type=click.Path(file_okay=False), expose_value=False, is_eager=True,
+                           callback=remember_data_dir, help="data folder (default ./data or $STOREEDGE_DATA_DIR)")(command)
+    return click.option("--config", type=click.Path(dir_okay=False), expose_value=False, is_eager=True,
+                        callback=remember_config, help="TOML config (default $STOREEDGE_CONFIG or built-in)")(command)
+
+
+def domain_errors(function):
+    """Business refusals print as one clear line and exit 2."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DomainError as error:
+            where = f"{error.field}: " if error.field else ""
+            raise click.ClickException(f"{where}{error.message}") from None
+
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+@click.group()
+@store_options
+@click.pass_context
+def main(ctx):
+    """StoreEdge, the in-store server."""
+    ctx.ensure_object(Context)
+
+
+# -- serving ----------------------------------------------------------------
+
+
+def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | None, access_log: bool) -> None:
+    from edge.server import GunicornServer
+
+    store = ctx.store()
+    web = store.config.web
+    data_dir = str(store.data_dir)
+    store.db.close()  # the worker opens its own connections after the fork
+    click.echo(f"StoreEdge {store.config.store.id} on http://{host or web.host}:{port or web.port} "
+               f"(data in {data_dir})", err=True)
+    GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
+                   access_log).run()
+
+
+@main.command()
+@store_options
+@click.option("--host", help="address to listen on (config web.host)")
+@click.option("--port", type=int, help="port (config web.port)")
+@click.option("--threads", type=int, help="worker threads (config web.threads)")
+@click.option("--demo", is_flag=True, help="load demo products, staff and stock into an empty store first")
+@click.pass_obj
+def serve(ctx: Context, host, port, threads, demo):
+    """Run every service in one process (development and demo)."""
+    if demo:
+        from edge.demo.seed import seed
+
+        store = ctx.store()
+        for line in seed(store):
+            click.echo(line, err=True)
+        store.db.close()
+    _run_web(ctx, host, port, threads, access_log=True)
+
+
+@main.command()
+@store_options
+@click.option("--host", help="address to listen on (config web.host)")
+@click.option("--port", type=int, help="port (config web.port)")
+@click.option("--threads", type=int, help="worker threads (config web.threads)")
+@click.pass_obj
+def web(ctx: Context, host, port, threads):
+    """Run the web service (API) alone, as its systemd unit does."""
+    _run_web(ctx, host, port, threads, access_log=False)
+
+
+# -- database ---------------------------------------------------------------
+
+
+@main.group()
+def db():
+    """Schema migrations."""
+
+
+@db.command("migrate")
+@store_options
+@click.option("--to", "target", type=int, help="stop at this schema version")
+@click.pass_obj
+def db_migrate(ctx: Context, target):
+    """Apply pending migrations (a copy of the database is taken first)."""
+    store = ctx.store(migrate=False)
+    applied = store.db.migrate(target)
+    click.echo(f"applied {applied}" if applied else "already up to date")
+    click.echo(f"schema version {store.db.schema_version()}")
+
+
+# -- catalog ----------------------------------------------------------------
+
+
+@main.group()
+def catalog():
+    """Products."""
+
+
+@catalog.command("import")
+@store_options
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+@domain_errors
+def catalog_import(ctx: Context, csv_file):
+    """Import products from CSV; each bad row is reported by line and skipped."""
+    store = ctx.store()
+    report = store.catalog.import_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+    click.echo(f"imported {report.imported}, updated {report.updated}, rejected {len(report.errors)}")
+    for error in report.errors:
+        click.echo(f"line {error['line']}: {error['field']}: {error['message']}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+# -- staff and devices ------------------------------------------------------
+
+
+@main.group()
+def staff():
+    """Staff members."""
+
+
+@staff.command("add")
+@store_options
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["cashier", "manager", "admin"]))
+@click.option("--pin", required=True, help="4 to 8 digits, unique in the store")
+@click.pass_obj
+@domain_errors
+def staff_add(ctx: Context, name, role, pin):
+    """Add a staff member with a PIN."""
+    member = ctx.store().staff.add_staff(name, role, pin)
+    click.echo(f"staff {member.id}: {member.name} ({member.role})")
+
+
+@main.group()
+def devices():
+    """Paired devices."""
+
+
+@devices.command("add")
+@store_options
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice(["terminal", "kiosk", "display"]))
+@click.option("--lane", type=int, help="the lane this device serves")
+@click.option("--print-token", is_flag=True, help="print only the device token (for scripts)")
+@click.pass_obj
+@domain_errors
+def devices_add(ctx: Context, name, kind, lane, print_token):
+    """Pair a device without the approval dance (technician's shortcut)."""
+    device, token = ctx.store().staff.add_device(name, kind, lane)
+    if print_token:
+        click.echo(token)
+    else:
+        click.echo(f"device {device.id}: {device.name} ({device.kind}, lane {device.lane}); "
+                   "run with --print-token to get its token")
+
+
+# -- audit ------------------------------------------------------------------
+
+
+@main.group()
+def audit():
+    """The audit journal."""
+
+
+@audit.command("verify")
+@store_options
+@click.pass_obj
+def audit_verify(ctx: Context):
+    """Check the hash chain; exits 1 and names each broken record."""
+    from edge import audit as journal
+
+    ctx.store()
+    result = journal.verify()
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    if not result.ok:
+        click.echo(f"audit journal BROKEN: {len(result.problems)} problem(s) in {result.records} records")
+        sys.exit(1)
+    click.echo(f"audit journal ok: {result.records} records")
+
+
+# -- demo and benchmarks ----------------------------------------------------
+
+
+@main.group()
+def demo():
+    """Demo data."""
+
+
+@demo.command("seed")
+@store_options
+@click.pass_obj
+def demo_seed(ctx: Context):
+    """Load demo products, staff and stock into an empty store."""
+    from edge.demo.seed import seed
+
+    for line in seed(ctx.store()):
+        click.echo(line)
+
+
+@main.group()
+def bench():
+    """Benchmarks: figures and ratios against a floor measured in the same run."""
+
+
+@bench.command("checkout")
+@click.option("--sales", "sale_count", type=int, default=800, show_default=True, help="sales to complete")
+@click.option("--clients", type=int, default=8, show_default=True, help="concurrent lanes")
+@click.option("--lines", "line_count", type=int, default=10, show_default=True, help="lines per sale")
+def bench_checkout(sale_count, clients, line_count):
+    """Complete sales over HTTP against gunicorn; compare database time with raw sqlite3."""
+    from edge.bench.checkout import run
+
+    run(sale_count, clients, line_count, echo=click.echo)
+
+
+
+
+if __name__ == "__main__":
+    main()

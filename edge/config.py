@@ -1,0 +1,148 @@
+"""Configuration: one TOML file, validated strictly at start-up.
+
+Unknown keys and bad values are errors that name the key path, so a
+technician's typo fails loudly at start instead of silently doing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSection(Strict):
+    id: str = Field("S001", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    chain_id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    name: str = "演示店"
+    timezone: str = "Asia/Shanghai"
+
+
+class HQSection(Strict):
+    broker: str
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_scheme(cls, value: str) -> str:
+        if not value.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must start with mqtt:// or mqtts://")
+        return value
+
+
+class DeviceSection(Strict):
+    name: str
+    kind: Literal["scanner", "printer", "drawer", "display"]
+    backend: Literal["evdev", "serial", "usb", "network", "file", "virtual"]
+    path: str | None = None
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    vendor_id: int | None = None
+    product_id: int | None = None
+    baudrate: int | None = None
+    lane: int | None = Field(None, ge=1, le=99)
+
+
+class VariableBarcodeSection(Strict):
+    """In-store EAN-13 codes from scales: prefix, PLU, embedded value, check digit."""
+
+    prefixes: dict[str, Literal["price", "weight"]] = Field(
+        default_factory=lambda: {str(p): "price" for p in range(20, 30)}
+    )
+    plu_digits: int = Field(5, ge=4, le=6)
+    value_digits: int = Field(5, ge=4, le=6)
+
+    @model_validator(mode="after")
+    def _fills_ean13(self):
+        if self.plu_digits + self.value_digits != 10:
+            raise ValueError("plu_digits + value_digits must be 10 (2 prefix + 10 + 1 check digit = EAN-13)")
+        return self
+
+    @field_validator("prefixes")
+    @classmethod
+    def _two_digit_prefixes(cls, value: dict[str, str]) -> dict[str, str]:
+        for prefix in value:
+            if not (len(prefix) == 2 and prefix.isdigit() and 20 <= int(prefix) <= 29):
+                raise ValueError(f"prefix {prefix!r} must be two digits from 20 to 29")
+        return value
+
+
+class CheckoutSection(Strict):
+    cash_rounding: Literal["none", "round_jiao", "floor_jiao"] = "none"
+    # Discounts up to these limits need no manager; beyond either, approval is required.
+    discount_limit_percent: int = Field(10, ge=0, le=100)
+    discount_limit_amount: int = Field(2000, ge=0)
+    max_line_qty: int = Field(9999, ge=1)
+    max_weight_grams: int = Field(100_000, ge=1)
+    variable_barcodes: VariableBarcodeSection = Field(default_factory=VariableBarcodeSection)
+
+
+class SecuritySection(Strict):
+    pin_max_attempts: int = Field(5, ge=1)
+    lockout_seconds: int = Field(300, ge=1)
+    session_hours: int = Field(12, ge=1, le=24 * 7)
+    pairing_code_minutes: int = Field(10, ge=1, le=60)
+
+
+class WebSection(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    threads: int = Field(16, ge=1, le=256)
+
+
+class Config(Strict):
+    store: StoreSection = Field(default_factory=StoreSection)
+    hq: HQSection | None = None
+    devices: list[DeviceSection] = Field(default_factory=list)
+    checkout: CheckoutSection = Field(default_factory=CheckoutSection)
+    security: SecuritySection = Field(default_factory=SecuritySection)
+    web: WebSection = Field(default_factory=WebSection)
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names each bad key."""
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{path}: {message}")
+    return "; ".join(lines)
+
+
+def parse_config(data: dict) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read the TOML file given (or $STOREEDGE_CONFIG); embedded defaults when neither."""
+    path = path or os.environ.get("STOREEDGE_CONFIG")
+    if not path:
+        return Config()
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: not valid TOML: {error}") from None
+    try:
+        return parse_config(data)
+    except ConfigError as error:
+        raise ConfigError(f"{file}: {error}") from None

@@ -1,0 +1,180 @@
+"""SQLite through peewee: connection settings, transactions and migrations.
+
+Every model binds to ``database`` (a proxy); ``open_database`` points it at a
+file. WAL lets screens read while a sale commits. Durability is chosen per
+transaction, because SQLite fixes it before BEGIN: business facts (a completed
+sale, a refund) commit with synchronous=FULL; cart edits use NORMAL, which
+survives a killed process (the WAL is in the OS page cache) and may lose only
+the last cart edits on power loss. The next FULL commit flushes those too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import shutil
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import peewee
+
+database = peewee.DatabaseProxy()
+
+DB_FILENAME = "storeedge.db"
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def utc_now() -> str:
+    """Informative timestamp (the box may have no RTC; ordering uses sequences)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class _TransactionState(threading.local):
+    def __init__(self):
+        self.durable = True
+        self.regardless = []
+
+
+class Database:
+    """The store database: one SQLite file in the data folder."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.peewee = peewee.SqliteDatabase(
+            str(self.path),
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": "full",
+                "foreign_keys": 1,
+                "busy_timeout": 10_000,
+                "cache_size": -16_000,
+            },
+            check_same_thread=False,
+        )
+        database.initialize(self.peewee)
+        self._local = _TransactionState()
+
+    @contextmanager
+    def transaction(self, durable: bool = True):
+        """One business fact: BEGIN IMMEDIATE so racing writers queue instead of failing."""
+        local = self._local
+        if self.peewee.in_transaction():
+            if durable and not local.durable:
+                raise RuntimeError("a durable write was nested in a non-durable transaction")
+            with self.peewee.atomic():
+                yield
+            return
+        self.peewee.connect(reuse_if_open=True)
+        self.peewee.execute_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        local.durable = durable
+        local.regardless = []
+        try:
+            with self.peewee.atomic("IMMEDIATE"):
+                yield
+        finally:
+            pending, local.regardless = local.regardless, []
+            for write in pending:
+                with self.transaction(durable=True):
+                    write()
+
+    def write_regardless(self, write) -> None:
+        """Commit ``write`` whether or not the surrounding transaction commits.
+
+        A failed PIN must count even though the request that carried it is
+        refused and rolled back.
+        """
+        if self.peewee.in_transaction():
+            self._local.regardless.append(write)
+        else:
+            with self.transaction(durable=True):
+                write()
+
+    def close(self) -> None:
+        if not self.peewee.is_closed():
+            self.peewee.close()
+
+    # -- migrations ---------------------------------------------------------
+
+    def schema_version(self) -> int:
+        cursor = self.peewee.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+        )
+        if cursor.fetchone() is None:
+            return 0
+        row = self.peewee.execute_sql("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return row[0] or 0
+
+    def migrate(self, target: int | None = None, backup: bool = True) -> list[int]:
+        """Apply pending numbered migrations, each in its own transaction.
+
+        A copy of the database is taken first (SQLite's online backup), so a
+        failed upgrade can be rolled back by hand.
+        """
+        steps = available_migrations()
+        current = self.schema_version()
+        pending = [s for s in steps if s.version > current and (target is None or s.version <= target)]
+        if not pending:
+            return []
+        if backup and current > 0:
+            self.backup(self.path.with_name(f"{self.path.stem}.before-v{pending[0].version}.db"))
+        applied = []
+        for step in pending:
+            with self.transaction(durable=True):
+                for statement in step.statements():
+                    self.peewee.execute_sql(statement)
+                self.peewee.execute_sql(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    (step.version, step.name, utc_now()),
+                )
+            applied.append(step.version)
+        return applied
+
+    def backup(self, destination: Path) -> Path:
+        """A consistent copy while others keep writing (SQLite's online backup API)."""
+        destination = Path(destination)
+        tmp = destination.with_suffix(destination.suffix + ".part")
+        source = sqlite3.connect(self.path)
+        target = sqlite3.connect(tmp)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        shutil.move(tmp, destination)
+        return destination
+
+
+class Migration:
+    def __init__(self, version: int, name: str, module):
+        self.version = version
+        self.name = name
+        self.module = module
+
+    def statements(self) -> list[str]:
+        return [s.strip() for s in self.module.SQL.split(";") if s.strip()]
+
+
+def available_migrations() -> list[Migration]:
+    from edge import migrations
+
+    found = []
+    for info in pkgutil.iter_modules(migrations.__path__):
+        if not info.name.startswith("m"):
+            continue
+        version = int(info.name[1:5])
+        module = importlib.import_module(f"edge.migrations.{info.name}")
+        found.append(Migration(version, info.name[6:], module))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {versions}")
+    return found

@@ -1,0 +1,1 @@
+"""The outbox: every business fact's event, kept until HQ acknowledges it."""

@@ -1,0 +1,15 @@
+"""Every domain's endpoints, in one list: the registry the web app and OpenAPI are built from."""
+
+from edge.api.registry import Endpoint
+from edge.catalog.routes import routes as catalog
+from edge.health import routes as health
+from edge.inventory.routes import routes as inventory
+from edge.sales.routes import routes as sales
+from edge.shifts.routes import routes as shifts
+from edge.staff.routes import routes as staff
+
+GROUPS = (health, staff, catalog, inventory, shifts, sales)
+
+
+def all_endpoints() -> list[Endpoint]:
+    return [endpoint for group in GROUPS for endpoint in group.endpoints]

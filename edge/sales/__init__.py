@@ -1,0 +1,1 @@
+"""Sales: the cart, pricing, tenders, completion, voids and refunds."""

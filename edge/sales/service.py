@@ -1,0 +1,422 @@
+"""Sale rules: the open cart per terminal, its lines and discounts, completion and void."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from edge import audit
+from edge.db import utc_now
+from edge.errors import Conflict, DomainError, NotFound
+from edge.outbox.events import emit
+from edge.sales.models import Payment, ReceiptCounter, Sale, SaleLine
+from edge.sales.pricing import Discount, cash_rounding, line_gross, price_lines
+from edge.sales.tenders import builtin_tenders
+from edge.staff.models import Staff
+from edge.staff.service import Caller
+
+OPEN_STATES = ("open",)
+
+
+class SalesService:
+    def __init__(self, app):
+        self.app = app
+        self.rules = app.config.checkout
+        self.tenders = builtin_tenders()
+
+    # -- reading --------------------------------------------------------------
+
+    def get(self, sale_id: str) -> Sale:
+        sale = Sale.get_or_none(Sale.id == sale_id)
+        if sale is None:
+            raise NotFound(f"no sale {sale_id}", field="sale_id")
+        return sale
+
+    def by_receipt(self, receipt_no: str) -> Sale:
+        sale = Sale.get_or_none(Sale.receipt_no == receipt_no)
+        if sale is None:
+            raise NotFound(f"no sale with receipt number {receipt_no}", field="receipt_no")
+        return sale
+
+    def lines(self, sale: Sale) -> list[SaleLine]:
+        return list(SaleLine.select().where(SaleLine.sale_id == sale.id).order_by(SaleLine.line_no))
+
+    def as_dict(self, sale: Sale, lines: list[SaleLine] | None = None) -> dict:
+        lines = self.lines(sale) if lines is None else lines
+        answer = {
+            "id": sale.id, "status": sale.status, "device_id": sale.device_id, "lane": sale.lane,
+            "shift_id": sale.shift_id, "cashier_id": sale.cashier_id, "salesperson_id": sale.salesperson_id,
+            "opened_at": sale.opened_at,
+            "lines": [self._line_dict(line) for line in lines],
+            "discount": ({"kind": sale.discount_kind, "value": sale.discount_value}
+                         if sale.discount_kind else None),
+            "subtotal": sale.subtotal, "discount_total": sale.discount_total, "total": sale.total,
+        }
+        if sale.status == "completed":
+            answer.update(
+                receipt_no=sale.receipt_no, completed_at=sale.completed_at, business_date=sale.business_date,
+                rounding=sale.rounding, paid=sale.paid, change=sale.change,
+                payments=[
+                    {"id": p.id, "method": p.method, "amount": p.amount, "tendered": p.tendered,
+                     "change": p.change, "reference": p.reference}
+                    for p in Payment.select().where(Payment.sale_id == sale.id).order_by(Payment.at, Payment.id)
+                ],
+            )
+        if sale.status == "voided":
+            answer.update(void_reason=sale.void_reason, voided_by=sale.voided_by)
+        return answer
+
+    @staticmethod
+    def _line_dict(line: SaleLine) -> dict:
+        return {
+            "id": line.id, "line_no": line.line_no, "product_id": line.product_id, "sku": line.sku,
+            "name": line.name, "barcode": line.barcode, "sold_by": line.sold_by, "qty": line.qty,
+            "list_price": line.list_price, "unit_price": line.unit_price, "label_price": line.label_price,
+            "price_overridden": line.price_override_by is not None,
+            "discount": ({"kind": line.discount_kind, "value": line.discount_value}
+                         if line.discount_kind else None),
+            "gross": line.gross, "line_discount": line.line_discount, "sale_discount": line.sale_discount,
+            "total": line.total, "tax_rate": line.tax_rate,
+        }
+
+    def current(self, device_id: int) -> Sale | None:
+        return Sale.get_or_none((Sale.device_id == device_id) & (Sale.status == "open"))
+
+    def suspended(self) -> list[Sale]:
+        return list(Sale.select().where(Sale.status == "suspended").order_by(Sale.opened_at))
+
+    # -- the open sale --------------------------------------------------------
+
+    def open(self, caller: Caller, salesperson_id: int | None = None) -> Sale:
+        with self.app.db.transaction(durable=False):
+            self.app.shifts.require_current(caller.device_id)
+            existing = self.current(caller.device_id)
+            if existing is not None:
+                raise Conflict(f"this terminal already has open sale {existing.id}; complete, suspend or "
+                               "void it first", field="sale_id", code="sale_open")
+            self._check_salesperson(salesperson_id)
+            sale = Sale.create(
+                id=str(uuid.uuid4()), device_id=caller.device_id, lane=caller.device.lane,
+                cashier_id=caller.staff_id, salesperson_id=salesperson_id, status="open", opened_at=utc_now(),
+            )
+        return sale
+
+    @staticmethod
+    def _check_salesperson(salesperson_id: int | None) -> None:
+        if salesperson_id is not None and not Staff.select().where(
+                (Staff.id == salesperson_id) & Staff.active).exists():
+            raise DomainError(f"no active staff member {salesperson_id} to name as salesperson",
+                              field="salesperson_id")
+
+    def _open_sale(self, sale_id: str, caller: Caller) -> Sale:
+        sale = self.get(sale_id)
+        if sale.status != "open":
+            raise Conflict(f"sale {sale_id} is {sale.status}, not open", field="sale_id", code=f"sale_{sale.status}")
+        if sale.device_id != caller.device_id:
+            raise Conflict("this sale is open on another terminal", field="sale_id", code="other_terminal")
+        return sale
+
+    def set_salesperson(self, sale_id: str, caller: Caller, salesperson_id: int | None) -> Sale:
+        with self.app.db.transaction(durable=False):
+            sale = self._open_sale(sale_id, caller)
+            self._check_salesperson(salesperson_id)
+            sale.salesperson_id = salesperson_id
+            sale.save()
+        return sale
+
+    def add_line(self, sale_id: str, caller: Caller, *, barcode: str | None = None, sku: str | None = None,
+                 qty: int | None = None) -> SaleLine:
+        """Scan or key in an item; the same plain item again adds to its line."""
+        if (barcode is None) == (sku is None):
+            raise DomainError("give exactly one of barcode or sku", field="barcode")
+        with self.app.db.transaction(durable=False):
+            sale = self._open_sale(sale_id, caller)
+            if barcode is not None:
+                scan = self.app.catalog.scan(barcode)
+                product, code, label = scan.product, scan.barcode, scan.label
+            else:
+                product, code, label = self.app.catalog.by_sku(sku), None, None
+            if not product.active:
+                raise Conflict(f"{product.name} ({product.sku}) is not for sale", field="barcode" if barcode else "sku")
+            qty, label_price = self._quantity(product, qty, label)
+            lines = self.lines(sale)
+            same = next((l for l in lines if l.product_id == product.id and l.label_price is None
+                         and label_price is None and l.price_override_by is None and l.discount_kind is None
+                         and product.sold_by == "each"), None)
+            if same is not None:
+                self._check_qty(product.sold_by, same.qty + qty)
+                same.qty += qty
+                line = same
+            else:
+                line = SaleLine(
+                    id=str(uuid.uuid4()), sale_id=sale.id, line_no=max((l.line_no for l in lines), default=0) + 1,
+                    product_id=product.id, sku=product.sku, name=product.name, barcode=code,
+                    sold_by=product.sold_by, qty=qty, label_price=label_price, list_price=product.price,
+                    unit_price=product.price, tax_rate=product.tax_rate, gross=0, total=0,
+                )
+                lines.append(line)
+                line.save(force_insert=True)
+            self._reprice(sale, lines)
+        return line
+
+    def _quantity(self, product, qty: int | None, label) -> tuple[int, int | None]:
+        if label is not None:
+            if qty not in (None, 1):
+                raise DomainError("a scale label carries its own quantity; scan it again for another",
+                                  field="qty")
+            if product.sold_by != "weight":
+                raise Conflict(f"{product.name} is sold by the piece but the label is from a scale",
+                               field="barcode")
+            if label.kind == "weight":
+                return label.value, None
+            grams = (label.value * 1000 // product.price) if product.price else 0
+            return max(grams, 1), label.value
+        if qty is None:
+            if product.sold_by == "weight":
+                raise DomainError(f"{product.name} is sold by weight: give qty in grams", field="qty")
+            qty = 1
+        self._check_qty(product.sold_by, qty)
+        return qty, None
+
+    def _check_qty(self, sold_by: str, qty: int) -> None:
+        limit = self.rules.max_weight_grams if sold_by == "weight" else self.rules.max_line_qty
+        if qty <= 0:
+            raise DomainError("qty must be positive", field="qty")
+        if qty > limit:
+            unit = "grams" if sold_by == "weight" else "items"
+            raise DomainError(f"qty {qty} is more than the {limit} {unit} a line may hold", field="qty")
+
+    def _line(self, sale: Sale, line_id: str) -> SaleLine:
+        line = SaleLine.get_or_none((SaleLine.id == line_id) & (SaleLine.sale_id == sale.id))
+        if line is None:
+            raise NotFound(f"sale {sale.id} has no line {line_id}", field="line_id")
+        return line
+
+    def update_line(self, sale_id: str, line_id: str, caller: Caller, *, qty: int | None = None,
+                    unit_price: int | None = None, discount: Discount | None = None, clear_discount: bool = False,
+                    approval: dict | None = None) -> SaleLine:
+        with self.app.db.transaction(durable=False):
+            sale = self._open_sale(sale_id, caller)
+            line = self._line(sale, line_id)
+            if qty is not None:
+                if line.label_price is not None:
+                    raise Conflict("the quantity of a scale label cannot change", field="qty")
+                self._check_qty(line.sold_by, qty)
+                line.qty = qty
+            if unit_price is not None and unit_price != line.unit_price:
+                approver = self.app.staff.approve(approval, "a price override", caller)
+                audit.record("sale.price_override", staff_id=caller.staff_id, device_id=caller.device_id,
+                             entity="sale_line", entity_id=line.id,
+                             data={"sale_id": sale.id, "sku": line.sku, "from": line.unit_price,
+                                   "to": unit_price, "approved_by": approver.id})
+                line.unit_price = unit_price
+                line.price_override_by = approver.id
+                if line.label_price is not None:
+                    line.label_price = None
+                    line.qty = 1
+                    line.sold_by = "each"
+            if clear_discount:
+                line.discount_kind = line.discount_value = line.discount_approved_by = None
+            elif discount is not None:
+                line_gross_now = line_gross(line.sold_by, line.unit_price, line.qty, line.label_price)
+                approver = self._approve_discount(discount, line_gross_now, approval, caller)
+                line.discount_kind, line.discount_value = discount.kind, discount.value
+                line.discount_approved_by = approver.id if approver else None
+                if approver:
+                    audit.record("sale.discount_approved", staff_id=caller.staff_id, device_id=caller.device_id,
+                                 entity="sale_line", entity_id=line.id,
+                                 data={"sale_id": sale.id, "kind": discount.kind, "value": discount.value,
+                                       "approved_by": approver.id})
+            lines = [line if l.id == line.id else l for l in self.lines(sale)]
+            self._reprice(sale, lines)
+        return line
+
+    def remove_line(self, sale_id: str, line_id: str, caller: Caller) -> Sale:
+        with self.app.db.transaction(durable=False):
+            sale = self._open_sale(sale_id, caller)
+            line = self._line(sale, line_id)
+            line.delete_instance()
+            self._reprice(sale, self.lines(sale))
+        return sale
+
+    def set_discount(self, sale_id: str, caller: Caller, discount: Discount | None,
+                     approval: dict | None = None) -> Sale:
+        with self.app.db.transaction(durable=False):
+            sale = self._open_sale(sale_id, caller)
+            approver = None
+            if discount is not None:
+                lines = self.lines(sale)
+                base = sum(l.gross - l.line_discount for l in lines)
+                approver = self._approve_discount(discount, base, approval, caller)
+                if approver:
+                    audit.record("sale.discount_approved", staff_id=caller.staff_id, device_id=caller.device_id,
+                                 entity="sale", entity_id=sale.id,
+                                 data={"kind": discount.kind, "value": discount.value, "approved_by": approver.id})
+            sale.discount_kind = discount.kind if discount else None
+            sale.discount_value = discount.value if discount else None
+            sale.discount_approved_by = approver.id if approver else None
+            self._reprice(sale, self.lines(sale))
+        return sale
+
+    def _approve_discount(self, discount: Discount, base: int, approval: dict | None, caller: Caller):
+        """Discounts within the configured limits need no manager; larger ones do."""
+        if discount.kind == "percent" and not 1 <= discount.value <= 100:
+            raise DomainError("a percent discount must be from 1 to 100", field="discount.value")
+        if discount.kind == "amount" and discount.value <= 0:
+            raise DomainError("a discount amount must be positive", field="discount.value")
+        off = discount.off(base)
+        within = (off <= self.rules.discount_limit_amount
+                  and off * 100 <= base * self.rules.discount_limit_percent)
+        if within:
+            return None
+        return self.app.staff.approve(approval, "a discount above the limit", caller)
+
+    def _reprice(self, sale: Sale, lines: list[SaleLine]) -> None:
+        """Recompute every line and the sale's totals; writes only what changed."""
+        grosses = [line_gross(l.sold_by, l.unit_price, l.qty, l.label_price) for l in lines]
+        discounts = [Discount(l.discount_kind, l.discount_value) if l.discount_kind else None for l in lines]
+        sale_discount = Discount(sale.discount_kind, sale.discount_value) if sale.discount_kind else None
+        priced = price_lines(grosses, discounts, sale_discount)
+        for line, p in zip(lines, priced):
+            values = (p.gross, p.line_discount, p.sale_discount, p.total)
+            if values != (line.gross, line.line_discount, line.sale_discount, line.total) or line.is_dirty():
+                line.gross, line.line_discount, line.sale_discount, line.total = values
+                line.save()
+        sale.subtotal = sum(p.gross for p in priced)
+        sale.discount_total = sum(p.line_discount + p.sale_discount for p in priced)
+        sale.total = sum(p.total for p in priced)
+        sale.save()
+
+    # -- suspend and resume (挂单) ---------------------------------------------
+
+    def suspend(self, sale_id: str, caller: Caller) -> Sale:
+        with self.app.db.transaction(durable=False):
+            sale = self._open_sale(sale_id, caller)
+            if not self.lines(sale):
+                raise Conflict("an empty sale cannot be suspended", field="sale_id", code="sale_empty")
+            sale.status = "suspended"
+            sale.save()
+            audit.record("sale.suspended", staff_id=caller.staff_id, device_id=caller.device_id,
+                         entity="sale", entity_id=sale.id, data={"total": sale.total})
+        return sale
+
+    def resume(self, sale_id: str, caller: Caller) -> Sale:
+        """Bring a suspended sale back on this terminal (any lane: the customer may move)."""
+        with self.app.db.transaction(durable=False):
+            sale = self.get(sale_id)
+            if sale.status != "suspended":
+                raise Conflict(f"sale {sale_id} is {sale.status}, not suspended", field="sale_id")
+            self.app.shifts.require_current(caller.device_id)
+            current = self.current(caller.device_id)
+            if current is not None:
+                if self.lines(current):
+                    raise Conflict(f"this terminal has open sale {current.id}; suspend or finish it first",
+                                   field="sale_id", code="sale_open")
+                current.delete_instance()
+            sale.status = "open"
+            sale.device_id = caller.device_id
+            sale.lane = caller.device.lane
+            sale.save()
+            audit.record("sale.resumed", staff_id=caller.staff_id, device_id=caller.device_id,
+                         entity="sale", entity_id=sale.id)
+        return sale
+
+    # -- void -----------------------------------------------------------------
+
+    def void(self, sale_id: str, caller: Caller, reason: str, approval: dict | None) -> Sale:
+        with self.app.db.transaction():
+            sale = self.get(sale_id)
+            if sale.status not in ("open", "suspended"):
+                raise Conflict(f"sale {sale_id} is {sale.status}; only an unpaid sale can be voided "
+                               "(refund a completed one)", field="sale_id", code=f"sale_{sale.status}")
+            lines = self.lines(sale)
+            approver = self.app.staff.approve(approval, "voiding a sale", caller) if lines else None
+            sale.status = "voided"
+            sale.voided_by = approver.id if approver else caller.staff_id
+            sale.void_reason = reason
+            sale.shift_id = sale.shift_id or getattr(self.app.shifts.current(caller.device_id), "id", None)
+            sale.save()
+            data = {"sale_id": sale.id, "reason": reason, "total": sale.total, "lines": len(lines),
+                    "approved_by": approver.id if approver else None}
+            emit("sale.voided", data)
+            audit.record("sale.voided", staff_id=caller.staff_id, device_id=caller.device_id,
+                         entity="sale", entity_id=sale.id, data=data)
+        return sale
+
+    # -- completion -------------------------------------------------------------
+
+    def complete(self, sale_id: str, caller: Caller, payments: list[dict]) -> Sale:
+        """Take payment and commit the sale, its stock movements, event and audit as one fact."""
+        with self.app.db.transaction():
+            sale = self._open_sale(sale_id, caller)
+            shift = self.app.shifts.require_current(caller.device_id)
+            lines = self.lines(sale)
+            if not lines:
+                raise Conflict("an empty sale cannot be completed", field="sale_id", code="sale_empty")
+            rows, rounding, change = self._settle(sale, payments)
+            now = utc_now()
+            sale.status = "completed"
+            sale.shift_id = shift.id
+            sale.completed_at = now
+            sale.business_date = self.business_date()
+            sale.receipt_no = self.next_number(sale.business_date, "")
+            sale.rounding = rounding
+            sale.paid = sum(r["amount"] for r in rows)
+            sale.change = change
+            sale.save()
+            Payment.insert_many([{**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows]).execute()
+            for line in lines:
+                self.app.inventory.move(line.product_id, -line.qty, "sale", ref=sale.id, staff_id=caller.staff_id,
+                                        sku=line.sku)
+            snapshot = self.as_dict(sale, lines)
+            emit("sale.completed", {**snapshot, "store_id": self.app.config.store.id})
+            audit.record("sale.completed", staff_id=caller.staff_id, device_id=caller.device_id,
+                         entity="sale", entity_id=sale.id,
+                         data={"receipt_no": sale.receipt_no, "total": sale.total, "paid": sale.paid,
+                               "change": change, "payments": [[r["method"], r["amount"]] for r in rows]})
+        return sale
+
+    def _settle(self, sale: Sale, payments: list[dict]) -> tuple[list[dict], int, int]:
+        """Check the tenders against the total; returns payment rows, cash rounding and change."""
+        if not payments:
+            raise DomainError("at least one payment is needed", field="payments")
+        tenders = []
+        for index, payment in enumerate(payments):
+            tender = self.tenders.get(payment["method"], field=f"payments[{index}].method")
+            if payment["amount"] <= 0:
+                raise DomainError("amount must be positive", field=f"payments[{index}].amount")
+            tender.check(payment["amount"], payment.get("reference"), index)
+            tenders.append(tender)
+        non_cash = sum(p["amount"] for p, t in zip(payments, tenders) if not t.gives_change)
+        cash = sum(p["amount"] for p, t in zip(payments, tenders) if t.gives_change)
+        if non_cash > sale.total:
+            raise DomainError(f"card and other non-cash payments ({non_cash} fen) exceed the total "
+                              f"({sale.total} fen)", field="payments")
+        rounding = cash_rounding(sale.total - non_cash, self.rules.cash_rounding) if cash else 0
+        due = sale.total + rounding
+        if non_cash + cash < due:
+            raise DomainError(f"payments ({non_cash + cash} fen) are short of the total ({due} fen) by "
+                              f"{due - non_cash - cash} fen", field="payments", code="payment_short")
+        change = non_cash + cash - due
+        rows = []
+        change_left = change
+        for payment, tender in reversed(list(zip(payments, tenders))):
+            given = payment["amount"]
+            back = min(change_left, given) if tender.gives_change else 0
+            change_left -= back
+            rows.append({"method": tender.name, "amount": given - back, "tendered": given, "change": back,
+                         "reference": payment.get("reference")})
+        rows.reverse()
+        return [r for r in rows if r["amount"] > 0 or r["change"] == 0], rounding, change
+
+    def business_date(self) -> str:
+        return datetime.now(ZoneInfo(self.app.config.store.timezone)).strftime("%Y%m%d")
+
+    def next_number(self, business_date: str, prefix: str) -> str:
+        """Receipt (or refund) number, per store per day: S001-20261123-0042."""
+        key = prefix + business_date
+        counter = ReceiptCounter.get_or_none(ReceiptCounter.business_date == key)
+        number = (counter.last_no if counter else 0) + 1
+        ReceiptCounter.insert(business_date=key, last_no=number).on_conflict_replace().execute()
+        return f"{prefix}{self.app.config.store.id}-{business_date}-{number:04d}"

@@ -1,0 +1,1 @@
+"""Cashier shifts: float, cash in and out, X and Z reports."""

@@ -1,0 +1,1 @@
+"""Staff, paired devices, PIN login, sessions and manager approvals."""

@@ -1,0 +1,21 @@
+"""Small key/value facts about this store's database."""
+
+from __future__ import annotations
+
+import peewee
+
+from edge.db import BaseModel
+
+
+class Meta(BaseModel):
+    key = peewee.TextField(primary_key=True)
+    value = peewee.TextField()
+
+    @classmethod
+    def get_value(cls, key: str) -> str | None:
+        row = cls.get_or_none(cls.key == key)
+        return row.value if row else None
+
+    @classmethod
+    def put(cls, key: str, value: str) -> None:
+        cls.insert(key=key, value=value).on_conflict_replace().execute()
