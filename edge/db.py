@@ -30,6 +30,44 @@ class BaseModel(peewee.Model):
     class Meta:
         database = database
         legacy_table_names = False
+        only_save_dirty = True
+
+
+class Prepared:
+    """A read built once by peewee and run again with new parameters.
+
+    peewee writes the SQL text anew on every call, which on the scan and
+    checkout path costs more than SQLite's own work; the few reads every
+    request makes are written once. Mark each parameter with ``Prepared.arg(n)``.
+    """
+
+    _MARK = "\x00arg"
+
+    @classmethod
+    def arg(cls, number: int) -> str:
+        return f"{cls._MARK}{number}"
+
+    def __init__(self, query):
+        self.query = query
+        self.model = query.model
+        self.sql: str | None = None  # written at first use, once the database is bound
+
+    def _compile(self) -> None:
+        self.sql, self.params = self.query.sql()
+        self.slots = [(index, int(value[len(self._MARK):])) for index, value in enumerate(self.params)
+                      if isinstance(value, str) and value.startswith(self._MARK)]
+
+    def all(self, *args) -> list:
+        if self.sql is None:
+            self._compile()
+        params = list(self.params)
+        for index, number in self.slots:
+            params[index] = args[number]
+        return list(self.model.raw(self.sql, *params))
+
+    def first(self, *args):
+        rows = self.all(*args)
+        return rows[0] if rows else None
 
 
 def utc_now() -> str:
@@ -41,6 +79,7 @@ class _TransactionState(threading.local):
     def __init__(self):
         self.durable = True
         self.regardless = []
+        self.synchronous: dict[int, bool] = {}  # per connection: is it at FULL?
 
 
 class Database:
@@ -62,29 +101,41 @@ class Database:
         )
         database.initialize(self.peewee)
         self._local = _TransactionState()
+        self._write_lock = threading.Lock()
 
     @contextmanager
     def transaction(self, durable: bool = True):
         """One business fact: BEGIN IMMEDIATE so racing writers queue instead of failing."""
         local = self._local
         if self.peewee.in_transaction():
+            # A service called inside a request's transaction joins it: the
+            # request commits or rolls back as one fact.
             if durable and not local.durable:
                 raise RuntimeError("a durable write was nested in a non-durable transaction")
-            with self.peewee.atomic():
-                yield
+            yield
             return
         self.peewee.connect(reuse_if_open=True)
-        self.peewee.execute_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        if local.synchronous.get(id(self.peewee.connection())) != durable:
+            self.peewee.execute_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            local.synchronous[id(self.peewee.connection())] = durable
         local.durable = durable
         local.regardless = []
         try:
-            with self.peewee.atomic("IMMEDIATE"):
+            # Writers in this process queue on a lock: SQLite's own busy handler
+            # sleeps in growing steps, which turns contention into long stalls.
+            with self._write_lock, self.peewee.atomic("IMMEDIATE"):
                 yield
         finally:
             pending, local.regardless = local.regardless, []
             for write in pending:
                 with self.transaction(durable=True):
                     write()
+
+    @contextmanager
+    def savepoint(self):
+        """Part of a transaction that can fail alone (one row of an import)."""
+        with self.peewee.atomic():
+            yield
 
     def write_regardless(self, write) -> None:
         """Commit ``write`` whether or not the surrounding transaction commits.

@@ -59,7 +59,6 @@ class WebApp:
         self.flask.add_url_rule("/api/v1/openapi.json", "openapi", lambda: json_response(self.openapi))
         self.flask.register_error_handler(HTTPException, self._http_error)
         self.flask.register_error_handler(Exception, self._unexpected)
-        self.flask.teardown_appcontext(lambda exc: store.db.close())
 
     @staticmethod
     def _http_error(error: HTTPException) -> Response:

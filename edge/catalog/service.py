@@ -12,7 +12,7 @@ from edge import audit
 from edge.catalog.barcodes import ScaleLabel, normalize_gtin, parse_scale_label
 from edge.catalog.models import Barcode, Category, Product
 from edge.catalog.schemas import ProductIn
-from edge.db import utc_now
+from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound, from_validation
 from edge.outbox.events import emit
 
@@ -35,6 +35,10 @@ class ImportReport:
     def as_dict(self) -> dict:
         return {"imported": self.imported, "updated": self.updated, "errors": self.errors}
 
+
+_PRODUCT_BY_BARCODE = Prepared(
+    Product.select().join(Barcode, on=(Barcode.product_id == Product.id)).where(Barcode.code == Prepared.arg(0))
+)
 
 CSV_COLUMNS = ("sku", "name", "category", "unit", "sold_by", "price", "tax_rate", "barcodes", "plu", "active")
 REQUIRED_COLUMNS = ("sku", "name", "price")
@@ -79,10 +83,10 @@ class CatalogService:
                 raise NotFound(f"scale label {code}: no product has PLU {label.plu}", field="barcode")
             return Scan(product=product, barcode=code, label=label)
         canonical = normalize_gtin(code)
-        found = Barcode.get_or_none(Barcode.code == canonical)
-        if found is None:
+        product = _PRODUCT_BY_BARCODE.first(canonical)
+        if product is None:
             raise NotFound(f"unknown barcode {code}", field="barcode")
-        return Scan(product=Product.get_by_id(found.product_id), barcode=canonical)
+        return Scan(product=product, barcode=canonical)
 
     def search(self, text: str, limit: int = 20) -> list[Product]:
         text = text.strip()
@@ -165,7 +169,7 @@ class CatalogService:
                 line = reader.line_num
                 try:
                     data = self._row_to_product(row)
-                    with self.app.db.transaction():
+                    with self.app.db.savepoint():
                         _, created = self.upsert(data, staff_id=staff_id, source="csv")
                 except DomainError as error:
                     report.errors.append({"line": line, "field": error.field, "message": error.message})

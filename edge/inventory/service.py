@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 
+from peewee import EXCLUDED
+
 from edge import audit
 from edge.catalog.models import Product
 from edge.db import utc_now
@@ -20,24 +22,35 @@ class InventoryService:
     def __init__(self, app):
         self.app = app
 
-    def move(self, product_id: int, qty: int, reason: str, *, ref: str | None = None,
-             note: str | None = None, staff_id: int | None = None, sku: str | None = None) -> StockMovement:
-        """Append one movement and update on-hand; call inside the fact's transaction."""
-        movement = StockMovement.create(
-            id=str(uuid.uuid4()), product_id=product_id, qty=qty, reason=reason, ref=ref,
-            note=note, staff_id=staff_id, at=utc_now(),
-        )
-        updated = (
-            StockLevel.update(on_hand=StockLevel.on_hand + qty, updated_at=movement.at)
-            .where(StockLevel.product_id == product_id)
-            .execute()
-        )
-        if not updated:
-            StockLevel.create(product_id=product_id, on_hand=qty, updated_at=movement.at)
-        emit("stock.movement", {"id": movement.id, "product_id": product_id,
-                                "sku": sku or Product.get_by_id(product_id).sku, "qty": qty,
-                                "reason": reason, "ref": ref})
-        return movement
+    def move(self, product: Product, qty: int, reason: str, *, ref: str | None = None,
+             note: str | None = None, staff_id: int | None = None) -> str:
+        """A receipt or correction: one movement and its own `stock.movement` event."""
+        [movement_id] = self.record([(product.id, qty)], reason, ref=ref, note=note, staff_id=staff_id)
+        emit("stock.movement", {"id": movement_id, "product_id": product.id, "sku": product.sku, "qty": qty,
+                                "reason": reason, "ref": ref, "note": note})
+        return movement_id
+
+    def record(self, changes: list[tuple[int, int]], reason: str, *, ref: str | None = None,
+               note: str | None = None, staff_id: int | None = None) -> list[str]:
+        """Append movements and update on-hand; call inside the fact's transaction.
+
+        A sale or refund records its movements here without separate events:
+        its own `sale.completed` / `refund.completed` event carries the lines.
+        """
+        at = utc_now()
+        rows = [{"id": str(uuid.uuid4()), "product_id": product_id, "qty": qty, "reason": reason, "ref": ref,
+                 "note": note, "staff_id": staff_id, "at": at} for product_id, qty in changes]
+        StockMovement.insert_many(rows).execute()
+        per_product: dict[int, int] = {}
+        for product_id, qty in changes:
+            per_product[product_id] = per_product.get(product_id, 0) + qty
+        StockLevel.insert_many(
+            [{"product_id": pid, "on_hand": qty, "updated_at": at} for pid, qty in per_product.items()]
+        ).on_conflict(
+            conflict_target=[StockLevel.product_id],
+            update={StockLevel.on_hand: StockLevel.on_hand + EXCLUDED.on_hand, StockLevel.updated_at: at},
+        ).execute()
+        return [row["id"] for row in rows]
 
     def on_hand(self, product_id: int) -> int:
         level = StockLevel.get_or_none(StockLevel.product_id == product_id)
@@ -56,8 +69,7 @@ class InventoryService:
             for product, qty in lines:
                 if qty <= 0:
                     raise DomainError("received quantity must be positive", field="lines.qty")
-                self.move(product.id, qty, "receipt", ref=receipt_id, note=supplier, staff_id=staff_id,
-                          sku=product.sku)
+                self.move(product, qty, "receipt", ref=receipt_id, note=supplier, staff_id=staff_id)
             audit.record("stock.received", staff_id=staff_id, device_id=device_id, entity="stock_receipt",
                          entity_id=receipt_id,
                          data={"supplier": supplier, "note": note, "lines": [[p.sku, q] for p, q in lines]})
@@ -76,10 +88,10 @@ class InventoryService:
                 kind = "stocktake"
             if qty == 0:
                 return {**self.level(product), "movement": None}
-            movement = self.move(product.id, qty, kind, note=reason, staff_id=staff_id, sku=product.sku)
+            movement = self.move(product, qty, kind, note=reason, staff_id=staff_id)
             audit.record(f"stock.{kind}", staff_id=staff_id, device_id=device_id, entity="product",
                          entity_id=product.id, data={"qty": qty, "reason": reason})
-        return {**self.level(product), "movement": movement.id}
+        return {**self.level(product), "movement": movement}
 
     def negative_levels(self) -> list[dict]:
         rows = StockLevel.select().where(StockLevel.on_hand < 0)

@@ -22,16 +22,22 @@ class OutboxEvent(BaseModel):
         return {"id": self.id, "seq": self.seq, "type": self.type, "at": self.at, "data": json.loads(self.data)}
 
 
-def emit(event_type: str, data: dict) -> OutboxEvent:
-    """Append an event with the next per-store sequence number."""
-    last = OutboxEvent.select(peewee.fn.MAX(OutboxEvent.seq)).scalar() or 0
-    return OutboxEvent.create(
-        seq=last + 1,
-        id=str(uuid.uuid4()),
-        type=event_type,
-        at=utc_now(),
-        data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-    )
+_INSERT = (
+    "INSERT INTO outbox_event (seq, id, type, at, data, acked) "
+    "SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, 0 FROM outbox_event RETURNING seq"
+)
+
+
+def emit(event_type: str, data: dict) -> str:
+    """Append an event with the next per-store sequence number; returns its id.
+
+    Call inside the fact's transaction, which holds the write lock, so the
+    sequence has no gaps and no duplicates.
+    """
+    event_id = str(uuid.uuid4())
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    OutboxEvent._meta.database.execute_sql(_INSERT, (event_id, event_type, utc_now(), payload)).fetchone()
+    return event_id
 
 
 def depth() -> int:

@@ -76,9 +76,8 @@ class RefundService:
                 for line, qty, amount in refund_lines
             ]).execute()
             RefundPayment.insert_many([{**p, "id": str(uuid.uuid4()), "refund_id": refund.id} for p in payments]).execute()
-            for line, qty, _ in refund_lines:
-                self.app.inventory.move(line.product_id, qty, "refund", ref=refund.id, staff_id=caller.staff_id,
-                                        sku=line.sku)
+            self.app.inventory.record([(line.product_id, qty) for line, qty, _ in refund_lines], "refund",
+                                      ref=refund.id, staff_id=caller.staff_id)
             snapshot = self.as_dict(refund)
             emit("refund.completed", {**snapshot, "store_id": self.app.config.store.id})
             audit.record("refund.completed", staff_id=caller.staff_id, device_id=caller.device_id,

@@ -136,20 +136,20 @@ def patch_sale(call: Call, sale_id: str):
 @routes.post("/sales/{sale_id}/lines", "Add an item by barcode or SKU", body=LineIn, status=201, durable=False)
 def add_line(call: Call, sale_id: str):
     body = call.body
-    call.store.sales.add_line(sale_id, call.caller, barcode=body.barcode, sku=body.sku, qty=body.qty)
-    return _sale(call, call.store.sales.get(sale_id))
+    line = call.store.sales.add_line(sale_id, call.caller, barcode=body.barcode, sku=body.sku, qty=body.qty)
+    return _sale(call, line.sale)
 
 
 @routes.patch("/sales/{sale_id}/lines/{line_id}", "Change quantity, price (approval) or discount",
               body=LinePatchIn, durable=False)
 def update_line(call: Call, sale_id: str, line_id: str):
     body = call.body
-    call.store.sales.update_line(
+    line = call.store.sales.update_line(
         sale_id, line_id, call.caller, qty=body.qty, unit_price=body.unit_price,
         discount=body.discount.rule() if body.discount else None, clear_discount=body.clear_discount,
         approval=_approval(body),
     )
-    return _sale(call, call.store.sales.get(sale_id))
+    return _sale(call, line.sale)
 
 
 @routes.delete("/sales/{sale_id}/lines/{line_id}", "Remove a line", durable=False)

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from edge import audit
-from edge.db import utc_now
+from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.outbox.events import emit
 from edge.sales.models import Payment, ReceiptCounter, Sale, SaleLine
@@ -16,7 +16,8 @@ from edge.sales.tenders import builtin_tenders
 from edge.staff.models import Staff
 from edge.staff.service import Caller
 
-OPEN_STATES = ("open",)
+_SALE_BY_ID = Prepared(Sale.select().where(Sale.id == Prepared.arg(0)))
+_LINES_OF_SALE = Prepared(SaleLine.select().where(SaleLine.sale_id == Prepared.arg(0)).order_by(SaleLine.line_no))
 
 
 class SalesService:
@@ -28,7 +29,7 @@ class SalesService:
     # -- reading --------------------------------------------------------------
 
     def get(self, sale_id: str) -> Sale:
-        sale = Sale.get_or_none(Sale.id == sale_id)
+        sale = _SALE_BY_ID.first(sale_id)
         if sale is None:
             raise NotFound(f"no sale {sale_id}", field="sale_id")
         return sale
@@ -40,10 +41,11 @@ class SalesService:
         return sale
 
     def lines(self, sale: Sale) -> list[SaleLine]:
-        return list(SaleLine.select().where(SaleLine.sale_id == sale.id).order_by(SaleLine.line_no))
+        return _LINES_OF_SALE.all(sale.id)
 
     def as_dict(self, sale: Sale, lines: list[SaleLine] | None = None) -> dict:
-        lines = self.lines(sale) if lines is None else lines
+        if lines is None:
+            lines = getattr(sale, "priced_lines", None) or self.lines(sale)
         answer = {
             "id": sale.id, "status": sale.status, "device_id": sale.device_id, "lane": sale.lane,
             "shift_id": sale.shift_id, "cashier_id": sale.cashier_id, "salesperson_id": sale.salesperson_id,
@@ -155,9 +157,10 @@ class SalesService:
                     sold_by=product.sold_by, qty=qty, label_price=label_price, list_price=product.price,
                     unit_price=product.price, tax_rate=product.tax_rate, gross=0, total=0,
                 )
+                line.unsaved = True  # inserted by _reprice with its prices, in one statement
                 lines.append(line)
-                line.save(force_insert=True)
             self._reprice(sale, lines)
+        line.sale = sale
         return line
 
     def _quantity(self, product, qty: int | None, label) -> tuple[int, int | None]:
@@ -230,6 +233,7 @@ class SalesService:
                                        "approved_by": approver.id})
             lines = [line if l.id == line.id else l for l in self.lines(sale)]
             self._reprice(sale, lines)
+        line.sale = sale
         return line
 
     def remove_line(self, sale_id: str, line_id: str, caller: Caller) -> Sale:
@@ -280,13 +284,18 @@ class SalesService:
         priced = price_lines(grosses, discounts, sale_discount)
         for line, p in zip(lines, priced):
             values = (p.gross, p.line_discount, p.sale_discount, p.total)
-            if values != (line.gross, line.line_discount, line.sale_discount, line.total) or line.is_dirty():
+            if getattr(line, "unsaved", False):
+                line.gross, line.line_discount, line.sale_discount, line.total = values
+                line.save(force_insert=True)
+                line.unsaved = False
+            elif values != (line.gross, line.line_discount, line.sale_discount, line.total) or line.is_dirty():
                 line.gross, line.line_discount, line.sale_discount, line.total = values
                 line.save()
         sale.subtotal = sum(p.gross for p in priced)
         sale.discount_total = sum(p.line_discount + p.sale_discount for p in priced)
         sale.total = sum(p.total for p in priced)
         sale.save()
+        sale.priced_lines = lines  # the answer to the request shows them without reading them again
 
     # -- suspend and resume (挂单) ---------------------------------------------
 
@@ -366,10 +375,10 @@ class SalesService:
             sale.change = change
             sale.save()
             Payment.insert_many([{**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows]).execute()
-            for line in lines:
-                self.app.inventory.move(line.product_id, -line.qty, "sale", ref=sale.id, staff_id=caller.staff_id,
-                                        sku=line.sku)
-            snapshot = self.as_dict(sale, lines)
+            self.app.inventory.record([(line.product_id, -line.qty) for line in lines], "sale", ref=sale.id,
+                                      staff_id=caller.staff_id)
+            sale.priced_lines = lines
+            snapshot = self.as_dict(sale)
             emit("sale.completed", {**snapshot, "store_id": self.app.config.store.id})
             audit.record("sale.completed", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="sale", entity_id=sale.id,
@@ -414,9 +423,15 @@ class SalesService:
         return datetime.now(ZoneInfo(self.app.config.store.timezone)).strftime("%Y%m%d")
 
     def next_number(self, business_date: str, prefix: str) -> str:
-        """Receipt (or refund) number, per store per day: S001-20261123-0042."""
-        key = prefix + business_date
-        counter = ReceiptCounter.get_or_none(ReceiptCounter.business_date == key)
-        number = (counter.last_no if counter else 0) + 1
-        ReceiptCounter.insert(business_date=key, last_no=number).on_conflict_replace().execute()
+        """Receipt (or refund) number, per store per day: S001-20261123-0042.
+
+        Counted per date key, so a clock set back to a day already used continues that day's count.
+        """
+        number = (
+            ReceiptCounter.insert(business_date=prefix + business_date, last_no=1)
+            .on_conflict(conflict_target=[ReceiptCounter.business_date],
+                         update={ReceiptCounter.last_no: ReceiptCounter.last_no + 1})
+            .returning(ReceiptCounter.last_no)
+            .execute()
+        )[0].last_no
         return f"{prefix}{self.app.config.store.id}-{business_date}-{number:04d}"

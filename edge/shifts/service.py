@@ -8,7 +8,7 @@ import uuid
 import peewee
 
 from edge import audit
-from edge.db import utc_now
+from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.outbox.events import emit
 from edge.sales.models import Payment, Refund, RefundPayment, Sale
@@ -16,12 +16,15 @@ from edge.shifts.models import CashMovement, Shift
 from edge.staff.service import Caller
 
 
+_OPEN_SHIFT = Prepared(Shift.select().where((Shift.device_id == Prepared.arg(0)) & (Shift.status == "open")))
+
+
 class ShiftService:
     def __init__(self, app):
         self.app = app
 
     def current(self, device_id: int) -> Shift | None:
-        return Shift.get_or_none((Shift.device_id == device_id) & (Shift.status == "open"))
+        return _OPEN_SHIFT.first(device_id)
 
     def require_current(self, device_id: int) -> Shift:
         shift = self.current(device_id)

@@ -9,12 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from edge import audit
-from edge.db import utc_now
+from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, Forbidden, NotFound, TooManyAttempts, Unauthorized
 from edge.staff import secrets
 from edge.staff.models import DEVICE_KINDS, ROLES, Device, PairingRequest, PinThrottle, Staff, StaffSession
 
 PIN_PATTERN = re.compile(r"^\d{4,8}$")
+
+# Every API call authenticates: these two reads are prepared once.
+_DEVICE_BY_TOKEN = Prepared(Device.select().where(Device.token_hash == Prepared.arg(0)))
+_STAFF_BY_SESSION = Prepared(
+    Staff.select(Staff, StaffSession.device_id, StaffSession.expires_at, StaffSession.revoked)
+    .join(StaffSession, on=(StaffSession.staff_id == Staff.id))
+    .where(StaffSession.token_hash == Prepared.arg(0))
+)
 
 
 @dataclass
@@ -138,13 +146,12 @@ class StaffService:
             audit.record("staff.logout", staff_id=caller.staff_id, device_id=caller.device_id)
 
     def staff_for_session(self, token: str, device: Device) -> Staff:
-        session = StaffSession.get_or_none(StaffSession.token_hash == secrets.token_digest(token))
-        if session is None or session.revoked or session.device_id != device.id:
+        staff = _STAFF_BY_SESSION.first(secrets.token_digest(token))
+        if staff is None or staff.revoked or staff.device_id != device.id:
             raise Unauthorized("session token is not valid on this device; log in again")
-        if _parse(session.expires_at) < _now():
+        if _parse(staff.expires_at) < _now():
             raise Unauthorized("session expired; log in again")
-        staff = Staff.get_or_none(Staff.id == session.staff_id)
-        if staff is None or not staff.active:
+        if not staff.active:
             raise Unauthorized("staff member is no longer active")
         return staff
 
@@ -190,7 +197,7 @@ class StaffService:
             raise DomainError("lane must be from 1 to 99", field="lane")
 
     def device_for_token(self, token: str) -> Device:
-        device = Device.get_or_none(Device.token_hash == secrets.token_digest(token))
+        device = _DEVICE_BY_TOKEN.first(secrets.token_digest(token))
         if device is None or not device.active:
             raise Unauthorized("device token is not valid; pair this device again")
         return device

@@ -1,0 +1,1 @@
+"""Benchmarks (`storeedge bench …`): figures and ratios against a floor measured in the same run."""
