@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+from edge import audit
+from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
+from edge.inventory.service import InventoryService
+from edge.sales.refunds import RefundService
+from edge.sales.service import SalesService
+from edge.shifts.service import ShiftService
 from edge.staff.secrets import load_or_create_secret
 from edge.staff.service import StaffService
+from edge.store_meta import Meta
 
 DEFAULT_DATA_DIR = "data"
+CONFIG_KEY = "config"
+SECRET_KEYS = ("hq.password",)
+
+
+def flatten(tree, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} → {'a.b': 1}; lists keep their JSON form."""
+    flat = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, path + "."))
+        else:
+            flat[path] = value
+    return flat
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
@@ -21,12 +43,6 @@ class StoreEdge:
     """One store: its config, its database and the services working on it."""
 
     def __init__(self, config: Config, data_dir: Path):
-        from edge.catalog.service import CatalogService
-        from edge.inventory.service import InventoryService
-        from edge.sales.refunds import RefundService
-        from edge.sales.service import SalesService
-        from edge.shifts.service import ShiftService
-
         self.config = config
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +60,28 @@ class StoreEdge:
         store = cls(load_config(config_path), resolve_data_dir(data_dir))
         if migrate:
             store.db.migrate()
+            store.record_config_change()
         return store
+
+    def record_config_change(self) -> list[str]:
+        """Audit a config that differs from the one the store last ran with; returns the changed keys."""
+        current = flatten(self.config.model_dump(mode="json"))
+        for secret in SECRET_KEYS:
+            if current.get(secret) is not None:
+                current[secret] = "(set)"
+        with self.db.transaction():
+            stored = Meta.get_value(CONFIG_KEY)
+            previous = json.loads(stored) if stored else {}
+            changed = sorted(k for k in current.keys() | previous.keys() if current.get(k) != previous.get(k))
+            if changed:
+                Meta.put(CONFIG_KEY, json.dumps(current, ensure_ascii=False, sort_keys=True))
+                if previous:
+                    audit.record("config.changed", entity="config", data={
+                        "keys": changed, "before": {k: previous.get(k) for k in changed},
+                        "after": {k: current.get(k) for k in changed}})
+                else:
+                    audit.record("config.first_start", entity="config", data={"config": current})
+        return changed
 
     def web(self):
         """The Flask app serving this store's API."""
