@@ -80,11 +80,15 @@ def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | No
                    access_log).run()
 
 
+def listen_options(command):
+    command = click.option("--threads", type=int, help="worker threads (config web.threads)")(command)
+    command = click.option("--port", type=int, help="port (config web.port)")(command)
+    return click.option("--host", help="address to listen on (config web.host)")(command)
+
+
 @main.command()
 @store_options
-@click.option("--host", help="address to listen on (config web.host)")
-@click.option("--port", type=int, help="port (config web.port)")
-@click.option("--threads", type=int, help="worker threads (config web.threads)")
+@listen_options
 @click.option("--demo", is_flag=True, help="load demo products, staff and stock into an empty store first")
 @click.pass_obj
 def serve(ctx: Context, host, port, threads, demo):
@@ -101,9 +105,7 @@ def serve(ctx: Context, host, port, threads, demo):
 
 @main.command()
 @store_options
-@click.option("--host", help="address to listen on (config web.host)")
-@click.option("--port", type=int, help="port (config web.port)")
-@click.option("--threads", type=int, help="worker threads (config web.threads)")
+@listen_options
 @click.pass_obj
 def web(ctx: Context, host, port, threads):
     """Run the web service (API) alone, as its systemd unit does."""
