@@ -260,6 +260,16 @@ def bench_checkout(sale_count, clients, line_count):
     run(sale_count, clients, line_count, echo=click.echo)
 
 
+@bench.command("lookup")
+@click.option("--skus", "sku_count", type=int, default=100_000, show_default=True, help="catalog size")
+@click.option("--lookups", type=int, default=2000, show_default=True, help="random barcode lookups")
+def bench_lookup(sku_count, lookups):
+    """Product by barcode in a large catalog: domain, HTTP and the raw sqlite3 floor."""
+    from edge.bench.lookup import run
+
+    run(sku_count, lookups, echo=click.echo)
+
+
 
 
 if __name__ == "__main__":

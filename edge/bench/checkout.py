@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from edge.app import StoreEdge
@@ -92,7 +93,7 @@ class Lane:
                 timings[kind].extend(values)
 
 
-def _http_run(root: Path, sale_count: int, clients: int, line_count: int, echo) -> dict:
+def _http_run(root: Path, sale_count: int, clients: int, line_count: int) -> dict:
     data_dir = root / "http"
     store = StoreEdge(Config(), data_dir)
     store.db.migrate()
@@ -100,15 +101,8 @@ def _http_run(root: Path, sale_count: int, clients: int, line_count: int, echo) 
     barcodes = _barcodes(line_count)
     tokens = [store.staff.add_device(f"bench-lane{i + 1}", "terminal", i + 1)[1] for i in range(clients)]
     store.db.close()
-    port = _free_port()
     threads = max(16, clients * 2)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli", "--data-dir", str(data_dir), "web", "--host", "127.0.0.1",
-         "--port", str(port), "--threads", str(threads)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
-        _wait_for(port)
+    with running_server(data_dir, threads) as port:
         lanes = []
         for token in tokens:
             lane = Lane(port, token)
@@ -135,9 +129,23 @@ def _http_run(root: Path, sale_count: int, clients: int, line_count: int, echo) 
         for worker in workers:
             worker.join()
         wall = time.perf_counter() - started
-        if errors:
-            raise RuntimeError(f"{len(errors)} lane(s) failed: {errors[0]}")
-        return {"timings": timings, "wall": wall, "sales": sum(per_lane), "threads": threads}
+    if errors:
+        raise RuntimeError(f"{len(errors)} lane(s) failed: {errors[0]}")
+    return {"timings": timings, "wall": wall, "sales": sum(per_lane), "threads": threads}
+
+
+@contextmanager
+def running_server(data_dir: Path, threads: int):
+    """`storeedge web` on a free loopback port for the length of the block."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "--data-dir", str(data_dir), "web", "--host", "127.0.0.1",
+         "--port", str(port), "--threads", str(threads)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        _wait_for(port)
+        yield port
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -264,7 +272,7 @@ def run(sale_count: int, clients: int, line_count: int, echo=print) -> dict:
     with tempfile.TemporaryDirectory(prefix="storeedge-bench-") as tmp:
         root = Path(tmp)
         echo(f"checkout benchmark: {sale_count} sales × {line_count} lines from {clients} lanes over HTTP")
-        result = _http_run(root, sale_count, clients, line_count, echo)
+        result = _http_run(root, sale_count, clients, line_count)
         domain = _domain_run(root, domain_sales, line_count)
         floor = _floor_run(root, domain_sales, line_count)
     timings = result["timings"]
