@@ -112,7 +112,8 @@ class RefundService:
         """Money back the way it came (in proportion to each tender), or all in cash."""
         if to == "cash":
             return [{"method": "cash", "amount": total, "reference": None}]
-        paid = list(Payment.select().where((Payment.sale_id == sale.id) & (Payment.amount > 0)).order_by(Payment.at))
+        paid = list(Payment.select().where((Payment.sale_id == sale.id) & (Payment.amount > 0))
+                    .order_by(peewee.SQL("rowid")))
         # Tenders already refunded are taken into account so repeated partial refunds stay in proportion.
         before = dict(
             RefundPayment.select(RefundPayment.method, peewee.fn.SUM(RefundPayment.amount))
@@ -132,8 +133,9 @@ class RefundService:
         ]
 
     def as_dict(self, refund: Refund) -> dict:
-        lines = RefundLine.select().where(RefundLine.refund_id == refund.id)
-        payments = RefundPayment.select().where(RefundPayment.refund_id == refund.id)
+        in_order = peewee.SQL("rowid")
+        lines = RefundLine.select().where(RefundLine.refund_id == refund.id).order_by(in_order)
+        payments = RefundPayment.select().where(RefundPayment.refund_id == refund.id).order_by(in_order)
         sale_lines = {l.id: l for l in SaleLine.select().where(SaleLine.sale_id == refund.sale_id)}
         return {
             "id": refund.id, "refund_no": refund.refund_no, "sale_id": refund.sale_id, "total": refund.total,
