@@ -10,7 +10,9 @@ the last cart edits on power loss. The next FULL commit flushes those too.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
+import os
 import pkgutil
 import shutil
 import sqlite3
@@ -69,10 +71,85 @@ class Prepared:
         rows = self.all(*args)
         return rows[0] if rows else None
 
+    def execute(self, *args):
+        """Run a prepared write (insert, upsert, update); returns the cursor."""
+        if self.sql is None:
+            self._compile()
+        params = list(self.params)
+        for index, number in self.slots:
+            params[index] = args[number]
+        return self.model._meta.database.execute_sql(self.sql, params)
+
+
+class RowInsert:
+    """INSERT of whole rows of one model, its SQL written once (see Prepared).
+
+    Rows are dicts by field name or model instances; a missing field takes
+    its default.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.fields = [f for f in model._meta.sorted_fields if not isinstance(f, peewee.AutoField)]
+        columns = ", ".join(f'"{f.column_name}"' for f in self.fields)
+        marks = ", ".join("?" for _ in self.fields)
+        self.sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+
+    def _value(self, field, row: dict):
+        if field.name in row:
+            return field.db_value(row[field.name])
+        default = field.default
+        return field.db_value(default() if callable(default) else default)
+
+    def rows(self, rows) -> None:
+        database = self.model._meta.database
+        for row in rows:
+            instance = isinstance(row, peewee.Model)
+            data = row.__data__ if instance else row
+            database.execute_sql(self.sql, [self._value(field, data) for field in self.fields])
+            if instance:
+                row._dirty.clear()  # saved: a later save() writes only what changes after this
+
 
 def utc_now() -> str:
     """Informative timestamp (the box may have no RTC; ordering uses sequences)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class WriterLock:
+    """Writers queue here, across threads and processes, before BEGIN IMMEDIATE.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms), which
+    turns two writers meeting into a long stall; a lock in the kernel wakes
+    the next writer as soon as the last one commits. Threads of one process
+    share a mutex, processes (web workers, sync, gateway, the CLI) an flock
+    on a file beside the database. The file is opened per process, since an
+    flock is shared by everything that inherited its descriptor over fork.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def __enter__(self):
+        self._threads.acquire()
+        try:
+            if self._pid != os.getpid():
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
 
 class _TransactionState(threading.local):
@@ -101,7 +178,7 @@ class Database:
         )
         database.initialize(self.peewee)
         self._local = _TransactionState()
-        self._write_lock = threading.Lock()
+        self._writers = WriterLock(self.path.with_name(self.path.name + ".writer"))
 
     @contextmanager
     def transaction(self, durable: bool = True):
@@ -121,9 +198,7 @@ class Database:
         local.durable = durable
         local.regardless = []
         try:
-            # Writers in this process queue on a lock: SQLite's own busy handler
-            # sleeps in growing steps, which turns contention into long stalls.
-            with self._write_lock, self.peewee.atomic("IMMEDIATE"):
+            with self._writers, self.peewee.atomic("IMMEDIATE"):
                 yield
         finally:
             pending, local.regardless = local.regardless, []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee
 
-from edge.db import BaseModel
+from edge.db import BaseModel, Prepared
 
 
 class Meta(BaseModel):
@@ -18,4 +18,7 @@ class Meta(BaseModel):
 
     @classmethod
     def put(cls, key: str, value: str) -> None:
-        cls.insert(key=key, value=value).on_conflict_replace().execute()
+        _PUT.execute(key, value)
+
+
+_PUT = Prepared(Meta.insert(key=Prepared.arg(0), value=Prepared.arg(1)).on_conflict_replace())

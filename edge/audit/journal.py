@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from edge.db import BaseModel, utc_now
+from edge.db import BaseModel, Prepared, RowInsert, utc_now
 from edge.store_meta import Meta
 
 GENESIS = "0" * 64
@@ -31,6 +31,10 @@ class AuditRecord(BaseModel):
     data = peewee.TextField()
     prev_hash = peewee.TextField()
     hash = peewee.TextField(unique=True)
+
+
+_LAST_RECORD = Prepared(AuditRecord.select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1))
+_INSERT_RECORD = RowInsert(AuditRecord)
 
 
 def _digest(seq, at, action, staff_id, device_id, entity, entity_id, data, prev_hash) -> str:
@@ -52,17 +56,18 @@ def record(
     data: dict | None = None,
 ) -> AuditRecord:
     """Append one record; call inside the business fact's transaction."""
-    last = AuditRecord.select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).first()
+    last = _LAST_RECORD.first()
     seq = (last.seq + 1) if last else 1
     prev_hash = last.hash if last else GENESIS
     at = utc_now()
     entity_id = None if entity_id is None else str(entity_id)
     payload = json.dumps(data or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     digest = _digest(seq, at, action, staff_id, device_id, entity, entity_id, payload, prev_hash)
-    row = AuditRecord.create(
+    row = AuditRecord(
         seq=seq, at=at, action=action, staff_id=staff_id, device_id=device_id,
         entity=entity, entity_id=entity_id, data=payload, prev_hash=prev_hash, hash=digest,
     )
+    _INSERT_RECORD.rows([row])
     Meta.put(HEAD_KEY, f"{seq}:{digest}")
     return row
 

@@ -12,10 +12,18 @@ from peewee import EXCLUDED
 
 from edge import audit
 from edge.catalog.models import Product
-from edge.db import utc_now
+from edge.db import Prepared, RowInsert, utc_now
 from edge.errors import DomainError
 from edge.inventory.models import StockLevel, StockMovement
 from edge.outbox.events import emit
+
+_INSERT_MOVEMENT = RowInsert(StockMovement)
+_ADD_ON_HAND = Prepared(
+    StockLevel.insert(product_id=Prepared.arg(0), on_hand=Prepared.arg(1), updated_at=Prepared.arg(2))
+    .on_conflict(conflict_target=[StockLevel.product_id],
+                 update={StockLevel.on_hand: StockLevel.on_hand + EXCLUDED.on_hand,
+                         StockLevel.updated_at: EXCLUDED.updated_at})
+)
 
 
 class InventoryService:
@@ -40,16 +48,12 @@ class InventoryService:
         at = utc_now()
         rows = [{"id": str(uuid.uuid4()), "product_id": product_id, "qty": qty, "reason": reason, "ref": ref,
                  "note": note, "staff_id": staff_id, "at": at} for product_id, qty in changes]
-        StockMovement.insert_many(rows).execute()
+        _INSERT_MOVEMENT.rows(rows)
         per_product: dict[int, int] = {}
         for product_id, qty in changes:
             per_product[product_id] = per_product.get(product_id, 0) + qty
-        StockLevel.insert_many(
-            [{"product_id": pid, "on_hand": qty, "updated_at": at} for pid, qty in per_product.items()]
-        ).on_conflict(
-            conflict_target=[StockLevel.product_id],
-            update={StockLevel.on_hand: StockLevel.on_hand + EXCLUDED.on_hand, StockLevel.updated_at: at},
-        ).execute()
+        for product_id, qty in per_product.items():
+            _ADD_ON_HAND.execute(product_id, qty, at)
         return [row["id"] for row in rows]
 
     def on_hand(self, product_id: int) -> int:

@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from peewee import SQL
+
 from edge import audit
-from edge.db import Prepared, utc_now
+from edge.db import Prepared, RowInsert, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.outbox.events import emit
 from edge.sales.models import Payment, ReceiptCounter, Sale, SaleLine
@@ -18,6 +20,19 @@ from edge.staff.service import Caller
 
 _SALE_BY_ID = Prepared(Sale.select().where(Sale.id == Prepared.arg(0)))
 _LINES_OF_SALE = Prepared(SaleLine.select().where(SaleLine.sale_id == Prepared.arg(0)).order_by(SaleLine.line_no))
+# in the order they were taken (rowid), which the receipt and refunds follow
+_PAYMENTS_OF_SALE = Prepared(Payment.select().where(Payment.sale_id == Prepared.arg(0)).order_by(SQL("rowid")))
+_OPEN_SALE_ON_DEVICE = Prepared(Sale.select().where((Sale.device_id == Prepared.arg(0)) & (Sale.status == "open")))
+_SALE_TOTALS = Prepared(Sale.update(subtotal=Prepared.arg(0), discount_total=Prepared.arg(1), total=Prepared.arg(2))
+                        .where(Sale.id == Prepared.arg(3)))
+_NEXT_NUMBER = Prepared(
+    ReceiptCounter.insert(business_date=Prepared.arg(0), last_no=1)
+    .on_conflict(conflict_target=[ReceiptCounter.business_date],
+                 update={ReceiptCounter.last_no: ReceiptCounter.last_no + 1})
+    .returning(ReceiptCounter.last_no)
+)
+_TOTAL_FIELDS = {"subtotal", "discount_total", "total"}
+_INSERT_SALE, _INSERT_LINE, _INSERT_PAYMENT = RowInsert(Sale), RowInsert(SaleLine), RowInsert(Payment)
 
 
 class SalesService:
@@ -62,7 +77,7 @@ class SalesService:
                 payments=[
                     {"id": p.id, "method": p.method, "amount": p.amount, "tendered": p.tendered,
                      "change": p.change, "reference": p.reference}
-                    for p in Payment.select().where(Payment.sale_id == sale.id).order_by(Payment.at, Payment.id)
+                    for p in _PAYMENTS_OF_SALE.all(sale.id)
                 ],
             )
         if sale.status == "voided":
@@ -83,7 +98,7 @@ class SalesService:
         }
 
     def current(self, device_id: int) -> Sale | None:
-        return Sale.get_or_none((Sale.device_id == device_id) & (Sale.status == "open"))
+        return _OPEN_SALE_ON_DEVICE.first(device_id)
 
     def suspended(self) -> list[Sale]:
         return list(Sale.select().where(Sale.status == "suspended").order_by(Sale.opened_at))
@@ -98,10 +113,11 @@ class SalesService:
                 raise Conflict(f"this terminal already has open sale {existing.id}; complete, suspend or "
                                "void it first", field="sale_id", code="sale_open")
             self._check_salesperson(salesperson_id)
-            sale = Sale.create(
+            sale = Sale(
                 id=str(uuid.uuid4()), device_id=caller.device_id, lane=caller.device.lane,
                 cashier_id=caller.staff_id, salesperson_id=salesperson_id, status="open", opened_at=utc_now(),
             )
+            _INSERT_SALE.rows([sale])
         return sale
 
     @staticmethod
@@ -286,7 +302,7 @@ class SalesService:
             values = (p.gross, p.line_discount, p.sale_discount, p.total)
             if getattr(line, "unsaved", False):
                 line.gross, line.line_discount, line.sale_discount, line.total = values
-                line.save(force_insert=True)
+                _INSERT_LINE.rows([line])
                 line.unsaved = False
             elif values != (line.gross, line.line_discount, line.sale_discount, line.total) or line.is_dirty():
                 line.gross, line.line_discount, line.sale_discount, line.total = values
@@ -294,7 +310,12 @@ class SalesService:
         sale.subtotal = sum(p.gross for p in priced)
         sale.discount_total = sum(p.line_discount + p.sale_discount for p in priced)
         sale.total = sum(p.total for p in priced)
-        sale.save()
+        if sale._dirty <= _TOTAL_FIELDS:
+            # the common case (a scan): the totals alone, by a statement written once
+            _SALE_TOTALS.execute(sale.subtotal, sale.discount_total, sale.total, sale.id)
+            sale._dirty.clear()
+        else:
+            sale.save()
         sale.priced_lines = lines  # the answer to the request shows them without reading them again
 
     # -- suspend and resume (挂单) ---------------------------------------------
@@ -374,7 +395,7 @@ class SalesService:
             sale.paid = sum(r["amount"] for r in rows)
             sale.change = change
             sale.save()
-            Payment.insert_many([{**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows]).execute()
+            _INSERT_PAYMENT.rows({**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows)
             self.app.inventory.record([(line.product_id, -line.qty) for line in lines], "sale", ref=sale.id,
                                       staff_id=caller.staff_id)
             sale.priced_lines = lines
@@ -427,11 +448,5 @@ class SalesService:
 
         Counted per date key, so a clock set back to a day already used continues that day's count.
         """
-        number = (
-            ReceiptCounter.insert(business_date=prefix + business_date, last_no=1)
-            .on_conflict(conflict_target=[ReceiptCounter.business_date],
-                         update={ReceiptCounter.last_no: ReceiptCounter.last_no + 1})
-            .returning(ReceiptCounter.last_no)
-            .execute()
-        )[0].last_no
+        [number] = _NEXT_NUMBER.execute(prefix + business_date).fetchone()
         return f"{prefix}{self.app.config.store.id}-{business_date}-{number:04d}"
