@@ -253,11 +253,13 @@ def bench():
 @click.option("--sales", "sale_count", type=int, default=800, show_default=True, help="sales to complete")
 @click.option("--clients", type=int, default=8, show_default=True, help="concurrent lanes")
 @click.option("--lines", "line_count", type=int, default=10, show_default=True, help="lines per sale")
-def bench_checkout(sale_count, clients, line_count):
+@click.option("--bursts", "burst_rounds", type=int, default=50, show_default=True,
+              help="rounds of every lane paying at the same moment")
+def bench_checkout(sale_count, clients, line_count, burst_rounds):
     """Complete sales over HTTP against gunicorn; compare database time with raw sqlite3."""
     from edge.bench.checkout import run
 
-    run(sale_count, clients, line_count, echo=click.echo)
+    run(sale_count, clients, line_count, burst_rounds, echo=click.echo)
 
 
 @bench.command("lookup")

@@ -36,14 +36,18 @@ class BaseModel(peewee.Model):
 
 
 class Prepared:
-    """A read built once by peewee and run again with new parameters.
+    """A statement built once by peewee and run again with new parameters.
 
-    peewee writes the SQL text anew on every call, which on the scan and
-    checkout path costs more than SQLite's own work; the few reads every
-    request makes are written once. Mark each parameter with ``Prepared.arg(n)``.
+    peewee writes the SQL text anew on every call and reads rows through a
+    general-purpose wrapper, which on the scan and checkout path costs more
+    than SQLite's own work; the few statements every request makes are
+    written once and their rows read straight into model instances. Mark
+    each parameter with ``Prepared.arg(n)``.
     """
 
     _MARK = "\x00arg"
+    # SQLite hands these back as Python wants them: no conversion per value
+    _AS_STORED = (peewee.IntegerField, peewee.TextField)
 
     @classmethod
     def arg(cls, number: int) -> str:
@@ -53,19 +57,51 @@ class Prepared:
         self.query = query
         self.model = query.model
         self.sql: str | None = None  # written at first use, once the database is bound
+        self.columns: list[tuple[str, object, bool]] | None = None
 
-    def _compile(self) -> None:
-        self.sql, self.params = self.query.sql()
-        self.slots = [(index, int(value[len(self._MARK):])) for index, value in enumerate(self.params)
-                      if isinstance(value, str) and value.startswith(self._MARK)]
-
-    def all(self, *args) -> list:
+    def _params(self, args) -> list:
         if self.sql is None:
-            self._compile()
-        params = list(self.params)
+            self.sql, self.template = self.query.sql()
+            self.slots = [(index, int(value[len(self._MARK):])) for index, value in enumerate(self.template)
+                          if isinstance(value, str) and value.startswith(self._MARK)]
+        params = list(self.template)
         for index, number in self.slots:
             params[index] = args[number]
-        return list(self.model.raw(self.sql, *params))
+        return params
+
+    def _read_columns(self, description) -> list[tuple[str, object, bool]]:
+        """Per result column: attribute name, converter (or None), and whether it is the model's field."""
+        by_column = self.model._meta.columns
+        columns = []
+        for name, *_ in description:
+            field = by_column.get(name)
+            if field is None:  # a joined model's column: an extra attribute, as peewee does
+                columns.append((name, None, False))
+            else:
+                columns.append((field.name, None if isinstance(field, self._AS_STORED) else field.python_value, True))
+        return columns
+
+    def all(self, *args) -> list:
+        cursor = self.model._meta.database.execute_sql(*self._statement(args))
+        if self.columns is None:
+            self.columns = self._read_columns(cursor.description)
+        found = []
+        for row in cursor:
+            instance = self.model(__no_default__=1)
+            data = instance.__data__
+            for (name, convert, is_field), value in zip(self.columns, row):
+                if convert is not None and value is not None:
+                    value = convert(value)
+                if is_field:
+                    data[name] = value
+                else:
+                    setattr(instance, name, value)
+            found.append(instance)
+        return found
+
+    def _statement(self, args) -> tuple[str, list]:
+        params = self._params(args)  # writes the SQL on first use
+        return self.sql, params
 
     def first(self, *args):
         rows = self.all(*args)
@@ -73,12 +109,7 @@ class Prepared:
 
     def execute(self, *args):
         """Run a prepared write (insert, upsert, update); returns the cursor."""
-        if self.sql is None:
-            self._compile()
-        params = list(self.params)
-        for index, number in self.slots:
-            params[index] = args[number]
-        return self.model._meta.database.execute_sql(self.sql, params)
+        return self.model._meta.database.execute_sql(*self._statement(args))
 
 
 class RowInsert:
