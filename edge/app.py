@@ -88,4 +88,5 @@ class StoreEdge:
         from edge.api.web import WebApp
         from edge.routes import all_endpoints
 
+        self.db.checkpoint_in_background()
         return WebApp(self, all_endpoints()).flask

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib
+import logging
 import os
 import pkgutil
 import shutil
@@ -24,6 +25,7 @@ from pathlib import Path
 import peewee
 
 database = peewee.DatabaseProxy()
+log = logging.getLogger("storeedge.db")
 
 DB_FILENAME = "storeedge.db"
 
@@ -183,6 +185,44 @@ class WriterLock:
             self._threads.release()
 
 
+class Checkpointer:
+    """Copies the WAL into the database file from a thread of its own.
+
+    SQLite otherwise checkpoints inside whichever commit crosses the WAL's
+    threshold, and that sale waits for the copy and its fsync. Here the
+    request threads only append to the WAL; a passive checkpoint never
+    blocks them. SQLite's own automatic checkpoint stays on, with a high
+    threshold, as the backstop should this thread stop.
+    """
+
+    INTERVAL_SECONDS = 0.5
+    BACKSTOP_PAGES = 20_000  # about 80 MB of WAL
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.INTERVAL_SECONDS):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    log.exception("WAL checkpoint failed; SQLite's own checkpoint remains")
+        finally:
+            conn.close()
+
+
 class _TransactionState(threading.local):
     def __init__(self):
         self.durable = True
@@ -210,6 +250,7 @@ class Database:
         database.initialize(self.peewee)
         self._local = _TransactionState()
         self._writers = WriterLock(self.path.with_name(self.path.name + ".writer"))
+        self._checkpointer: Checkpointer | None = None
 
     @contextmanager
     def transaction(self, durable: bool = True):
@@ -255,7 +296,18 @@ class Database:
             with self.transaction(durable=True):
                 write()
 
+    def checkpoint_in_background(self) -> None:
+        """For the long-running web process: commits stop paying for WAL checkpoints."""
+        if self._checkpointer is not None:
+            return
+        self.peewee.pragma("wal_autocheckpoint", Checkpointer.BACKSTOP_PAGES, permanent=True)
+        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer.start()
+
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if not self.peewee.is_closed():
             self.peewee.close()
 
