@@ -11,6 +11,7 @@ from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.inventory.service import InventoryService
+from edge.members.service import MembersService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
 from edge.shifts.service import ShiftService
@@ -54,6 +55,7 @@ class StoreEdge:
         self.shifts = ShiftService(self)
         self.sales = SalesService(self)
         self.refunds = RefundService(self)
+        self.members = MembersService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

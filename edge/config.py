@@ -88,6 +88,28 @@ class CheckoutSection(Strict):
     variable_barcodes: VariableBarcodeSection = Field(default_factory=VariableBarcodeSection)
 
 
+class MembersSection(Strict):
+    # What a customer is told before joining (PIPL: purpose, minimal collection, a choice).
+    privacy_notice_version: str = Field("2026-11", min_length=1, max_length=32)
+    privacy_notice: str = (
+        "加入会员即表示您同意本店为会员服务（积分、储值、等级、优惠券）处理您的手机号，"
+        "以及您自愿填写的姓名、生日和性别。不加入会员不影响购物。"
+        "您可随时要求导出或删除您的个人信息。未满14周岁需监护人同意。"
+    )
+    # Purposes a member may agree to; "membership" is the one joining needs.
+    purposes: dict[str, str] = Field(default_factory=lambda: {
+        "membership": "会员服务：积分、储值、等级与优惠券",
+        "marketing": "接收促销与活动信息（可选）",
+    })
+    minor_age: int = Field(14, ge=1, le=18)
+
+    @model_validator(mode="after")
+    def _membership_purpose(self):
+        if "membership" not in self.purposes:
+            raise ValueError("purposes must include 'membership'")
+        return self
+
+
 class SecuritySection(Strict):
     pin_max_attempts: int = Field(5, ge=1)
     lockout_seconds: int = Field(300, ge=1)
@@ -107,6 +129,7 @@ class Config(Strict):
     devices: list[DeviceSection] = Field(default_factory=list)
     checkout: CheckoutSection = Field(default_factory=CheckoutSection)
     security: SecuritySection = Field(default_factory=SecuritySection)
+    members: MembersSection = Field(default_factory=MembersSection)
     web: WebSection = Field(default_factory=WebSection)
 
 

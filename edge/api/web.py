@@ -117,7 +117,9 @@ class WebApp:
                     raise BadRequest(f"request body is not valid JSON: {error}", code="malformed_json") from None
             call.body = parse_model(endpoint.body, data, "body")
         if not endpoint.mutating:
-            return json_response(endpoint.handler(call, **path_args), endpoint.status)
+            result = endpoint.handler(call, **path_args)
+            # an image or file answers as itself; everything else is JSON
+            return result if isinstance(result, Response) else json_response(result, endpoint.status)
         return self._mutate(endpoint, call, path_args, raw)
 
     def _mutate(self, endpoint: Endpoint, call: Call, path_args: dict, raw: bytes) -> Response:

@@ -10,6 +10,7 @@ class Sale(BaseModel):
     shift_id = peewee.TextField(null=True)
     cashier_id = peewee.IntegerField()
     salesperson_id = peewee.IntegerField(null=True)
+    member_id = peewee.TextField(null=True)
     status = peewee.TextField()  # open, suspended, completed, voided
     opened_at = peewee.TextField()
     completed_at = peewee.TextField(null=True)

@@ -128,6 +128,46 @@ def get_sale(call: Call, sale_id: str):
     return _sale(call, call.store.sales.get(sale_id))
 
 
+class SaleMemberIn(Schema):
+    phone: str | None = Field(None, min_length=5, max_length=20)
+    code: str | None = Field(None, min_length=1, max_length=32)
+    member_id: str | None = Field(None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_key(self):
+        if sum(v is not None for v in (self.phone, self.code, self.member_id)) != 1:
+            raise ValueError("give exactly one of phone, code or member_id")
+        return self
+
+
+class ScanIn(Schema):
+    code: str = Field(min_length=1, max_length=32, description="what the scanner read")
+
+
+@routes.post("/sales/{sale_id}/member", "Name the customer's membership on the sale", body=SaleMemberIn,
+             durable=False)
+def set_member(call: Call, sale_id: str):
+    body = call.body
+    member = call.store.members.find(phone=body.phone, code=body.code, member_id=body.member_id)
+    return _sale(call, call.store.sales.set_member(sale_id, call.caller, member))
+
+
+@routes.delete("/sales/{sale_id}/member", "Take the member off the sale", durable=False)
+def clear_member(call: Call, sale_id: str):
+    return _sale(call, call.store.sales.set_member(sale_id, call.caller, None))
+
+
+@routes.post("/sales/{sale_id}/scan", "A scanner read: a member code names the member, anything else adds an item",
+             body=ScanIn, durable=False)
+def scan(call: Call, sale_id: str):
+    code, store = call.body.code, call.store
+    if store.members.is_member_code(code):
+        member = store.members.find(code=code)
+        return {"kind": "member", "sale": _sale(call, store.sales.set_member(sale_id, call.caller, member))}
+    line = store.sales.add_line(sale_id, call.caller, barcode=code)
+    return {"kind": "item", "line_id": line.id, "sale": _sale(call, line.sale)}
+
+
 @routes.patch("/sales/{sale_id}", "Name the salesperson (导购)", body=SalePatchIn, durable=False)
 def patch_sale(call: Call, sale_id: str):
     return _sale(call, call.store.sales.set_salesperson(sale_id, call.caller, call.body.salesperson_id))

@@ -11,6 +11,8 @@ from peewee import SQL
 from edge import audit
 from edge.db import Prepared, RowInsert, utc_now
 from edge.errors import Conflict, DomainError, NotFound
+from edge.members.identity import mask_name, mask_phone
+from edge.members.models import Member
 from edge.outbox.events import emit
 from edge.sales.models import Payment, ReceiptCounter, Sale, SaleLine
 from edge.sales.pricing import Discount, cash_rounding, line_gross, price_lines
@@ -22,6 +24,7 @@ _SALE_BY_ID = Prepared(Sale.select().where(Sale.id == Prepared.arg(0)))
 _LINES_OF_SALE = Prepared(SaleLine.select().where(SaleLine.sale_id == Prepared.arg(0)).order_by(SaleLine.line_no))
 # in the order they were taken (rowid), which the receipt and refunds follow
 _PAYMENTS_OF_SALE = Prepared(Payment.select().where(Payment.sale_id == Prepared.arg(0)).order_by(SQL("rowid")))
+_MEMBER_BY_ID = Prepared(Member.select().where(Member.id == Prepared.arg(0)))
 _OPEN_SALE_ON_DEVICE = Prepared(Sale.select().where((Sale.device_id == Prepared.arg(0)) & (Sale.status == "open")))
 _SALE_TOTALS = Prepared(Sale.update(subtotal=Prepared.arg(0), discount_total=Prepared.arg(1), total=Prepared.arg(2))
                         .where(Sale.id == Prepared.arg(3)))
@@ -64,7 +67,7 @@ class SalesService:
         answer = {
             "id": sale.id, "status": sale.status, "device_id": sale.device_id, "lane": sale.lane,
             "shift_id": sale.shift_id, "cashier_id": sale.cashier_id, "salesperson_id": sale.salesperson_id,
-            "opened_at": sale.opened_at,
+            "opened_at": sale.opened_at, "member": self._member_summary(sale.member_id),
             "lines": [self._line_dict(line) for line in lines],
             "discount": ({"kind": sale.discount_kind, "value": sale.discount_value}
                          if sale.discount_kind else None),
@@ -83,6 +86,14 @@ class SalesService:
         if sale.status == "voided":
             answer.update(void_reason=sale.void_reason, voided_by=sale.voided_by)
         return answer
+
+    @staticmethod
+    def _member_summary(member_id: str | None) -> dict | None:
+        if member_id is None:
+            return None
+        member = _MEMBER_BY_ID.first(member_id)
+        return {"id": member.id, "code": member.code, "phone_masked": mask_phone(member.phone),
+                "name_masked": mask_name(member.name)}
 
     @staticmethod
     def _line_dict(line: SaleLine) -> dict:
@@ -133,6 +144,17 @@ class SalesService:
             raise Conflict(f"sale {sale_id} is {sale.status}, not open", field="sale_id", code=f"sale_{sale.status}")
         if sale.device_id != caller.device_id:
             raise Conflict("this sale is open on another terminal", field="sale_id", code="other_terminal")
+        return sale
+
+    def set_member(self, sale_id: str, caller: Caller, member: Member | None) -> Sale:
+        """Name the customer's membership on the open sale (or take it off); None means no member."""
+        with self.app.db.transaction(durable=False):
+            sale = self._open_sale(sale_id, caller)
+            if member is not None and member.status != "active":
+                raise Conflict(f"member {member.code} is {member.status}", field="member_id",
+                               code=f"member_{member.status}")
+            sale.member_id = member.id if member else None
+            sale.save()
         return sale
 
     def set_salesperson(self, sale_id: str, caller: Caller, salesperson_id: int | None) -> Sale:
