@@ -272,6 +272,17 @@ def bench_lookup(sku_count, lookups):
     run(sku_count, lookups, echo=click.echo)
 
 
+@bench.command("members")
+@click.option("--members", "member_count", type=int, default=1_000_000, show_default=True,
+              help="members to seed")
+@click.option("--lookups", type=int, default=2000, show_default=True, help="random lookups by phone")
+def bench_members(member_count, lookups):
+    """Member by phone in a large register: seeding time, domain, HTTP and the raw sqlite3 floor."""
+    from edge.bench.members import run
+
+    run(member_count, lookups, echo=click.echo)
+
+
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from stdnum import ean
 
 from edge.app import StoreEdge
 from edge.bench.checkout import Lane, running_server
-from edge.bench.stats import ms, percentile
+from edge.bench.stats import report_paths, timed
 from edge.config import Config
 from edge.db import DB_FILENAME
 
@@ -49,11 +49,7 @@ def run(sku_count: int, lookups: int, echo=print) -> dict:
         codes = _fill(root, sku_count)
         sample = random.Random(7).choices(codes, k=lookups)
 
-        domain = []
-        for code in sample:
-            start = time.perf_counter()
-            store.catalog.scan(code)
-            domain.append(time.perf_counter() - start)
+        domain = timed(store.catalog.scan, sample)
 
         _, token = store.staff.add_device("bench-lookup", "terminal", 1)
         store.db.close()
@@ -65,20 +61,12 @@ def run(sku_count: int, lookups: int, echo=print) -> dict:
                 over_http.append(elapsed)
 
         conn = sqlite3.connect(root / DB_FILENAME)
-        floor = []
-        for code in sample:
-            start = time.perf_counter()
-            conn.execute("SELECT p.* FROM product p JOIN barcode b ON b.product_id = p.id WHERE b.code = ?",
-                         (code,)).fetchone()
-            floor.append(time.perf_counter() - start)
+        floor = timed(lambda code: conn.execute(
+            "SELECT p.* FROM product p JOIN barcode b ON b.product_id = p.id WHERE b.code = ?", (code,)).fetchone(),
+            sample)
         conn.close()
 
     echo(f"product by barcode: {sku_count} SKUs, {lookups} random lookups")
-    echo(f"{'path':<28}{'p50':>12}{'p99':>12}")
-    for name, values in (("raw sqlite3 (floor)", floor), ("domain, in process", domain),
-                         ("HTTP GET /products", over_http)):
-        echo(f"{name:<28}{ms(percentile(values, 0.5)):>12}{ms(percentile(values, 0.99)):>12}")
-    p99 = percentile(over_http, 0.99)
-    echo(f"HTTP p99 {p99 * 1000:.2f} ms against a budget of 5 ms: {'within' if p99 < 0.005 else 'OVER'} budget; "
-         f"domain p50 = {percentile(domain, 0.5) / percentile(floor, 0.5):.1f}× the floor")
+    p99 = report_paths(echo, [("raw sqlite3 (floor)", floor), ("domain, in process", domain),
+                              ("HTTP GET /products", over_http)], budget_seconds=0.005)
     return {"http_p99": p99}

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from edge import audit
-from edge.db import utc_now
+from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.members.identity import (check_member_code, looks_like_member_code, mainland_mobile, mask_name,
                                    mask_phone, new_member_code)
@@ -27,6 +27,10 @@ from edge.sales.models import Sale
 from edge.staff.service import Caller
 
 PERSONAL_FIELDS = ("phone", "name", "birthday", "gender")
+# the lookups at the till, written once (see Prepared)
+_MEMBER_BY_ID = Prepared(Member.select().where(Member.id == Prepared.arg(0)))
+_MEMBER_BY_PHONE = Prepared(Member.select().where(Member.phone == Prepared.arg(0)))
+_MEMBER_BY_CODE = Prepared(Member.select().where(Member.code == Prepared.arg(0)))
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class MembersService:
     # -- reading --------------------------------------------------------------
 
     def get(self, member_id: str, field: str = "member_id") -> Member:
-        member = Member.get_or_none(Member.id == member_id)
+        member = _MEMBER_BY_ID.first(member_id)
         if member is None:
             raise NotFound(f"no member {member_id}", field=field)
         return member
@@ -73,11 +77,11 @@ class MembersService:
         if member_id is not None:
             member = self.get(member_id)
         elif phone is not None:
-            member = Member.get_or_none(Member.phone == mainland_mobile(phone))
+            member = _MEMBER_BY_PHONE.first(mainland_mobile(phone))
             if member is None:
                 raise NotFound("no member with this phone number", field="phone")
         else:
-            member = Member.get_or_none(Member.code == check_member_code(code))
+            member = _MEMBER_BY_CODE.first(check_member_code(code))
             if member is None:
                 raise NotFound("no member with this code", field="code")
         member = self.current(member)
