@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,10 +22,11 @@ from tests.domain2_helpers import MANAGER_APPROVAL, audit_records, open_sale_wit
 STOREEDGE = Path(sys.executable).with_name("storeedge")
 
 
-@pytest.fixture
-def journal_store(tmp_path):
-    """A store opened as the services open it, with a day's worth of audited facts."""
-    store = StoreEdge.open(data_dir=tmp_path)
+@pytest.fixture(scope="module")
+def journal_template(tmp_path_factory):
+    """A store opened as the services open it, with a day's worth of audited facts (built once)."""
+    path = tmp_path_factory.mktemp("journal")
+    store = StoreEdge.open(data_dir=path)
     seed(store)
     caller = terminal(store)
     store.staff.login(caller.device, CASHIER_PIN)
@@ -36,6 +38,15 @@ def journal_store(tmp_path):
                             approval=MANAGER_APPROVAL)
     shift = store.shifts.current(caller.device_id)
     store.shifts.cash_movement(shift.id, caller, "no_sale", 0, "change for a note", MANAGER_APPROVAL)
+    store.db.close()
+    return path
+
+
+@pytest.fixture
+def journal_store(journal_template, tmp_path):
+    """A copy of the journal store for one test to inspect or damage."""
+    shutil.copytree(journal_template, tmp_path, dirs_exist_ok=True)
+    store = StoreEdge.open(data_dir=tmp_path)
     yield store
     store.db.close()
 

@@ -17,6 +17,7 @@ from tests.domain2_helpers import (
     CASHIER_APPROVAL, MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, events, nothing_written,
     open_sale_with, product, refused, sell,
 )
+from tests.domain2_helpers import demo_template, store  # noqa: F401 (fixtures: a copied demo store)
 
 WATER_SKU, COLA_SKU = "DRK001", "DRK002"
 
@@ -202,7 +203,7 @@ def test_refund_on_another_terminal_needs_its_own_shift(store, cashier):
     assert refund(store, no_shift, sale).total == 200
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(asks=st.lists(st.tuples(st.sampled_from([0, 1]), st.integers(1, 4)), min_size=1, max_size=8))
 def test_refunds_never_exceed_the_sale(store, cashier, asks):
     """Any series of line refunds: each refused ask writes nothing, and no more than sold ever goes back."""

@@ -14,6 +14,7 @@ from tests.domain2_helpers import (
     CASHIER_APPROVAL, MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, events, nothing_written,
     open_sale_with, refused, sell,
 )
+from tests.domain2_helpers import demo_template, store  # noqa: F401 (fixtures: a copied demo store)
 
 FLOAT = 10_000
 

@@ -10,17 +10,19 @@ import pytest
 from edge.errors import Conflict, DomainError, Forbidden, NotFound, TooManyAttempts, Unauthorized
 from edge.staff.models import Device, PairingRequest, PinThrottle, Staff, StaffSession
 from edge.staff.service import Caller
-from tests.conftest import ADMIN_PIN, CASHIER_PIN, MANAGER_PIN, open_store, staff_by_pin
-from tests.domain2_helpers import PIN_FAILURE_TABLES, audit_records, nothing_written, refused
+from tests.conftest import ADMIN_PIN, CASHIER_PIN, MANAGER_PIN, staff_by_pin
+from tests.domain2_helpers import PIN_FAILURE_TABLES, audit_records, copied_store, nothing_written, refused
+from tests.domain2_helpers import demo_template, store  # noqa: F401 (fixtures: a copied demo store)
 
 MAX_ATTEMPTS = 3
 WRONG_PIN = "5555"
 
 
 @pytest.fixture
-def strict_store(tmp_path):
+def strict_store(tmp_path, demo_template):
     """The demo store with a lockout after three wrong PINs."""
-    store = open_store(tmp_path, {"security": {"pin_max_attempts": MAX_ATTEMPTS, "lockout_seconds": 300}})
+    store = copied_store(demo_template, tmp_path,
+                         {"security": {"pin_max_attempts": MAX_ATTEMPTS, "lockout_seconds": 300}})
     yield store
     store.db.close()
 
