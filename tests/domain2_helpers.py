@@ -21,8 +21,8 @@ CASHIER_APPROVAL = {"pin": CASHIER_PIN}
 PIN_FAILURE_TABLES = ("pin_throttle", "audit_record", "meta")
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
+@pytest.fixture(scope="session", name="demo_template")
+def seeded_demo_template(tmp_path_factory):
     """A demo store's data folder, seeded once: seeding hashes three PINs and imports the catalog."""
     path = tmp_path_factory.mktemp("demo-template")
     open_store(path).db.close()
@@ -35,8 +35,8 @@ def copied_store(template, path, config: dict | None = None):
     return open_store(path, config, demo=False)
 
 
-@pytest.fixture
-def store(tmp_path, demo_template):
+@pytest.fixture(name="store")
+def copied_demo_store(tmp_path, demo_template):
     """The same fresh demo store as conftest's, copied from the template instead of seeded anew."""
     store = copied_store(demo_template, tmp_path)
     yield store

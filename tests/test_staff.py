@@ -12,7 +12,7 @@ from edge.staff.models import Device, PairingRequest, PinThrottle, Staff, StaffS
 from edge.staff.service import Caller
 from tests.conftest import ADMIN_PIN, CASHIER_PIN, MANAGER_PIN, staff_by_pin
 from tests.domain2_helpers import PIN_FAILURE_TABLES, audit_records, copied_store, nothing_written, refused
-from tests.domain2_helpers import demo_template, store  # noqa: F401 (fixtures: a copied demo store)
+from tests.domain2_helpers import copied_demo_store, seeded_demo_template  # noqa: F401 (fixtures)
 
 MAX_ATTEMPTS = 3
 WRONG_PIN = "5555"
