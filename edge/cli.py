@@ -215,7 +215,11 @@ def audit_verify(ctx: Context):
     """Check the hash chain; exits 1 and names each broken record."""
     from edge import audit as journal
 
-    ctx.store()
+    # Read only: opening normally may append a config.changed record, which would
+    # re-seal a journal whose last records were cut off and hide the damage.
+    store = ctx.store(migrate=False)
+    if store.db.schema_version() == 0:
+        raise click.ClickException(f"no store database in {store.data_dir}")
     result = journal.verify()
     for problem in result.problems:
         click.echo(problem, err=True)

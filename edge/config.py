@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -23,6 +24,16 @@ class StoreSection(Strict):
     chain_id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     name: str = "演示店"
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Checked here, not at the first sale: completion needs it for the receipt's business date.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
 
 
 class HQSection(Strict):
