@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from peewee import SQL
+
 from edge import audit
 from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
@@ -62,7 +64,8 @@ class SalesService:
                 payments=[
                     {"id": p.id, "method": p.method, "amount": p.amount, "tendered": p.tendered,
                      "change": p.change, "reference": p.reference}
-                    for p in Payment.select().where(Payment.sale_id == sale.id).order_by(Payment.at, Payment.id)
+                    # In the order tendered: one sale's payments share one timestamp and random ids.
+                    for p in Payment.select().where(Payment.sale_id == sale.id).order_by(Payment.at, SQL("rowid"))
                 ],
             )
         if sale.status == "voided":
