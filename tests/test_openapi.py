@@ -34,8 +34,8 @@ OTHER_REQUESTS = {
                         {"pin": CASHIER_PIN}),
     "request pairing": lambda w: (ApiClient(w.flask_app, ""), "POST", "/devices/pair",
                                   {"name": "平板", "kind": "kiosk"}),
-    "claim pairing": lambda w: (ApiClient(w.flask_app, ""), "POST", "/devices/pair/{id}/claim".format(**(p := pairing(w))),
-                                {"secret": p["secret"]}),
+    "claim pairing": lambda w: (ApiClient(w.flask_app, ""), "POST",
+                                "/devices/pair/{id}/claim".format(**(p := pairing(w))), {"secret": p["secret"]}),
 }
 REQUESTS = {**MUTATIONS, **OTHER_REQUESTS}
 
@@ -177,7 +177,8 @@ def test_bodies_are_judged_alike_by_the_document_and_the_api(document, world, na
     assert answer.status_code == endpoint.status, answer.json
 
 
-@pytest.mark.parametrize("path", ["/products?q=水&limit=5", "/products?barcode=6904321000012", "/sales?status=suspended"])
+@pytest.mark.parametrize("path", ["/products?q=水&limit=5", "/products?barcode=6904321000012",
+                                  "/sales?status=suspended"])
 def test_query_parameters_valid_per_the_document_are_accepted(document, shop, path):
     store, flask_app = shop
     client = client_for(store, flask_app, lane=next(lanes), pin=ADMIN_PIN)
