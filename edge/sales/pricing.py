@@ -66,7 +66,7 @@ def price_lines(grosses: list[int], line_discounts: list[Discount | None],
     else:
         if sale_discount.value > sum(bases):
             raise DomainError(f"discount {sale_discount.value} fen is more than the sale's {sum(bases)} fen",
-                              field="value")
+                              field="discount.value")
         shares = allocate(sale_discount.value, bases)
     for line, share in zip(lines, shares):
         line.sale_discount = share

@@ -17,6 +17,12 @@ routes = Routes("sales")
 Qty = Field(None, gt=0, le=1_000_000, description="items, or grams for goods sold by weight")
 
 
+def exactly_one_of(*fields: str) -> dict:
+    """The schema config stating, for the OpenAPI document, the rule a model validator enforces."""
+    return {**Schema.model_config, "json_schema_extra": {
+        "oneOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in fields]}}
+
+
 class SaleIn(Schema):
     salesperson_id: int | None = Field(None, description="the 导购 who served the customer")
 
@@ -26,6 +32,8 @@ class SalePatchIn(Schema):
 
 
 class LineIn(Schema):
+    model_config = exactly_one_of("barcode", "sku")
+
     barcode: str | None = Field(None, min_length=1, max_length=32)
     sku: str | None = Field(None, min_length=1, max_length=64)
     qty: int | None = Qty
@@ -79,6 +87,8 @@ class RefundLineIn(Schema):
 
 
 class RefundIn(Schema):
+    model_config = exactly_one_of("sale_id", "receipt_no")
+
     sale_id: str | None = None
     receipt_no: str | None = None
     lines: list[RefundLineIn] | None = Field(None, min_length=1, description="omit to refund everything left")

@@ -39,8 +39,10 @@ class StaffIn(Schema):
     pin: str = Pin
 
 
+# Not replayable: the answer carries the claim secret, and public calls share one key scope, so a stored
+# answer would hand the secret to any caller repeating the key and body (and keep it in plain text).
 @routes.post("/devices/pair", "A new device asks to pair; shows the code to a manager", body=PairRequestIn,
-             auth="public", status=201)
+             auth="public", status=201, replayable=False)
 def request_pairing(call: Call):
     request, secret = call.store.staff.request_pairing(call.body.name, call.body.kind)
     return {**request.public(), "secret": secret}

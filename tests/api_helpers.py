@@ -1,0 +1,168 @@
+"""Helpers shared by the API tests: more clients on one store, refusals, "nothing was written", and one
+request that succeeds for each kind of mutating endpoint."""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from edge.app import StoreEdge
+from edge.config import parse_config
+from edge.db import DB_FILENAME
+from edge.staff.secrets import SECRET_FILENAME
+from tests.conftest import ADMIN_PIN, APPLES_SKU, CASHIER_PIN, COLA, MANAGER_PIN, WATER, ApiClient, open_store
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory):
+    """One demo store made by open_store, closed, for the per-test copies."""
+    folder = tmp_path_factory.mktemp("seeded")
+    open_store(folder).db.close()
+    return folder
+
+
+@pytest.fixture(name="store")
+def seeded_store_copy(seeded_template, tmp_path):
+    """The conftest ``store`` (a demo store on its own SQLite file), copied from a template instead of seeded
+    anew: seeding costs most of an API test's time. Import it as ``store`` to use it in a module."""
+    for name in (DB_FILENAME, SECRET_FILENAME):
+        shutil.copy2(seeded_template / name, tmp_path / name)
+    store = StoreEdge(parse_config({}), tmp_path)
+    store.db.migrate()
+    yield store
+    store.db.close()
+
+
+def client_for(store, flask_app, *, lane: int, pin: str | None = CASHIER_PIN, kind: str = "terminal",
+               shift_float: int | None = None) -> ApiClient:
+    """A newly paired device of ``kind`` on ``lane``, logged in with ``pin`` (None: not logged in)."""
+    _, token = store.staff.add_device(f"{kind}{lane}", kind, lane)
+    client = ApiClient(flask_app, token)
+    if pin is not None:
+        client.login(pin)
+    if shift_float is not None:
+        answer = client.post("/shifts", {"opening_float": shift_float})
+        assert answer.status_code == 201, answer.json
+    return client
+
+
+def table_rows(store) -> dict[str, list[tuple]]:
+    """Every row of every table, so a comparison also sees updates, not only inserts."""
+    db = store.db.peewee
+    tables = [name for (name,) in db.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return {table: db.execute_sql(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall() for table in tables}
+
+
+@contextmanager
+def nothing_written(store):
+    """Asserts that the block leaves every table (sales, lines, payments, outbox, audit, …) as it was."""
+    before = table_rows(store)
+    yield
+    after = table_rows(store)
+    changed = {table: f"{len(before.get(table, []))} -> {len(after.get(table, []))} rows"
+               for table in before.keys() | after.keys() if before.get(table) != after.get(table)}
+    assert not changed, f"a refused request wrote to: {changed}"
+
+
+def row_count(store, table: str) -> int:
+    return store.db.peewee.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+
+
+def refusal(response, status: int, *, field: str | None = None, code: str | None = None) -> dict:
+    """Checks a JSON error answer (status, code, field) and returns its error object."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    error = response.json["error"]
+    assert error["message"]
+    if field is not None:
+        assert error.get("field") == field, error
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+MANAGER_APPROVAL = {"pin": MANAGER_PIN}
+
+
+@dataclass
+class World:
+    """A cashier's lane with an open shift and a manager's device on one store, with set-ups for requests."""
+
+    store: object
+    flask_app: object
+    cashier: ApiClient
+    manager: ApiClient
+
+    @classmethod
+    def around(cls, store, flask_app, cashier: ApiClient) -> "World":
+        return cls(store, flask_app, cashier, client_for(store, flask_app, lane=9, pin=MANAGER_PIN))
+
+    def shift_id(self) -> str:
+        return self.cashier.get("/shifts/current").json["id"]
+
+    def sale(self, *barcodes: str) -> tuple[str, list[str]]:
+        """An open sale on the cashier's lane with the given items; returns its id and line ids."""
+        sale_id = self.cashier.post("/sales").json["id"]
+        for barcode in barcodes:
+            assert self.cashier.post(f"/sales/{sale_id}/lines", {"barcode": barcode}).status_code == 201
+        return sale_id, [line["id"] for line in self.cashier.get(f"/sales/{sale_id}").json["lines"]]
+
+    def completed_sale(self) -> tuple[str, list[str]]:
+        sale_id, lines = self.sale(WATER, COLA)
+        paid = self.cashier.post(f"/sales/{sale_id}/complete", {"payments": [{"method": "cash", "amount": 1000}]})
+        assert paid.status_code == 200, paid.json
+        return sale_id, lines
+
+    def pairing_code(self) -> str:
+        asked = ApiClient(self.flask_app, "").post("/devices/pair", {"name": "新平板", "kind": "terminal"})
+        return asked.json["code"]
+
+
+def suspended_sale(w: World) -> str:
+    sale_id, _ = w.sale(WATER)
+    assert w.cashier.post(f"/sales/{sale_id}/suspend").status_code == 200
+    return sale_id
+
+
+# Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
+MUTATIONS = {
+    "open shift": lambda w: (client_for(w.store, w.flask_app, lane=3), "POST", "/shifts", {"opening_float": 5000}),
+    "cash in": lambda w: (w.cashier, "POST", f"/shifts/{w.shift_id()}/cash",
+                          {"kind": "in", "amount": 5000, "reason": "零钱"}),
+    "no-sale drawer": lambda w: (w.cashier, "POST", f"/shifts/{w.shift_id()}/cash",
+                                 {"kind": "no_sale", "reason": "换零钱", "approval": MANAGER_APPROVAL}),
+    "close shift": lambda w: (w.cashier, "POST", f"/shifts/{w.shift_id()}/close", {"counted_cash": 10_000}),
+    "open sale": lambda w: (w.cashier, "POST", "/sales", {}),
+    "name salesperson": lambda w: (w.cashier, "PATCH", f"/sales/{w.sale()[0]}", {"salesperson_id": 1}),
+    "add line": lambda w: (w.cashier, "POST", f"/sales/{w.sale()[0]}/lines", {"barcode": WATER, "qty": 2}),
+    "change line": lambda w: (w.cashier, "PATCH", "/sales/{0}/lines/{1[0]}".format(*w.sale(WATER)), {"qty": 3}),
+    "remove line": lambda w: (w.cashier, "DELETE", "/sales/{0}/lines/{1[0]}".format(*w.sale(WATER, COLA)), None),
+    "sale discount": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/discount",
+                                {"discount": {"kind": "percent", "value": 5}}),
+    "suspend": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/suspend", None),
+    "resume": lambda w: (w.cashier, "POST", f"/sales/{suspended_sale(w)}/resume", None),
+    "complete": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER, COLA)[0]}/complete",
+                           {"payments": [{"method": "cash", "amount": 1000}]}),
+    "void": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/void",
+                       {"reason": "顾客离开", "approval": MANAGER_APPROVAL}),
+    "refund": lambda w: (w.cashier, "POST", "/refunds", {
+        "sale_id": (done := w.completed_sale())[0], "lines": [{"line_id": done[1][0], "qty": 1}],
+        "reason": "破损", "approval": MANAGER_APPROVAL}),
+    "upsert product": lambda w: (w.manager, "POST", "/products", {"sku": "NEW001", "name": "新品", "price": 990}),
+    "import products": lambda w: (w.manager, "POST", "/products/import",
+                                  {"csv": "sku,name,price\nNEW002,新品,100\nDRK001,农夫山泉 550ml,210\n"}),
+    "stock receipt": lambda w: (w.manager, "POST", "/stock/receipts",
+                                {"lines": [{"sku": "DRK001", "qty": 24}, {"sku": APPLES_SKU, "qty": 5000}]}),
+    "stock adjustment": lambda w: (w.manager, "POST", "/stock/adjustments",
+                                   {"sku": "DRK001", "counted": 7, "reason": "盘点"}),
+    "approve pairing": lambda w: (w.manager, "POST", "/devices/pair/approve", {"code": w.pairing_code(), "lane": 4}),
+    "reject pairing": lambda w: (w.manager, "POST", "/devices/pair/reject", {"code": w.pairing_code()}),
+    "unpair device": lambda w: (w.manager, "DELETE",
+                                f"/devices/{w.store.staff.add_device('旧平板', 'terminal', 6)[0].id}", None),
+    "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
+                            {"name": "张收银", "role": "cashier", "pin": "5678"}),
+}
