@@ -3,6 +3,7 @@ request that succeeds for each kind of mutating endpoint."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,6 +87,12 @@ def refusal(response, status: int, *, field: str | None = None, code: str | None
 
 
 MANAGER_APPROVAL = {"pin": MANAGER_PIN}
+_PHONES = (str(number) for number in itertools.count(13_900_000_000))
+
+
+def member_body(phone: str, **personal) -> dict:
+    return {"phone": phone, "consent": {"notice_version": "2026-11", "agreed": True, "purposes": ["membership"]},
+            **personal}
 
 
 @dataclass
@@ -116,6 +123,12 @@ class World:
         paid = self.cashier.post(f"/sales/{sale_id}/complete", {"payments": [{"method": "cash", "amount": 1000}]})
         assert paid.status_code == 200, paid.json
         return sale_id, lines
+
+    def member(self) -> dict:
+        """A newly registered member, with a phone number no other test member has."""
+        registered = self.cashier.post("/members", member_body(next(_PHONES)))
+        assert registered.status_code == 201, registered.json
+        return registered.json
 
     def pairing_code(self) -> str:
         asked = ApiClient(self.flask_app, "").post("/devices/pair", {"name": "新平板", "kind": "terminal"})
@@ -163,6 +176,16 @@ MUTATIONS = {
     "reject pairing": lambda w: (w.manager, "POST", "/devices/pair/reject", {"code": w.pairing_code()}),
     "unpair device": lambda w: (w.manager, "DELETE",
                                 f"/devices/{w.store.staff.add_device('旧平板', 'terminal', 6)[0].id}", None),
+    "register member": lambda w: (w.cashier, "POST", "/members", member_body(next(_PHONES), name="王小明")),
+    "name sale member": lambda w: (w.cashier, "POST", f"/sales/{w.sale()[0]}/member", {"code": w.member()["code"]}),
+    "clear sale member": lambda w: (w.cashier, "DELETE", f"/sales/{w.sale()[0]}/member", None),
+    "scan": lambda w: (w.cashier, "POST", f"/sales/{w.sale()[0]}/scan", {"code": WATER}),
+    "edit member": lambda w: (w.manager, "PATCH", f"/members/{w.member()['id']}", {"name": "李小红"}),
+    "deactivate member": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/deactivate", None),
+    "reactivate member": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/reactivate", None),
+    "merge members": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/merge",
+                                {"duplicate_id": w.member()["id"]}),
+    "erase member": lambda w: (w.manager, "DELETE", f"/members/{w.member()['id']}", {"reason": "本人要求"}),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

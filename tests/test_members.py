@@ -287,7 +287,11 @@ def test_http_manager_changes_need_the_manager_role(store, api, flask_app):
     manager = ApiClient(flask_app, token)
     manager.login(MANAGER_PIN)
     patched = manager.patch(f"/members/{member['id']}", {"name": "王小明"})
-    assert patched.status_code == 200 and patched.json["name"] == "王小明"
+    assert patched.status_code == 200 and patched.json["name_masked"] == "王**"
+    exported = manager.post(f"/members/{member['id']}/export", headers={"Idempotency-Key": "export-1"})
+    assert exported.status_code == 200 and exported.json["member"]["name"] == "王小明"
+    stored = store.db.peewee.execute_sql("SELECT COUNT(*) FROM idempotency_record WHERE key = 'export-1'")
+    assert stored.fetchone() == (0,)  # personal data is never kept for a replay
     erased = manager.delete(f"/members/{member['id']}", json={"reason": "the member asked"})
     assert erased.status_code == 200 and erased.json["status"] == "erased"
     assert api.get(f"/members/{member['id']}").status_code == 404

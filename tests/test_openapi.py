@@ -52,6 +52,9 @@ EXAMPLE_OF = {
     "POST /sales/{sale_id}/lines": "add line", "PATCH /sales/{sale_id}/lines/{line_id}": "change line",
     "POST /sales/{sale_id}/discount": "sale discount", "POST /sales/{sale_id}/complete": "complete",
     "POST /sales/{sale_id}/void": "void", "POST /refunds": "refund",
+    "POST /members": "register member", "POST /sales/{sale_id}/member": "name sale member",
+    "POST /sales/{sale_id}/scan": "scan", "PATCH /members/{member_id}": "edit member",
+    "POST /members/{member_id}/merge": "merge members", "DELETE /members/{member_id}": "erase member",
 }
 
 

@@ -60,8 +60,8 @@ class EraseIn(Schema):
     reason: str = Field(min_length=1, max_length=200)
 
 
-def _member(call: Call, member, full: bool = False) -> dict:
-    return call.store.members.as_dict(member, full=full)
+def _member(call: Call, member) -> dict:
+    return call.store.members.as_dict(member)
 
 
 @routes.get("/members/privacy-notice", "What a customer is told before joining", auth="device",
@@ -102,7 +102,7 @@ def member_code_image(call: Call, member_id: str):
 @routes.patch("/members/{member_id}", "Edit a member's details", body=MemberPatchIn, role="manager")
 def update(call: Call, member_id: str):
     changes = call.body.model_dump(exclude_unset=True)
-    return _member(call, call.store.members.update(call.caller, member_id, changes), full=True)
+    return _member(call, call.store.members.update(call.caller, member_id, changes))
 
 
 @routes.post("/members/{member_id}/deactivate", "Deactivate a member", role="manager")
@@ -120,7 +120,9 @@ def merge(call: Call, member_id: str):
     return _member(call, call.store.members.merge(call.caller, member_id, call.body.duplicate_id))
 
 
-@routes.post("/members/{member_id}/export", "Everything held about a member, for the member", role="manager")
+# The answer is the member's personal data: never kept for an Idempotency-Key replay.
+@routes.post("/members/{member_id}/export", "Everything held about a member, for the member", role="manager",
+             replayable=False)
 def export(call: Call, member_id: str):
     return call.store.members.export(call.caller, member_id)
 

@@ -5,7 +5,7 @@ the purpose before joining and agrees to it on the record; only a mobile
 number is required (name, birthday and gender are the member's choice);
 a child under the configured age joins only with a guardian's consent and
 is marked as sensitive; the member's data can be exported, and erased.
-Answers show personal data masked unless the caller needs the full value.
+Answers show personal data masked; only the export gives it in full.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ class MembersService:
     def is_member_code(code: str) -> bool:
         return looks_like_member_code(code)
 
-    def as_dict(self, member: Member, full: bool = False) -> dict:
-        """The member as the cashier sees it (masked), or in full for the manager's own views."""
+    def as_dict(self, member: Member) -> dict:
+        """The member as the till shows it: personal data masked (the export gives it in full)."""
         answer = {
             "id": member.id, "code": member.code, "status": member.status,
             "phone_masked": mask_phone(member.phone), "name_masked": mask_name(member.name),
@@ -104,8 +104,6 @@ class MembersService:
         }
         if member.status == "merged":
             answer["merged_into"] = member.merged_into
-        if full:
-            answer.update(phone=member.phone, name=member.name, birthday=member.birthday)
         return answer
 
     # -- joining --------------------------------------------------------------
