@@ -420,7 +420,9 @@ class SalesService:
             rows.append({"method": tender.name, "amount": given - back, "tendered": given, "change": back,
                          "reference": payment.get("reference")})
         rows.reverse()
-        return [r for r in rows if r["amount"] > 0 or r["change"] == 0], rounding, change
+        # Cash handed back whole (a card already covered the total) keeps its row, so the sale's
+        # change is the sum of its payments' change.
+        return rows, rounding, change
 
     def business_date(self) -> str:
         return datetime.now(ZoneInfo(self.app.config.store.timezone)).strftime("%Y%m%d")
