@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import peewee
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from edge.catalog.models import Product
@@ -30,7 +30,7 @@ from edge.sales.pricing import Discount
 from tests.conftest import MANAGER_PIN, open_store, staff_by_pin, terminal
 from tests.domain_helpers import row_counts, rows_written
 
-PROPERTY_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MANAGER = {"pin": MANAGER_PIN}
 EACH_SKUS = ("DRK001", "DRK003", "DRK006", "SNK002", "SNK003", "DAY001", "BAB001", "BRD001")
 WEIGHED_SKUS = ("FRT001", "FRT002", "FRT004")  # priced per kg, qty in grams
@@ -91,16 +91,18 @@ def cash_due(amount: int, mode: str) -> int:
 
 @st.composite
 def tenders_for(draw, total: int) -> list[dict]:
-    """Zero to two non-cash tenders not above the total, then perhaps cash: enough, or short."""
+    """Zero to two non-cash tenders not above the total, then perhaps cash: enough, or short of what is left."""
     payments, left = [], total
     for index in range(draw(st.integers(0, 2))):
         if left == 0:
             break
-        amount = draw(st.integers(1, left))
+        amount = draw(st.just(left) | st.integers(1, left))
         payments.append({"method": draw(st.sampled_from(NON_CASH)), "amount": amount, "reference": f"T{index}"})
         left -= amount
     if not payments or draw(st.booleans()):
-        payments.append({"method": "cash", "amount": draw(st.integers(1, left + 5000))})
+        enough = draw(st.booleans())
+        cash = st.integers(max(left, 1), left + 5000) if enough else st.integers(1, max(left - 1, 1))
+        payments.append({"method": "cash", "amount": draw(cash)})
     return payments
 
 
@@ -116,6 +118,7 @@ def test_payments_minus_change_equal_the_amount_due(template, cart, discount, mo
         before = row_counts(store)
 
         if non_cash + cash < due:
+            event("short payment refused")
             with pytest.raises(DomainError) as caught:
                 store.sales.complete(sale.id, caller, payments)
             assert caught.value.code == "payment_short"
@@ -123,6 +126,7 @@ def test_payments_minus_change_equal_the_amount_due(template, cart, discount, mo
             assert store.sales.get(sale.id).status == "open"
             return
 
+        event("sale completed")
         done = store.sales.complete(sale.id, caller, payments)
 
         rows = list(Payment.select().where(Payment.sale_id == sale.id))
@@ -178,6 +182,7 @@ def test_refunds_never_give_back_more_than_was_sold(template, cart, discount, mo
             before = row_counts(store)
 
             if too_much or nothing_left:
+                event("over-refund refused")
                 with pytest.raises((DomainError, Conflict)) as caught:
                     store.refunds.refund(caller, sale.id, asked, "property", to, MANAGER)
                 assert caught.value.code == ("fully_refunded" if nothing_left else "refund_exceeds_sale")
@@ -197,6 +202,7 @@ def test_refunds_never_give_back_more_than_was_sold(template, cart, discount, mo
             assert qty.get(line.id, 0) == line.qty - left[line.id]
             assert 0 <= money.get(line.id, 0) <= line.total
         if not any(left.values()):
+            event("sale refunded in full")
             assert [money[line.id] for line in lines] == [line.total for line in lines]
             assert total == sale.paid
 
