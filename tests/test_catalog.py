@@ -9,15 +9,21 @@ from importlib import resources
 import pytest
 from pydantic import ValidationError
 
+from edge.audit.journal import AuditRecord
 from edge.catalog.models import Barcode, Category, Product
 from edge.catalog.schemas import ProductIn
 from edge.config import ConfigError, parse_config
 from edge.errors import Conflict, DomainError, NotFound, from_validation
 from edge.outbox.events import OutboxEvent
-from edge.audit.journal import AuditRecord
 from tests.conftest import APPLES_SKU, COLA, WATER, open_store, terminal
-from tests.domain_helpers import (product_by_sku, row_counts, rows_written, scale_label, with_check_digit,
-                                  with_wrong_check_digit)
+from tests.domain_helpers import (
+    product_by_sku,
+    row_counts,
+    rows_written,
+    scale_label,
+    with_check_digit,
+    with_wrong_check_digit,
+)
 
 EAN13 = with_check_digit("400638133393")
 EAN8 = with_check_digit("9638507")
@@ -41,7 +47,7 @@ def validation_error(**fields) -> DomainError:
 
 
 def test_upsert_creates_a_product_with_several_barcodes_each_finding_it(empty_store):
-    product, created = empty_store.catalog.upsert(tea(barcodes=[EAN13, EAN8, UPC_A]), staff_id=None)
+    product, created = empty_store.catalog.upsert(tea(barcodes=[EAN13, EAN8, UPC_A]))
 
     assert created
     stored = {b.code for b in Barcode.select().where(Barcode.product_id == product.id)}
@@ -95,7 +101,7 @@ def test_a_wrong_check_digit_is_refused_naming_the_barcode_and_nothing_is_writte
     with pytest.raises(DomainError) as caught:
         empty_store.catalog.upsert(tea(barcodes=[EAN8, code]))
     assert caught.value.field == "barcodes[1]"
-    assert f"barcode {code!r} has a wrong check digit" == caught.value.message
+    assert caught.value.message == f"barcode {code!r} has a wrong check digit"
     assert rows_written(empty_store, before) == {}
 
 

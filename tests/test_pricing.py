@@ -92,7 +92,7 @@ def test_whole_sale_percent_is_rounded_per_line(store, cashier):
     sale = discount(store, cashier, sale, "sale", "percent", 5)
 
     # 32.5 → 33, 17.5 → 18, 62.5 → 63: 114 fen, where rounding 5 % of 2250 once would give 113.
-    assert [l.sale_discount for l in lines_of(store, sale)] == [33, 18, 63]
+    assert [line.sale_discount for line in lines_of(store, sale)] == [33, 18, 63]
     assert (sale.subtotal, sale.discount_total, sale.total) == (2250, 114, 2136)
 
 
@@ -102,7 +102,7 @@ def test_whole_sale_amount_is_spread_by_largest_remainder(store, cashier):
     sale = discount(store, cashier, sale, "sale", "amount", 100)
 
     # 19.05, 28.57, 52.38: the fen left over goes to the largest remainder.
-    assert [l.sale_discount for l in lines_of(store, sale)] == [19, 29, 52]
+    assert [line.sale_discount for line in lines_of(store, sale)] == [19, 29, 52]
     assert (sale.discount_total, sale.total) == (100, 950)
 
 
@@ -113,7 +113,7 @@ def test_whole_sale_discount_applies_after_line_discounts(store, cashier):
     sale = discount(store, cashier, sale, "sale", "percent", 5)
 
     lines = lines_of(store, sale)
-    assert [(l.line_discount, l.sale_discount, l.total) for l in lines] == [(33, 31, 586), (0, 18, 332)]
+    assert [(line.line_discount, line.sale_discount, line.total) for line in lines] == [(33, 31, 586), (0, 18, 332)]
     assert (sale.subtotal, sale.discount_total, sale.total) == (1000, 82, 918)
 
 
@@ -325,14 +325,15 @@ def test_totals_and_tax_rates_travel_in_integers(store, cashier):
     done = store.sales.complete(sale.id, cashier, [{"method": "cash", "amount": 5000}])
 
     lines = lines_of(store, done)
-    assert [l.tax_rate for l in lines] == [900, 1300, 900]  # basis points, taken from the product at the sale
-    assert [l.gross for l in lines] == [1300, 750, 426]  # 12.80 × 0.333 kg = 4.2624
-    assert done.subtotal == sum(l.gross for l in lines) == 2476
-    assert done.discount_total == sum(l.line_discount + l.sale_discount for l in lines) == 65 + 38 + 21
-    assert done.total == sum(l.total for l in lines) == done.subtotal - done.discount_total
+    assert [line.tax_rate for line in lines] == [900, 1300, 900]  # basis points, taken from the product at the sale
+    assert [line.gross for line in lines] == [1300, 750, 426]  # 12.80 × 0.333 kg = 4.2624
+    assert done.subtotal == sum(line.gross for line in lines) == 2476
+    assert done.discount_total == sum(line.line_discount + line.sale_discount for line in lines) == 65 + 38 + 21
+    assert done.total == sum(line.total for line in lines) == done.subtotal - done.discount_total
     event = json.loads(OutboxEvent.get(OutboxEvent.type == "sale.completed").data)
     assert (event["total"], event["paid"], event["change"]) == (done.total, done.total, 5000 - done.total)
-    assert [(l["total"], l["tax_rate"]) for l in event["lines"]] == [(l.total, l.tax_rate) for l in lines]
+    sent = [(sold["total"], sold["tax_rate"]) for sold in event["lines"]]
+    assert sent == [(line.total, line.tax_rate) for line in lines]
     assert all(isinstance(value, int) for value in (event["subtotal"], event["discount_total"], event["total"]))
 
 
