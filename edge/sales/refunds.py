@@ -64,7 +64,12 @@ class RefundService:
             everything_back = all(
                 done.get(l.id, (0, 0))[0] + wanted.get(l.id, 0) == l.qty for l in sale_lines.values()
             )
-            total = sum(a for _, _, a in refund_lines) + (sale.rounding if everything_back else 0)
+            # Money back is bounded by what the customer paid (total + cash rounding): a rounded-down
+            # sale must not give back the full line prices, and the last refund returns exactly the rest.
+            refunded_before = Refund.select(peewee.fn.SUM(Refund.total)).where(Refund.sale_id == sale.id).scalar() or 0
+            left_to_return = sale.total + sale.rounding - refunded_before
+            lines_amount = sum(a for _, _, a in refund_lines)
+            total = left_to_return if everything_back else min(lines_amount, left_to_return)
             payments = self._refund_payments(sale, total, to)
             refund = Refund.create(
                 id=str(uuid.uuid4()), refund_no=self.app.sales.next_number(self.app.sales.business_date(), "R"),

@@ -308,8 +308,11 @@ class SalesService:
         if discount.kind == "amount" and discount.value <= 0:
             raise DomainError("a discount amount must be positive", field="discount.value")
         off = discount.off(base)
-        within = (off <= self.rules.discount_limit_amount
-                  and off * 100 <= base * self.rules.discount_limit_percent)
+        # A percent discount is judged by its percent: its fen are rounded half-up, so comparing
+        # them with the base would call 10 % of 12.35 (1.24) more than 10 %.
+        percent_within = (discount.value <= self.rules.discount_limit_percent if discount.kind == "percent"
+                          else off * 100 <= base * self.rules.discount_limit_percent)
+        within = off <= self.rules.discount_limit_amount and percent_within
         if within:
             return None
         return self.app.staff.approve(approval, "a discount above the limit", caller)
@@ -460,7 +463,9 @@ class SalesService:
             rows.append({"method": tender.name, "amount": given - back, "tendered": given, "change": back,
                          "reference": payment.get("reference")})
         rows.reverse()
-        return [r for r in rows if r["amount"] > 0 or r["change"] == 0], rounding, change
+        # Cash handed back whole (a card already covered the total) keeps its row, so the sale's
+        # change is the sum of its payments' change.
+        return rows, rounding, change
 
     def business_date(self) -> str:
         return datetime.now(ZoneInfo(self.app.config.store.timezone)).strftime("%Y%m%d")
