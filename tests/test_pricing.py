@@ -144,15 +144,15 @@ def test_a_meaningless_discount_is_refused_and_nothing_written(store, cashier, w
     assert rows_written(store, before) == {}
 
 
-@pytest.mark.parametrize("where, field", [("line", "discount.value"), ("sale", "value")])
-def test_a_discount_larger_than_what_it_applies_to_is_refused(store, cashier, where, field):
+@pytest.mark.parametrize("where", ["line", "sale"])
+def test_a_discount_larger_than_what_it_applies_to_is_refused(store, cashier, where):
     sale = sale_of(store, cashier, ("DRK001", 1))
     before = row_counts(store)
 
     with pytest.raises(DomainError, match="discount 300 fen is more than") as caught:
         discount(store, cashier, sale, where, "amount", 300, pin=MANAGER_PIN)
 
-    assert caught.value.field == field
+    assert caught.value.field == "discount.value"
     assert rows_written(store, before) == {}
     assert store.sales.get(sale.id).total == 200
 
