@@ -159,6 +159,9 @@ BAD_CONFIGS = [
     ({"stores": {"id": "S1"}}, "stores: unknown key"),
     ({"store": {"idd": "S1"}}, "store.idd: unknown key"),
     ({"web": {"port": "eighty"}}, "web.port: Input should be a valid integer"),
+    ({"web": {"port": "8080"}}, "web.port: Input should be a valid integer"),  # TOML is typed: no coercion
+    ({"security": {"lockout_seconds": True}}, "security.lockout_seconds: Input should be a valid integer"),
+    ({"members": {"purposes": {"marketing": "offers"}}}, "members: Value error, purposes must include 'membership'"),
     ({"store": {"name": 5}}, "store.name: Input should be a valid string"),
     ({"web": {"port": 70000}}, "web.port: Input should be less than or equal to 65535"),
     ({"checkout": {"cash_rounding": "up"}},

@@ -19,7 +19,7 @@ class ProductIn(Schema):
     price: int = Field(ge=0, le=MAX_AMOUNT, description="fen; per kg when sold_by is weight")
     tax_rate: int = Field(1300, ge=0, le=10000, description="basis points: 1300 = 13 %")
     barcodes: list[str] = Field(default_factory=list, max_length=20)
-    plu: str | None = Field(None, pattern=r"^\d{4,6}$", description="scale PLU for in-store labels")
+    plu: str | None = Field(None, pattern=r"^[0-9]{4,6}$", description="scale PLU for in-store labels")
     active: bool = True
 
     @field_validator("name")

@@ -15,6 +15,9 @@ from edge.sales.models import Payment, Refund, RefundLine, RefundPayment, Sale, 
 from edge.staff.service import Caller
 
 
+REFUND_TO = ("original", "cash")
+
+
 class RefundService:
     def __init__(self, app):
         self.app = app
@@ -39,6 +42,8 @@ class RefundService:
     def refund(self, caller: Caller, sale_id: str, lines: list[dict] | None, reason: str, to: str,
                approval: dict | None) -> Refund:
         """Refund the whole remaining sale (lines=None) or the given line quantities."""
+        if to not in REFUND_TO:
+            raise DomainError(f"to must be one of {', '.join(REFUND_TO)}", field="to")
         with self.app.db.transaction():
             sale = self.app.sales.get(sale_id)
             if sale.status != "completed":

@@ -16,7 +16,7 @@ Money = Field(ge=0, le=MAX_AMOUNT)
 
 
 class ApprovalIn(Schema):
-    pin: str = Field(min_length=4, max_length=8, pattern=r"^\d+$")
+    pin: str = Field(min_length=4, max_length=8, pattern=r"^[0-9]+$")
 
 
 class ShiftOpenIn(Schema):

@@ -10,12 +10,14 @@ import peewee
 from edge import audit
 from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
+from edge.money import MAX_AMOUNT
 from edge.outbox.events import emit
 from edge.sales.models import Payment, Refund, RefundPayment, Sale
 from edge.shifts.models import CashMovement, Shift
 from edge.staff.service import Caller
 
 
+CASH_MOVEMENT_KINDS = ("in", "out", "no_sale")
 _OPEN_SHIFT = Prepared(Shift.select().where((Shift.device_id == Prepared.arg(0)) & (Shift.status == "open")))
 
 
@@ -40,6 +42,8 @@ class ShiftService:
         return shift
 
     def open(self, caller: Caller, opening_float: int) -> Shift:
+        if not 0 <= opening_float <= MAX_AMOUNT:
+            raise DomainError(f"opening_float must be from 0 to {MAX_AMOUNT} fen", field="opening_float")
         with self.app.db.transaction():
             if self.current(caller.device_id) is not None:
                 raise Conflict("this terminal already has an open shift; close it first", code="shift_open")
@@ -53,6 +57,8 @@ class ShiftService:
 
     def cash_movement(self, shift_id: str, caller: Caller, kind: str, amount: int, reason: str,
                       approval: dict | None = None) -> CashMovement:
+        if kind not in CASH_MOVEMENT_KINDS:
+            raise DomainError(f"kind must be one of {', '.join(CASH_MOVEMENT_KINDS)}", field="kind")
         with self.app.db.transaction():
             shift = self._own_open_shift(shift_id, caller)
             approver = None
@@ -82,6 +88,9 @@ class ShiftService:
         """Close with the counted cash: the Z report, with expected, counted and variance."""
         with self.app.db.transaction():
             shift = self._own_open_shift(shift_id, caller)
+            if self.app.sales.current(caller.device_id) is not None:
+                raise Conflict("a sale is still open on this terminal: complete, suspend or void it first",
+                               field="shift_id", code="sale_open")
             report = self.report(shift)
             expected = report["cash"]["expected"]
             shift.status = "closed"

@@ -12,7 +12,7 @@ from edge.staff.models import Device, Staff
 
 routes = Routes("staff & devices")
 
-Pin = Field(min_length=4, max_length=8, pattern=r"^\d+$")
+Pin = Field(min_length=4, max_length=8, pattern=r"^[0-9]+$")
 
 
 class PairRequestIn(Schema):
@@ -25,7 +25,7 @@ class PairClaimIn(Schema):
 
 
 class PairDecisionIn(Schema):
-    code: str = Field(pattern=r"^\d{6}$")
+    code: str = Field(pattern=r"^[0-9]{6}$")
     lane: int | None = Field(None, ge=1, le=99)
 
 

@@ -14,7 +14,7 @@ from edge.errors import Conflict, DomainError, Forbidden, NotFound, TooManyAttem
 from edge.staff import secrets
 from edge.staff.models import DEVICE_KINDS, ROLES, Device, PairingRequest, PinThrottle, Staff, StaffSession
 
-PIN_PATTERN = re.compile(r"^\d{4,8}$")
+PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")  # \d would also take ١٢٣٤, which no keypad types
 
 # Every API call authenticates: these two reads are prepared once.
 _DEVICE_BY_TOKEN = Prepared(Device.select().where(Device.token_hash == Prepared.arg(0)))
