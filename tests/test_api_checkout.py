@@ -232,6 +232,10 @@ def test_refund_by_receipt_number_and_its_lookup(store, api):
     assert refund.status_code == 201 and refund.json["total"] == 700 and refund.json["refund_no"].startswith("RS001-")
     assert api.get(f"/refunds/{refund.json['id']}").json == refund.json
     assert api.get(f"/sales/{sale['id']}").json["receipt_no"] == done["receipt_no"]
+    found = api.get(f"/sales?receipt_no={done['receipt_no']}").json["sales"]
+    assert [s["id"] for s in found] == [sale["id"]]
+    refusal(api.get("/sales?receipt_no=S001-19990101-0001"), 404, field="receipt_no")
+    refusal(api.get(f"/sales?receipt_no={done['receipt_no']}&status=suspended"), 422)
     assert api.get("/stock/DRK001").json["on_hand"] == 50
     with nothing_written(store):
         refusal(api.post("/refunds", {"sale_id": sale["id"], "reason": "again", **APPROVAL}), 409,

@@ -104,7 +104,14 @@ class RefundIn(Schema):
 
 
 class SalesQuery(Schema):
-    status: Literal["suspended"] = "suspended"
+    status: Literal["suspended"] | None = None
+    receipt_no: str | None = Field(None, min_length=1, max_length=40, description="the number on a receipt")
+
+    @model_validator(mode="after")
+    def _one_filter(self):
+        if self.status is not None and self.receipt_no is not None:
+            raise ValueError("give status or receipt_no, not both")
+        return self
 
 
 def _approval(body) -> dict | None:
@@ -128,8 +135,11 @@ def current_sale(call: Call):
     return _sale(call, sale)
 
 
-@routes.get("/sales", "Suspended sales (挂单) waiting to be resumed", query=SalesQuery)
+@routes.get("/sales", "Suspended sales (挂单) waiting to be resumed, or the sale of a receipt number",
+            query=SalesQuery)
 def list_sales(call: Call):
+    if call.query.receipt_no is not None:
+        return {"sales": [_sale(call, call.store.sales.by_receipt(call.query.receipt_no))]}
     return {"sales": [_sale(call, s) for s in call.store.sales.suspended()]}
 
 
