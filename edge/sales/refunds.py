@@ -21,6 +21,8 @@ REFUND_TO = ("original", "cash")
 class RefundService:
     def __init__(self, app):
         self.app = app
+        # Like SalesService.completion_listeners: (refund, sale, [(line, qty, amount)], caller) -> event data
+        self.refund_listeners: list = []
 
     def get(self, refund_id: str) -> Refund:
         refund = Refund.get_or_none(Refund.id == refund_id)
@@ -86,9 +88,13 @@ class RefundService:
                 for line, qty, amount in refund_lines
             ]).execute()
             RefundPayment.insert_many([{**p, "id": str(uuid.uuid4()), "refund_id": refund.id} for p in payments]).execute()
+            for payment in payments:
+                self.app.sales.tenders.get(payment["method"]).give_back(self.app, refund, payment, sale, caller)
             self.app.inventory.record([(line.product_id, qty) for line, qty, _ in refund_lines], "refund",
                                       ref=refund.id, staff_id=caller.staff_id)
             snapshot = self.as_dict(refund)
+            for listener in self.refund_listeners:
+                snapshot.update(listener(refund, sale, refund_lines, caller) or {})
             emit("refund.completed", {**snapshot, "store_id": self.app.config.store.id})
             audit.record("refund.completed", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="refund", entity_id=refund.id,

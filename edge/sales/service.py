@@ -43,6 +43,9 @@ class SalesService:
         self.app = app
         self.rules = app.config.checkout
         self.tenders = builtin_tenders()
+        # Other domains (members: points, levels) act on a completing sale inside its transaction;
+        # each returns what it adds to the sale.completed event, or None.
+        self.completion_listeners: list = []
 
     # -- reading --------------------------------------------------------------
 
@@ -421,10 +424,14 @@ class SalesService:
             sale.change = change
             sale.save()
             _INSERT_PAYMENT.rows({**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows)
+            for row in rows:
+                self.tenders.get(row["method"]).take(self.app, sale, row, payments[row["asked"]], caller)
             self.app.inventory.record([(line.product_id, -line.qty) for line in lines], "sale", ref=sale.id,
                                       staff_id=caller.staff_id)
             sale.priced_lines = lines
             snapshot = self.as_dict(sale)
+            for listener in self.completion_listeners:
+                snapshot.update(listener(sale, lines, caller) or {})
             emit("sale.completed", {**snapshot, "store_id": self.app.config.store.id})
             audit.record("sale.completed", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="sale", entity_id=sale.id,
@@ -456,12 +463,12 @@ class SalesService:
         change = non_cash + cash - due
         rows = []
         change_left = change
-        for payment, tender in reversed(list(zip(payments, tenders))):
+        for asked, (payment, tender) in reversed(list(enumerate(zip(payments, tenders)))):
             given = payment["amount"]
             back = min(change_left, given) if tender.gives_change else 0
             change_left -= back
             rows.append({"method": tender.name, "amount": given - back, "tendered": given, "change": back,
-                         "reference": payment.get("reference")})
+                         "reference": payment.get("reference"), "asked": asked})
         rows.reverse()
         # Cash handed back whole (a card already covered the total) keeps its row, so the sale's
         # change is the sum of its payments' change.

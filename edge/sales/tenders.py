@@ -29,6 +29,13 @@ class Tender:
         """The reference of money going back the way it came."""
         return original_reference
 
+    def take(self, app, sale, payment: dict, asked: dict, caller) -> None:
+        """Inside the sale's transaction, once its payment row is written: a tender that holds value
+        (stored value, points, a coupon) debits its ledger here. ``asked`` is the payment as requested."""
+
+    def give_back(self, app, refund, payment: dict, sale, caller) -> None:
+        """Inside the refund's transaction, once its refund payment row is written: credit the value back."""
+
 
 class TenderRegistry:
     def __init__(self):
