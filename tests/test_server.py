@@ -1,0 +1,127 @@
+"""The real server under gunicorn, as a separate process, driven over HTTP.
+
+A terminal is paired with the technician's CLI; sales go through the same
+requests a cashier's tablet sends.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import threading
+
+import pytest
+
+from tests.conftest import APPLES_SKU, CASHIER_PIN, COLA, WATER
+from tests.server_helpers import (
+    REPO_ROOT, ServerProcess, JsonClient, add_terminal, count, demo_store_with_terminal, free_port, query,
+    running_server, sale_fact_rows,
+)
+
+ONE_OF_EACH_FACT = {"payments": 1, "sale.completed events": 1, "sale.completed audit records": 1}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("server") / "data"
+
+
+@pytest.fixture(scope="module")
+def lane(demo_dir):
+    """The real server on a demo store; a cashier logged in on lane 1 with an open shift (shared by the module)."""
+    token = demo_store_with_terminal(demo_dir)
+    with running_server(demo_dir) as server:
+        client = JsonClient(server.port, token)
+        client.login(CASHIER_PIN)
+        client.must("POST", "/shifts", {"opening_float": 20_000}, status=201)
+        yield client
+        client.close()
+
+
+def open_sale_with(client: JsonClient, barcodes: list[str]) -> dict:
+    sale = client.must("POST", "/sales", {}, status=201)
+    for code in barcodes:
+        sale = client.must("POST", f"/sales/{sale['id']}/lines", {"barcode": code, "qty": 1}, status=201)
+    return sale
+
+
+def test_a_sale_completes_over_http_against_gunicorn(lane, demo_dir):
+    sale = open_sale_with(lane, [WATER, WATER])
+    sale = lane.must("POST", f"/sales/{sale['id']}/lines", {"sku": APPLES_SKU, "qty": 1500}, status=201)
+    assert sale["total"] == 2 * 200 + 1920  # 1.5 kg at 12.80 per kg
+
+    done = lane.must("POST", f"/sales/{sale['id']}/complete", {"payments": [{"method": "cash", "amount": 5000}]})
+
+    assert (done["status"], done["total"], done["paid"], done["change"]) == ("completed", 2320, 2320, 2680)
+    assert done["receipt_no"].startswith("S001-")
+    assert lane.must("GET", f"/sales/{sale['id']}") == done
+    assert query(demo_dir, "SELECT status, receipt_no, total FROM sale WHERE id = ?", sale["id"]) == [
+        ("completed", done["receipt_no"], 2320)]
+    assert sale_fact_rows(demo_dir, sale["id"]) == {**ONE_OF_EACH_FACT, "stock movements": 2}
+
+
+def complete_from_two_threads(port: int, token: str, session: str, sale_id: str) -> list[tuple[int, dict, int]]:
+    """Both requests leave together; each names its own cash amount so the winner shows in the rows."""
+    barrier = threading.Barrier(2)
+    outcomes: list[tuple[int, dict, int]] = []
+
+    def complete(amount: int) -> None:
+        client = JsonClient(port, token)
+        client.session = session
+        client.call("GET", "/health")  # connect before the barrier, so both requests start at once
+        barrier.wait()
+        status, answer = client.call("POST", f"/sales/{sale_id}/complete",
+                                     {"payments": [{"method": "cash", "amount": amount}]})
+        outcomes.append((status, answer, amount))
+        client.close()
+
+    threads = [threading.Thread(target=complete, args=(amount,)) for amount in (1000, 2000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return sorted(outcomes, key=lambda outcome: outcome[0])
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_completes_of_one_sale_racing_make_one_sale(lane, demo_dir, attempt):
+    sale = open_sale_with(lane, [WATER, COLA])
+    outcomes = complete_from_two_threads(lane.port, lane.device_token, lane.session, sale["id"])
+
+    assert [status for status, _, _ in outcomes] == [200, 409], outcomes
+    (_, won, paid_with), (_, refused, _) = outcomes
+    assert refused["error"]["code"] == "sale_completed"
+    assert refused["error"]["field"] == "sale_id"
+    assert "completed" in refused["error"]["message"]
+    assert won["status"] == "completed" and won["change"] == paid_with - 500
+    assert query(demo_dir, "SELECT tendered FROM payment WHERE sale_id = ?", sale["id"]) == [(paid_with,)]
+    assert sale_fact_rows(demo_dir, sale["id"]) == {**ONE_OF_EACH_FACT, "stock movements": 2}
+
+
+def make_run_command(data_dir, port: int) -> list[str]:
+    """The command `make run` runs, with our data folder and port, read from the Makefile itself."""
+    planned = subprocess.run(["make", "-s", "-n", "run", f"DATA={data_dir}", "HOST=127.0.0.1", f"PORT={port}"],
+                             cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    [command] = [line for line in planned.splitlines() if "storeedge" in line]
+    argv = shlex.split(command)
+    assert {"serve", "--demo"} <= set(argv), argv
+    return argv
+
+
+def test_make_run_serves_the_demo_catalog(tmp_path):
+    data_dir = tmp_path / "data"
+    port = free_port()
+    server = ServerProcess(make_run_command(data_dir, port), port, tmp_path / "make-run.log")
+    server.start()
+    try:
+        # As in the README: with the demo running, a technician pairs lane 1 from another terminal.
+        client = JsonClient(port, add_terminal(data_dir))
+        found = client.must("GET", f"/products?barcode={WATER}")["products"]
+        assert [(p["sku"], p["price"]) for p in found] == [("DRK001", 200)]
+        assert client.must("GET", f"/products?sku={APPLES_SKU}")["products"][0]["sold_by"] == "weight"
+        assert client.login(CASHIER_PIN)["staff"]["role"] == "cashier"
+        client.close()
+    finally:
+        server.stop()
+    assert count(data_dir, "SELECT COUNT(*) FROM product") == 24
+    assert "demo: 24 products" in server.log()
