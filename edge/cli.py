@@ -41,6 +41,12 @@ def store_options(command):
                         callback=remember_config, help="TOML config (default $STOREEDGE_CONFIG or built-in)")(command)
 
 
+class Refused(click.ClickException):
+    """A business refusal: exit 2 like click's own usage errors, apart from 1 (partly done, or broken)."""
+
+    exit_code = 2
+
+
 def domain_errors(function):
     """Business refusals print as one clear line and exit 2."""
 
@@ -49,7 +55,7 @@ def domain_errors(function):
             return function(*args, **kwargs)
         except DomainError as error:
             where = f"{error.field}: " if error.field else ""
-            raise click.ClickException(f"{where}{error.message}") from None
+            raise Refused(f"{where}{error.message}") from None
 
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__
