@@ -202,7 +202,8 @@ def devices_add(ctx: Context, name, kind, lane, print_token):
     if print_token:
         click.echo(token)
     else:
-        click.echo(f"device {device.id}: {device.name} ({device.kind}, lane {device.lane}); "
+        lane_text = f"lane {device.lane}" if device.lane is not None else "no lane"
+        click.echo(f"device {device.id}: {device.name} ({device.kind}, {lane_text}); "
                    "run with --print-token to get its token")
 
 
