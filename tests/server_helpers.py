@@ -184,8 +184,18 @@ class JsonClient:
 
 def query(data_dir: Path, sql: str, *params) -> list[tuple]:
     """Rows straight from the store's SQLite file (WAL: safe while the server runs)."""
-    with closing(sqlite3.connect(Path(data_dir) / DB_FILENAME, timeout=10)) as conn:
+    return query_file(Path(data_dir) / DB_FILENAME, sql, *params)
+
+
+def query_file(db_file: Path, sql: str, *params) -> list[tuple]:
+    with closing(sqlite3.connect(db_file, timeout=10)) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def execute(data_dir: Path, sql: str) -> None:
+    """Change the store's file behind its back, as a tamperer with the sqlite3 shell would."""
+    with closing(sqlite3.connect(Path(data_dir) / DB_FILENAME, timeout=10)) as conn, conn:
+        conn.execute(sql)
 
 
 def count(data_dir: Path, sql: str, *params) -> int:
