@@ -18,6 +18,7 @@ from tests.server_helpers import (
     running_server, sale_fact_rows,
 )
 
+STORE_ID = "S042"
 ONE_OF_EACH_FACT = {"payments": 1, "sale.completed events": 1, "sale.completed audit records": 1}
 
 
@@ -28,9 +29,14 @@ def demo_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lane(demo_dir):
-    """The real server on a demo store; a cashier logged in on lane 1 with an open shift (shared by the module)."""
+    """`storeedge web` on a demo store of its own config; a cashier logged in on lane 1 with an open shift.
+
+    Shared by the module: each test opens and finishes its own sale.
+    """
     token = demo_store_with_terminal(demo_dir)
-    with running_server(demo_dir) as server:
+    config = demo_dir.parent / "store.toml"
+    config.write_text(f'[store]\nid = "{STORE_ID}"\n\n[web]\nthreads = 4\n', encoding="utf-8")
+    with running_server(demo_dir, "web", "--config", str(config)) as server:
         client = JsonClient(server.port, token)
         client.login(CASHIER_PIN)
         client.must("POST", "/shifts", {"opening_float": 20_000}, status=201)
@@ -53,29 +59,30 @@ def test_a_sale_completes_over_http_against_gunicorn(lane, demo_dir):
     done = lane.must("POST", f"/sales/{sale['id']}/complete", {"payments": [{"method": "cash", "amount": 5000}]})
 
     assert (done["status"], done["total"], done["paid"], done["change"]) == ("completed", 2320, 2320, 2680)
-    assert done["receipt_no"].startswith("S001-")
+    assert done["receipt_no"].startswith(f"{STORE_ID}-")
     assert lane.must("GET", f"/sales/{sale['id']}") == done
     assert query(demo_dir, "SELECT status, receipt_no, total FROM sale WHERE id = ?", sale["id"]) == [
         ("completed", done["receipt_no"], 2320)]
     assert sale_fact_rows(demo_dir, sale["id"]) == {**ONE_OF_EACH_FACT, "stock movements": 2}
 
 
-def complete_from_two_threads(port: int, token: str, session: str, sale_id: str) -> list[tuple[int, dict, int]]:
-    """Both requests leave together; each names its own cash amount so the winner shows in the rows."""
+def complete_from_two_threads(lane: JsonClient, sale_id: str, amounts: tuple[int, int],
+                              headers: dict | None = None) -> list[tuple[int, dict, int]]:
+    """Both requests leave together, each on its own connection; outcomes sorted by status."""
     barrier = threading.Barrier(2)
     outcomes: list[tuple[int, dict, int]] = []
 
     def complete(amount: int) -> None:
-        client = JsonClient(port, token)
-        client.session = session
+        client = JsonClient(lane.port, lane.device_token)
+        client.session = lane.session
         client.call("GET", "/health")  # connect before the barrier, so both requests start at once
         barrier.wait()
         status, answer = client.call("POST", f"/sales/{sale_id}/complete",
-                                     {"payments": [{"method": "cash", "amount": amount}]})
+                                     {"payments": [{"method": "cash", "amount": amount}]}, headers)
         outcomes.append((status, answer, amount))
         client.close()
 
-    threads = [threading.Thread(target=complete, args=(amount,)) for amount in (1000, 2000)]
+    threads = [threading.Thread(target=complete, args=(amount,)) for amount in amounts]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -86,7 +93,8 @@ def complete_from_two_threads(port: int, token: str, session: str, sale_id: str)
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_completes_of_one_sale_racing_make_one_sale(lane, demo_dir, attempt):
     sale = open_sale_with(lane, [WATER, COLA])
-    outcomes = complete_from_two_threads(lane.port, lane.device_token, lane.session, sale["id"])
+    # Each names its own cash amount, so the winner shows in the payment row.
+    outcomes = complete_from_two_threads(lane, sale["id"], (1000, 2000))
 
     assert [status for status, _, _ in outcomes] == [200, 409], outcomes
     (_, won, paid_with), (_, refused, _) = outcomes
@@ -95,6 +103,16 @@ def test_two_completes_of_one_sale_racing_make_one_sale(lane, demo_dir, attempt)
     assert "completed" in refused["error"]["message"]
     assert won["status"] == "completed" and won["change"] == paid_with - 500
     assert query(demo_dir, "SELECT tendered FROM payment WHERE sale_id = ?", sale["id"]) == [(paid_with,)]
+    assert sale_fact_rows(demo_dir, sale["id"]) == {**ONE_OF_EACH_FACT, "stock movements": 2}
+
+
+def test_a_complete_and_its_retry_racing_with_one_idempotency_key_both_get_the_first_answer(lane, demo_dir):
+    sale = open_sale_with(lane, [WATER, COLA])
+    outcomes = complete_from_two_threads(lane, sale["id"], (1000, 1000), {"Idempotency-Key": f"pay-{sale['id']}"})
+
+    assert [status for status, _, _ in outcomes] == [200, 200], outcomes
+    (_, first, _), (_, second, _) = outcomes
+    assert first == second and first["status"] == "completed"
     assert sale_fact_rows(demo_dir, sale["id"]) == {**ONE_OF_EACH_FACT, "stock movements": 2}
 
 
