@@ -92,6 +92,11 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def workers(self) -> list[int]:
+        """gunicorn's worker processes: the master's children."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
     def kill(self) -> None:
         """SIGKILL to master and worker at once, as a power cut or the OOM killer would."""
         self._signal_group(signal.SIGKILL)
@@ -180,6 +185,14 @@ class JsonClient:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def open_sale_with(client: JsonClient, barcodes: list[str]) -> dict:
+    """A new sale on the client's terminal with one of each barcode; answers the sale."""
+    sale = client.must("POST", "/sales", {}, status=201)
+    for code in barcodes:
+        sale = client.must("POST", f"/sales/{sale['id']}/lines", {"barcode": code, "qty": 1}, status=201)
+    return sale
 
 
 def query(data_dir: Path, sql: str, *params) -> list[tuple]:

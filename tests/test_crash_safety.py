@@ -9,13 +9,16 @@ whole, no partial fact may exist anywhere, and the audit chain must verify.
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import threading
 import time
 
-from tests.conftest import CASHIER_PIN
+from tests.conftest import CASHIER_PIN, COLA, WATER
 from tests.server_helpers import (
-    JsonClient, NoAnswer, ServerProcess, demo_store_with_terminal, query, sale_fact_rows, storeedge,
+    JsonClient, NoAnswer, ServerProcess, demo_store_with_terminal, open_sale_with, query, running_server,
+    sale_fact_rows, storeedge,
 )
 
 KILLS = 5
@@ -99,6 +102,29 @@ def test_confirmed_sales_survive_sigkill_and_nothing_is_half_written(tmp_path):
     verified = storeedge("--data-dir", str(data_dir), "audit", "verify", check=False)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "audit journal ok" in verified.stdout
+
+
+def test_a_killed_worker_is_replaced_and_the_open_cart_is_still_there(tmp_path):
+    data_dir = tmp_path / "data"
+    token = demo_store_with_terminal(data_dir)
+    with running_server(data_dir) as server:
+        client = JsonClient(server.port, token)
+        client.login(CASHIER_PIN)
+        client.must("POST", "/shifts", {"opening_float": 10_000}, status=201)
+        cart = open_sale_with(client, [WATER, COLA, WATER])
+        [worker] = server.workers()
+
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while server.workers() in ([], [worker]) and time.monotonic() < deadline:
+            time.sleep(0.05)  # gunicorn's master notices and boots a new worker
+        assert server.workers() not in ([], [worker]), server.log()
+        client.close()  # the keep-alive connection died with the old worker
+
+        assert client.must("GET", "/sales/current") == cart
+        done = client.must("POST", f"/sales/{cart['id']}/complete", {"payments": [{"method": "cash", "amount": 1000}]})
+        client.close()
+    assert (done["status"], done["total"], done["change"]) == ("completed", 700, 300)
 
 
 def assert_confirmed_sale_is_whole(data_dir, answer: dict) -> None:

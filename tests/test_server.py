@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import APPLES_SKU, CASHIER_PIN, COLA, WATER
 from tests.server_helpers import (
-    REPO_ROOT, ServerProcess, JsonClient, add_terminal, count, demo_store_with_terminal, free_port, query,
-    running_server, sale_fact_rows,
+    REPO_ROOT, JsonClient, ServerProcess, add_terminal, count, demo_store_with_terminal, free_port, open_sale_with,
+    query, running_server, sale_fact_rows,
 )
 
 STORE_ID = "S042"
@@ -42,13 +42,6 @@ def lane(demo_dir):
         client.must("POST", "/shifts", {"opening_float": 20_000}, status=201)
         yield client
         client.close()
-
-
-def open_sale_with(client: JsonClient, barcodes: list[str]) -> dict:
-    sale = client.must("POST", "/sales", {}, status=201)
-    for code in barcodes:
-        sale = client.must("POST", f"/sales/{sale['id']}/lines", {"barcode": code, "qty": 1}, status=201)
-    return sale
 
 
 def test_a_sale_completes_over_http_against_gunicorn(lane, demo_dir):
