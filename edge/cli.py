@@ -41,6 +41,13 @@ def store_options(command):
                         callback=remember_config, help="TOML config (default $STOREEDGE_CONFIG or built-in)")(command)
 
 
+def describe(field: str | None, message: str) -> str:
+    """'field: message', without repeating a field the message already starts with (schema errors do)."""
+    if not field or message.startswith(f"{field}:"):
+        return message
+    return f"{field}: {message}"
+
+
 class Refused(click.ClickException):
     """A business refusal: exit 2 like click's own usage errors, apart from 1 (partly done, or broken)."""
 
@@ -54,8 +61,7 @@ def domain_errors(function):
         try:
             return function(*args, **kwargs)
         except DomainError as error:
-            where = f"{error.field}: " if error.field else ""
-            raise Refused(f"{where}{error.message}") from None
+            raise Refused(describe(error.field, error.message)) from None
 
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__
@@ -157,7 +163,7 @@ def catalog_import(ctx: Context, csv_file):
     report = store.catalog.import_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
     click.echo(f"imported {report.imported}, updated {report.updated}, rejected {len(report.errors)}")
     for error in report.errors:
-        click.echo(f"line {error['line']}: {error['field']}: {error['message']}", err=True)
+        click.echo(f"line {error['line']}: {describe(error['field'], error['message'])}", err=True)
     if report.errors:
         sys.exit(1)
 
