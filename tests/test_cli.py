@@ -74,7 +74,7 @@ def test_catalog_import_takes_the_good_rows_and_names_each_bad_one_by_line(tmp_p
     assert done.stderr.splitlines() == [
         "line 3: price: price must be a whole number of fen, got 'abc'",
         "line 4: barcodes[0]: barcode '4006381333932' has a wrong check digit",
-        "line 5: name: name: Field required",
+        "line 5: name: Field required",
         "line 6: barcodes: barcode 4006381333931 already belongs to A1 矿泉水",
     ]
     # Never half a row: the rejected SKUs left no product, barcode, event or audit record behind.
