@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import APPLES_SKU, CASHIER_PIN, COLA, WATER
 from tests.server_helpers import (
     REPO_ROOT, JsonClient, ServerProcess, add_terminal, count, demo_store_with_terminal, free_port, open_sale_with,
-    query, running_server, sale_fact_rows,
+    query, running_server, sale_fact_rows, storeedge,
 )
 
 STORE_ID = "S042"
@@ -107,6 +107,45 @@ def test_a_complete_and_its_retry_racing_with_one_idempotency_key_both_get_the_f
     (_, first, _), (_, second, _) = outcomes
     assert first == second and first["status"] == "completed"
     assert sale_fact_rows(demo_dir, sale["id"]) == {**ONE_OF_EACH_FACT, "stock movements": 2}
+
+
+def test_lanes_selling_at_once_get_unique_gap_free_receipt_numbers(lane, demo_dir):
+    """Four terminals sell together; the one write lock keeps numbers, events and the audit chain in order."""
+    tokens = [add_terminal(demo_dir, lane=number) for number in (2, 3, 4, 5)]
+    receipts: list[str] = []
+    failures: list[BaseException] = []
+
+    def sell(token: str) -> None:
+        client = JsonClient(lane.port, token)
+        try:
+            client.login(CASHIER_PIN)
+            client.must("POST", "/shifts", {"opening_float": 0}, status=201)
+            for _ in range(5):
+                sale = open_sale_with(client, [WATER, COLA])
+                done = client.must("POST", f"/sales/{sale['id']}/complete",
+                                   {"payments": [{"method": "card", "amount": 500, "reference": "pos"}]})
+                receipts.append(done["receipt_no"])
+        except BaseException as error:  # reported by the test thread
+            failures.append(error)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=sell, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert len(set(receipts)) == 20
+    numbers_by_date: dict[str, list[int]] = {}
+    for (receipt,) in query(demo_dir, "SELECT receipt_no FROM sale WHERE status = 'completed' ORDER BY receipt_no"):
+        _, business_date, number = receipt.split("-")
+        numbers_by_date.setdefault(business_date, []).append(int(number))
+    assert all(numbers == list(range(1, len(numbers) + 1)) for numbers in numbers_by_date.values()), numbers_by_date
+    assert query(demo_dir, "SELECT MAX(seq) = COUNT(*) FROM outbox_event") == [(1,)]
+    verified = storeedge("--data-dir", str(demo_dir), "audit", "verify")
+    assert verified.stdout.startswith("audit journal ok")
 
 
 def make_run_command(data_dir, port: int) -> list[str]:
