@@ -159,8 +159,13 @@ def catalog():
 @domain_errors
 def catalog_import(ctx: Context, csv_file):
     """Import products from CSV; each bad row is reported by line and skipped."""
+    try:
+        text = Path(csv_file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Refused(f"{csv_file}: not UTF-8 text (byte {error.start}); save the CSV as UTF-8 "
+                      "(Excel: 'CSV UTF-8') and import it again") from None
     store = ctx.store()
-    report = store.catalog.import_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+    report = store.catalog.import_csv(text)
     click.echo(f"imported {report.imported}, updated {report.updated}, rejected {len(report.errors)}")
     for error in report.errors:
         click.echo(f"line {error['line']}: {describe(error['field'], error['message'])}", err=True)
