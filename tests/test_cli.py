@@ -108,6 +108,18 @@ def test_catalog_import_with_a_bad_header_is_refused_whole(tmp_path, empty_dir):
     assert snapshot(empty_dir) == before
 
 
+def test_catalog_import_of_a_csv_that_is_not_utf8_is_refused_whole(tmp_path, empty_dir):
+    gbk_file = tmp_path / "excel.csv"
+    gbk_file.write_bytes(("sku,name,price,barcodes\n" + GOOD_ROWS).encode("gbk"))  # Excel's default for Chinese
+    before = snapshot(empty_dir)
+
+    done = cli("--data-dir", str(empty_dir), "catalog", "import", str(gbk_file))
+
+    assert done.exit_code == 2
+    assert f"{gbk_file}: not UTF-8 text" in done.stderr
+    assert snapshot(empty_dir) == before
+
+
 # -- staff and devices --------------------------------------------------------
 
 
