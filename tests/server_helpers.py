@@ -171,8 +171,9 @@ class JsonClient:
             self.close()
             raise NoAnswer(f"{method} {path}: {error!r}") from error
 
-    def must(self, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
-        got, answer = self.call(method, path, body)
+    def must(self, method: str, path: str, body: dict | None = None, status: int = 200,
+             headers: dict | None = None) -> dict:
+        got, answer = self.call(method, path, body, headers)
         assert got == status, f"{method} {path} → {got} {answer}"
         return answer
 

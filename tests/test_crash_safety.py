@@ -37,6 +37,7 @@ class SellingLane(threading.Thread):
         self.confirmed: list[dict] = []  # sales answered 200 by complete
         self.unanswered = 0  # calls the server died under: their outcome is unknown
         self.failure: str | None = None
+        self.pending_complete: tuple[str, dict] | None = None  # (sale id, body): a complete not yet answered
 
     def run(self) -> None:
         deadline = time.monotonic() + STOP_AFTER
@@ -52,16 +53,22 @@ class SellingLane(threading.Thread):
         self.client.close()
 
     def sell_one(self) -> None:
-        # A complete the server died under may or may not have happened: the
-        # terminal's open sale (kept in SQLite) says which, so carry on with it.
-        status, sale = self.client.call("GET", "/sales/current")
-        if status == 404:
-            sale = self.client.must("POST", "/sales", {}, status=201)
-        for code in self.random.sample(BARCODES, self.random.randint(1, 3)):
-            sale = self.client.must("POST", f"/sales/{sale['id']}/lines", {"barcode": code, "qty": 1}, status=201)
-        cash = sale["total"] + self.random.choice([0, 50, 1000])
-        done = self.client.must("POST", f"/sales/{sale['id']}/complete",
-                                {"payments": [{"method": "cash", "amount": cash}]})
+        if self.pending_complete is None:
+            # After a crash the terminal's open sale (kept in SQLite) may already hold lines: carry on with it.
+            status, sale = self.client.call("GET", "/sales/current")
+            if status == 404:
+                sale = self.client.must("POST", "/sales", {}, status=201)
+            for code in self.random.sample(BARCODES, self.random.randint(1, 3)):
+                sale = self.client.must("POST", f"/sales/{sale['id']}/lines", {"barcode": code, "qty": 1},
+                                        status=201)
+            cash = sale["total"] + self.random.choice([0, 50, 1000])
+            self.pending_complete = (sale["id"], {"payments": [{"method": "cash", "amount": cash}]})
+        # A complete the server died under is sent again with the same Idempotency-Key: it either
+        # happens now or answers what it answered before the crash; either way it is confirmed.
+        sale_id, body = self.pending_complete
+        done = self.client.must("POST", f"/sales/{sale_id}/complete", body,
+                                headers={"Idempotency-Key": f"complete-{sale_id}"})
+        self.pending_complete = None
         self.confirmed.append(done)
 
 
