@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -21,6 +22,11 @@ from pathlib import Path
 from edge.db import DB_FILENAME
 
 STOREEDGE = Path(sys.executable).with_name("storeedge")
+if not STOREEDGE.exists():
+    STOREEDGE = Path(shutil.which("storeedge") or STOREEDGE)
+# The tester's own $STOREEDGE_CONFIG or $STOREEDGE_DATA_DIR must not leak into the stores under test.
+STORE_ENV_VARS = ("STOREEDGE_CONFIG", "STOREEDGE_DATA_DIR")
+CLEAN_ENV = {name: value for name, value in os.environ.items() if name not in STORE_ENV_VARS}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30  # seconds for a server to answer /api/v1/health
 COMMAND_TIMEOUT = 60
@@ -28,7 +34,8 @@ COMMAND_TIMEOUT = 60
 
 def storeedge(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the `storeedge` command; with check, a non-zero exit fails with its output."""
-    done = subprocess.run([str(STOREEDGE), *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+    done = subprocess.run([str(STOREEDGE), *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                          env=CLEAN_ENV)
     if check and done.returncode != 0:
         raise AssertionError(f"storeedge {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
     return done
@@ -71,7 +78,7 @@ class ServerProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-                                            start_new_session=True)
+                                            env=CLEAN_ENV, start_new_session=True)
         self._wait_until_healthy()
 
     def _wait_until_healthy(self) -> None:

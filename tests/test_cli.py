@@ -13,10 +13,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from edge.app import StoreEdge
 from edge.cli import main
-from tests.conftest import CASHIER_PIN, ApiClient
-from tests.server_helpers import count, execute, query, query_file, storeedge
+from tests.conftest import CASHIER_PIN, ApiClient, open_store
+from tests.server_helpers import STORE_ENV_VARS, count, execute, query, query_file, storeedge
 
 GOOD_ROWS = "A1,矿泉水,100,4006381333931\nF1,面包,250,\n"
 CSV_WITH_BAD_ROWS = (
@@ -31,7 +30,8 @@ CSV_WITH_BAD_ROWS = (
 
 
 def cli(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    """The command in process, without the tester's own $STOREEDGE_CONFIG or $STOREEDGE_DATA_DIR."""
+    return CliRunner(env=dict.fromkeys(STORE_ENV_VARS)).invoke(main, list(args), catch_exceptions=False)
 
 
 def snapshot(data_dir) -> dict:
@@ -173,7 +173,7 @@ def test_devices_add_print_token_prints_only_a_token_that_logs_in(demo_dir):
     assert done.stdout == token + "\n" and len(token) >= 32
     [(kind, lane, token_hash)] = query(demo_dir, "SELECT kind, lane, token_hash FROM device WHERE name = 'lane3'")
     assert (kind, lane) == ("terminal", 3) and token not in token_hash
-    store = StoreEdge.open(None, demo_dir)
+    store = open_store(demo_dir, demo=False)
     try:
         client = ApiClient(store.web(), token)
         assert client.login(CASHIER_PIN)["staff"]["role"] == "cashier"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import APPLES_SKU, CASHIER_PIN, COLA, WATER
 from tests.server_helpers import (
-    REPO_ROOT, JsonClient, ServerProcess, add_terminal, count, demo_store_with_terminal, free_port, open_sale_with,
+    CLEAN_ENV, REPO_ROOT, JsonClient, ServerProcess, add_terminal, count, demo_store_with_terminal, free_port, open_sale_with,
     query, running_server, sale_fact_rows, storeedge,
 )
 
@@ -151,7 +151,7 @@ def test_lanes_selling_at_once_get_unique_gap_free_receipt_numbers(lane, demo_di
 def make_run_command(data_dir, port: int) -> list[str]:
     """The command `make run` runs, with our data folder and port, read from the Makefile itself."""
     planned = subprocess.run(["make", "-s", "-n", "run", f"DATA={data_dir}", "HOST=127.0.0.1", f"PORT={port}"],
-                             cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+                             cwd=REPO_ROOT, env=CLEAN_ENV, capture_output=True, text=True, check=True).stdout
     [command] = [line for line in planned.splitlines() if "storeedge" in line]
     argv = shlex.split(command)
     assert {"serve", "--demo"} <= set(argv), argv
