@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import APPLES_SKU, CASHIER_PIN, COLA, WATER
 from tests.server_helpers import (
-    CLEAN_ENV, REPO_ROOT, JsonClient, ServerProcess, add_terminal, count, demo_store_with_terminal, free_port, open_sale_with,
-    query, running_server, sale_fact_rows, storeedge,
+    CLEAN_ENV, REPO_ROOT, JsonClient, ServerProcess, add_terminal, count, demo_store_with_terminal, free_port,
+    open_sale_with, query, running_server, sale_fact_rows, storeedge,
 )
 
 STORE_ID = "S042"
