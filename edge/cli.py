@@ -41,6 +41,19 @@ def store_options(command):
                         callback=remember_config, help="TOML config (default $STOREEDGE_CONFIG or built-in)")(command)
 
 
+def describe(field: str | None, message: str) -> str:
+    """'field: message', without repeating a field the message already starts with (schema errors do)."""
+    if not field or message.startswith(f"{field}:"):
+        return message
+    return f"{field}: {message}"
+
+
+class Refused(click.ClickException):
+    """A business refusal: exit 2 like click's own usage errors, apart from 1 (partly done, or broken)."""
+
+    exit_code = 2
+
+
 def domain_errors(function):
     """Business refusals print as one clear line and exit 2."""
 
@@ -48,8 +61,7 @@ def domain_errors(function):
         try:
             return function(*args, **kwargs)
         except DomainError as error:
-            where = f"{error.field}: " if error.field else ""
-            raise click.ClickException(f"{where}{error.message}") from None
+            raise Refused(describe(error.field, error.message)) from None
 
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__
@@ -147,11 +159,16 @@ def catalog():
 @domain_errors
 def catalog_import(ctx: Context, csv_file):
     """Import products from CSV; each bad row is reported by line and skipped."""
+    try:
+        text = Path(csv_file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Refused(f"{csv_file}: not UTF-8 text (byte {error.start}); save the CSV as UTF-8 "
+                      "(Excel: 'CSV UTF-8') and import it again") from None
     store = ctx.store()
-    report = store.catalog.import_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+    report = store.catalog.import_csv(text)
     click.echo(f"imported {report.imported}, updated {report.updated}, rejected {len(report.errors)}")
     for error in report.errors:
-        click.echo(f"line {error['line']}: {error['field']}: {error['message']}", err=True)
+        click.echo(f"line {error['line']}: {describe(error['field'], error['message'])}", err=True)
     if report.errors:
         sys.exit(1)
 
@@ -196,7 +213,8 @@ def devices_add(ctx: Context, name, kind, lane, print_token):
     if print_token:
         click.echo(token)
     else:
-        click.echo(f"device {device.id}: {device.name} ({device.kind}, lane {device.lane}); "
+        lane_text = f"lane {device.lane}" if device.lane is not None else "no lane"
+        click.echo(f"device {device.id}: {device.name} ({device.kind}, {lane_text}); "
                    "run with --print-token to get its token")
 
 
