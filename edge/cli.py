@@ -140,6 +140,8 @@ def db_migrate(ctx: Context, target):
     """Apply pending migrations (a copy of the database is taken first)."""
     store = ctx.store(migrate=False)
     applied = store.db.migrate(target)
+    if target is None:  # the store now runs as configured: audit its config like any start
+        store.record_config_change()
     click.echo(f"applied {applied}" if applied else "already up to date")
     click.echo(f"schema version {store.db.schema_version()}")
 
