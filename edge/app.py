@@ -12,6 +12,7 @@ from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.inventory.service import InventoryService
 from edge.members.service import MembersService
+from edge.members.stored_value import StoredValueService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
 from edge.shifts.service import ShiftService
@@ -56,6 +57,7 @@ class StoreEdge:
         self.sales = SalesService(self)
         self.refunds = RefundService(self)
         self.members = MembersService(self)
+        self.stored_value = StoredValueService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

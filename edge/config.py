@@ -99,6 +99,28 @@ class CheckoutSection(Strict):
     variable_barcodes: VariableBarcodeSection = Field(default_factory=VariableBarcodeSection)
 
 
+class BonusTier(Strict):
+    min_topup: int = Field(gt=0, description="fen paid in to reach this tier")
+    bonus: int = Field(ge=0, description="fen of bonus given")
+
+
+class StoredValueSection(Strict):
+    """储值: bonus tiers (充300送50), the balance cap of a named card, spend order, payment PIN limit."""
+
+    bonus_tiers: list[BonusTier] = Field(default_factory=list)
+    balance_cap: int = Field(500_000, gt=0)  # ¥5,000, the limit for named prepaid cards
+    spend_order: Literal["proportional", "principal_first", "bonus_first"] = "proportional"
+    pin_required_above: int = Field(20_000, ge=0)  # stored value paid per sale above this needs the member's PIN
+
+    @field_validator("bonus_tiers")
+    @classmethod
+    def _distinct_tiers(cls, tiers: list[BonusTier]) -> list[BonusTier]:
+        thresholds = [tier.min_topup for tier in tiers]
+        if len(set(thresholds)) != len(thresholds):
+            raise ValueError("two tiers have the same min_topup")
+        return tiers
+
+
 class MembersSection(Strict):
     # What a customer is told before joining (PIPL: purpose, minimal collection, a choice).
     privacy_notice_version: str = Field("2026-11", min_length=1, max_length=32)
@@ -113,6 +135,7 @@ class MembersSection(Strict):
         "marketing": "接收促销与活动信息（可选）",
     })
     minor_age: int = Field(14, ge=1, le=18)
+    stored_value: StoredValueSection = Field(default_factory=StoredValueSection)
 
     @model_validator(mode="after")
     def _membership_purpose(self):

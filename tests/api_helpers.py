@@ -186,6 +186,9 @@ MUTATIONS = {
     "merge members": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/merge",
                                 {"duplicate_id": w.member()["id"]}),
     "erase member": lambda w: (w.manager, "DELETE", f"/members/{w.member()['id']}", {"reason": "本人要求"}),
+    "top up": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/topups",
+                         {"amount": 30_000, "method": "card", "reference": "POS-7731"}),
+    "set payment pin": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/payment-pin", {"pin": "284915"}),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

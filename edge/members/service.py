@@ -104,6 +104,7 @@ class MembersService:
         }
         if member.status == "merged":
             answer["merged_into"] = member.merged_into
+        answer["stored_value"] = self.app.stored_value.balance(member.id).as_dict()
         return answer
 
     # -- joining --------------------------------------------------------------

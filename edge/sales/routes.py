@@ -70,6 +70,8 @@ class PaymentIn(Schema):
     method: str = Field(min_length=1, max_length=32)
     amount: int = Field(gt=0, le=MAX_AMOUNT)
     reference: str | None = Field(None, max_length=64)
+    pin: str | None = Field(None, min_length=6, max_length=6, pattern=r"^[0-9]{6}$",
+                            description="the member's payment PIN, for stored value above the configured amount")
 
 
 class CompleteIn(Schema):

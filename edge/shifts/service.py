@@ -24,6 +24,9 @@ _OPEN_SHIFT = Prepared(Shift.select().where((Shift.device_id == Prepared.arg(0))
 class ShiftService:
     def __init__(self, app):
         self.app = app
+        # Money other domains take at the till outside sales (stored-value top-ups): each is
+        # (shift) -> (name, section); the section's "cash" counts in the drawer's expected cash.
+        self.report_sections: list = []
 
     def current(self, device_id: int) -> Shift | None:
         return _OPEN_SHIFT.first(device_id)
@@ -139,8 +142,10 @@ class ShiftService:
         no_sales = CashMovement.select().where(
             (CashMovement.shift_id == shift.id) & (CashMovement.kind == "no_sale")).count()
         cash_in, cash_out = movements.get("in", 0), movements.get("out", 0)
+        sections = dict(section(shift) for section in self.report_sections)
+        other_cash = {name: section["cash"] for name, section in sections.items()}
         expected = (shift.opening_float + tenders.get("cash", 0) - refunds_by_tender.get("cash", 0)
-                    + cash_in - cash_out)
+                    + cash_in - cash_out + sum(other_cash.values()))
         return {
             "kind": "X" if shift.status == "open" else "Z",
             "shift_id": shift.id, "device_id": shift.device_id, "lane": shift.lane,
@@ -152,7 +157,8 @@ class ShiftService:
                         "tenders": refunds_by_tender},
             "voids": voids,
             "no_sale_opens": no_sales,
+            **sections,
             "cash": {"opening_float": shift.opening_float, "sales": tenders.get("cash", 0),
                      "refunds": refunds_by_tender.get("cash", 0), "cash_in": cash_in, "cash_out": cash_out,
-                     "expected": expected, "counted": shift.counted_cash, "variance": shift.variance},
+                     **other_cash, "expected": expected, "counted": shift.counted_cash, "variance": shift.variance},
         }

@@ -89,9 +89,9 @@ class StaffService:
             return None
         return staff
 
-    # -- PIN throttling -----------------------------------------------------
+    # -- PIN throttling (also used for members' payment PINs) ------------------
 
-    def _check_not_locked(self, scope: str) -> None:
+    def check_not_locked(self, scope: str, field: str = "pin", subject: str = "on this device") -> None:
         row = PinThrottle.get_or_none(PinThrottle.scope == scope)
         if row is None or row.locked_until is None:
             return
@@ -99,12 +99,13 @@ class StaffService:
         # A lock further away than the lockout itself means the clock went back: ignore it.
         if 0 < remaining <= self.security.lockout_seconds:
             raise TooManyAttempts(
-                f"too many wrong PINs on this device; try again in {int(remaining) + 1} s", field="pin"
+                f"too many wrong PINs {subject}; try again in {int(remaining) + 1} s", field=field
             )
 
-    def _count_failure(self, scope: str, device_id: int | None) -> None:
+    def count_failure(self, scope: str, device_id: int | None, action: str = "staff.pin_failed") -> None:
+        """Count a wrong PIN against ``scope``, committed even though the request carrying it is refused."""
         def write():
-            audit.record("staff.pin_failed", device_id=device_id, data={"scope": scope})
+            audit.record(action, device_id=device_id, data={"scope": scope})
             row = PinThrottle.get_or_none(PinThrottle.scope == scope)
             failures = (row.failures if row else 0) + 1
             locked_until = None
@@ -116,7 +117,7 @@ class StaffService:
         self.app.db.write_regardless(write)
 
     @staticmethod
-    def _clear_failures(scope: str) -> None:
+    def clear_failures(scope: str) -> None:
         PinThrottle.delete().where(PinThrottle.scope == scope).execute()
 
     # -- login and sessions ---------------------------------------------------
@@ -124,13 +125,13 @@ class StaffService:
     def login(self, device: Device, pin: str) -> tuple[str, Staff, str]:
         """PIN login on a paired device; returns (session token, staff, expiry)."""
         scope = f"login:device:{device.id}"
-        self._check_not_locked(scope)
+        self.check_not_locked(scope)
         staff = self._staff_for_pin(pin)
         with self.app.db.transaction():
             if staff is None:
-                self._count_failure(scope, device.id)
+                self.count_failure(scope, device.id)
                 raise Unauthorized("wrong PIN", field="pin")
-            self._clear_failures(scope)
+            self.clear_failures(scope)
             token = secrets.new_token()
             expires = (_now() + timedelta(hours=self.security.session_hours)).isoformat()
             StaffSession.create(
@@ -163,13 +164,13 @@ class StaffService:
             raise Forbidden(f"{action} needs a manager's approval: send approval.pin", field=f"{field}.pin",
                             code="approval_required")
         scope = f"approval:device:{caller.device_id}"
-        self._check_not_locked(scope)
+        self.check_not_locked(scope)
         approver = self._staff_for_pin(approval["pin"])
         if approver is None or not approver.has_role("manager"):
-            self._count_failure(scope, caller.device_id)
+            self.count_failure(scope, caller.device_id)
             raise Forbidden(f"approval PIN for {action} is not a manager's PIN", field=f"{field}.pin",
                             code="approval_refused")
-        self.app.db.write_regardless(lambda: self._clear_failures(scope))
+        self.app.db.write_regardless(lambda: self.clear_failures(scope))
         return approver
 
     # -- devices --------------------------------------------------------------
