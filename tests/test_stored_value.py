@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.config import ConfigError, parse_config
 from edge.errors import Conflict, DomainError, Forbidden, TooManyAttempts
 from edge.members.service import Consent
 from edge.members.stored_value import Balance, split_spend
@@ -141,6 +142,17 @@ def test_the_highest_bonus_tier_reached_applies(store, cashier, amount, bonus):
     member = join(store, cashier)
     assert store.stored_value.top_up(cashier, member.id, amount, "cash").bonus == bonus
     assert store.stored_value.balance(member.id) == Balance(amount, bonus)
+
+
+@pytest.mark.parametrize("rules, named", [
+    ({"bonus_tiers": [{"min_topup": 100, "bonus": 10}, {"min_topup": 100, "bonus": 20}]}, "same min_topup"),
+    ({"bonus_tiers": [{"min_topup": 0, "bonus": 10}]}, "bonus_tiers.0.min_topup"),
+    ({"spend_order": "newest_first"}, "stored_value.spend_order"),
+    ({"balance_cap": 0}, "stored_value.balance_cap"),
+])
+def test_bad_stored_value_settings_stop_the_start_naming_the_key(rules, named):
+    with pytest.raises(ConfigError, match=named):
+        parse_config({"members": {"stored_value": rules}})
 
 
 def test_a_new_member_has_no_stored_value(store, cashier):
