@@ -425,6 +425,30 @@ def test_a_refund_in_cash_leaves_the_stored_value_alone(store, cashier):
     assert store.stored_value.balance(member.id) == Balance(800, 0)
 
 
+def test_merging_a_duplicate_moves_its_principal_and_bonus_to_the_member_kept(store, cashier, manager):
+    keep, duplicate = join(store, cashier), join(store, cashier)
+    store.stored_value.top_up(cashier, keep.id, 10_000, "cash")
+    store.stored_value.top_up(cashier, duplicate.id, 30_000, "cash")  # + 5,000 bonus
+
+    store.members.merge(manager, keep.id, duplicate.id)
+
+    assert assert_cache_matches_ledger(store, duplicate.id) == Balance(0, 0)
+    assert assert_cache_matches_ledger(store, keep.id) == Balance(40_000, 5_000)
+    [merged] = [e["data"] for e in events("member.updated") if e["data"]["change"] == "merged"]
+    assert merged["stored_value_moved"] == {"principal": 30_000, "bonus": 5_000, "total": 35_000}
+
+
+def test_a_merge_that_would_pass_the_cap_is_refused_and_writes_nothing(make_store):
+    store = make_store(balance_cap=60_000)
+    cashier, manager = terminal(store), terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
+    keep, duplicate = join(store, cashier), join(store, cashier)
+    store.stored_value.top_up(cashier, keep.id, 29_000, "cash")
+    store.stored_value.top_up(cashier, duplicate.id, 29_000, "cash")
+    store.stored_value.top_up(cashier, duplicate.id, 2_001, "cash")
+    with nothing_written(store), refused(Conflict, field="duplicate_id", code="balance_cap"):
+        store.members.merge(manager, keep.id, duplicate.id)
+
+
 # -- the API ----------------------------------------------------------------------------------------------------
 
 

@@ -44,6 +44,9 @@ class MembersService:
     def __init__(self, app):
         self.app = app
         self.rules = app.config.members
+        # Other member features (stored value, points) move what the duplicate holds inside the merge's
+        # transaction: (keep, duplicate, caller) -> dict added to the member.updated event and audit, or None.
+        self.merge_listeners: list = []
 
     # -- what the customer is told --------------------------------------------
 
@@ -252,7 +255,10 @@ class MembersService:
             MemberConsent.update(member_id=keep.id).where(MemberConsent.member_id == duplicate.id).execute()
             duplicate.status, duplicate.merged_into, duplicate.updated_at = "merged", keep.id, utc_now()
             duplicate.save()
-            self._updated(caller, duplicate, "member.merged", {"into": keep.id, "sales_moved": moved})
+            detail = {"into": keep.id, "sales_moved": moved}
+            for listener in self.merge_listeners:
+                detail.update(listener(keep, duplicate, caller) or {})
+            self._updated(caller, duplicate, "member.merged", detail)
         return keep
 
     def _changeable(self, member_id: str, field: str = "member_id") -> Member:

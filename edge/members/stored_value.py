@@ -99,6 +99,7 @@ class StoredValueService:
         self.rules = app.config.members.stored_value
         app.sales.tenders.register(StoredValueTender(TENDER_NAME, "储值 stored value"))
         app.shifts.report_sections.append(self.shift_section)
+        app.members.merge_listeners.append(self.merge_balance)
 
     # -- reading --------------------------------------------------------------
 
@@ -287,6 +288,23 @@ class StoredValueService:
         # a merged member's value follows it to the member it was merged into
         member = self.app.members.current(self.app.members.get(spent[0].member_id))
         self._post(member.id, "refund", dict(zip(ACCOUNTS, shares)), refund.id, caller)
+
+    # -- merging duplicates -----------------------------------------------------
+
+    def merge_balance(self, keep: Member, duplicate: Member, caller: Caller) -> dict | None:
+        """Move a duplicate's stored value to the member kept, account by account, within the cap."""
+        moving = self.balance(duplicate.id)
+        if not moving.total:
+            return None
+        kept = self.balance(keep.id)
+        if kept.total + moving.total > self.rules.balance_cap:
+            raise Conflict(f"together the two members hold {yuan(kept.total + moving.total)}, above the stored-value "
+                           f"cap of {yuan(self.rules.balance_cap)}: spend or refund some first",
+                           field="duplicate_id", code="balance_cap")
+        ref = f"merge:{duplicate.id}"
+        self._post(duplicate.id, "adjust", {"principal": -moving.principal, "bonus": -moving.bonus}, ref, caller)
+        self._post(keep.id, "adjust", {"principal": moving.principal, "bonus": moving.bonus}, ref, caller)
+        return {"stored_value_moved": moving.as_dict()}
 
     def _active_member(self, member_id: str, field: str) -> Member:
         member = self.app.members.current(self.app.members.get(member_id, field=field))
