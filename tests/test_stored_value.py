@@ -14,15 +14,16 @@ from contextlib import contextmanager
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from peewee import SQL
 
 from edge.config import ConfigError, parse_config
 from edge.errors import Conflict, DomainError, Forbidden, TooManyAttempts
 from edge.members.service import Consent
 from edge.members.stored_value import Balance, split_spend
-from edge.members.stored_value_models import MemberPaymentPin, StoredValueEntry, StoredValueTopup
+from edge.members.stored_value_models import MemberPaymentPin, StoredValueEntry
 from edge.staff.secrets import pin_matches
 from tests.api_helpers import member_body, refusal, table_rows
-from tests.conftest import CASHIER_PIN, COLA, MANAGER_PIN, WATER, ApiClient, terminal
+from tests.conftest import CASHIER_PIN, COLA, MANAGER_PIN, WATER, terminal
 from tests.domain2_helpers import (MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, copied_store,
                                    events, open_sale_with, refused, seeded_demo_template)
 from tests.server_helpers import JsonClient, add_terminal, demo_store_with_terminal, query, running_server
@@ -88,7 +89,7 @@ def funded(store, caller, amount: int = 20_000, pin: str | None = MEMBER_PIN):
 
 def ledger(member_id: str) -> list[tuple[str, int, str]]:
     """The member's entries as (account, amount, kind), in the order written."""
-    rows = StoredValueEntry.select().where(StoredValueEntry.member_id == member_id).order_by(StoredValueEntry.at)
+    rows = StoredValueEntry.select().where(StoredValueEntry.member_id == member_id).order_by(SQL("rowid"))
     return [(e.account, e.amount, e.kind) for e in rows]
 
 
@@ -319,7 +320,8 @@ def test_changing_the_pin_needs_the_current_one_or_a_managers_approval(store, ca
     store.stored_value.set_payment_pin(cashier, member.id, "394821", current_pin=MEMBER_PIN)
     store.stored_value.set_payment_pin(cashier, member.id, "503928", approval=MANAGER_APPROVAL)
 
-    changes = [(r["data"]["change"], r["data"]["approved_by"] is not None) for r in audit_records("member.payment_pin_set")]
+    changes = [(r["data"]["change"], r["data"]["approved_by"] is not None)
+               for r in audit_records("member.payment_pin_set")]
     assert changes == [("set", False), ("changed", False), ("reset", True)]
     assert pin_matches(MemberPaymentPin.get(MemberPaymentPin.member_id == member.id).pin_hash, "503928")
 
