@@ -11,6 +11,8 @@ from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.inventory.service import InventoryService
+from edge.members.levels import LevelsService
+from edge.members.points import PointsService
 from edge.members.service import MembersService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
@@ -56,6 +58,8 @@ class StoreEdge:
         self.sales = SalesService(self)
         self.refunds = RefundService(self)
         self.members = MembersService(self)
+        self.points = PointsService(self)  # before levels: a sale earns at the level held when buying
+        self.levels = LevelsService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

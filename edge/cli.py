@@ -260,6 +260,24 @@ def audit_verify(ctx: Context):
     click.echo(f"audit journal ok: {result.records} records")
 
 
+@main.group()
+def members():
+    """Members: points and levels."""
+
+
+@members.command("expire-points")
+@store_options
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="the day to expire as of (default: today)")
+@click.pass_obj
+@domain_errors
+def members_expire_points(ctx: Context, today):
+    """Write expiry entries for every lot of points past its last day."""
+    store = ctx.store()
+    written = store.points.expire(today=today.date() if today else None)
+    click.echo(f"expired {-sum(e.points for e in written)} points in {len(written)} lots "
+               f"of {len({e.member_id for e in written})} members")
+
+
 # -- demo and benchmarks ----------------------------------------------------
 
 

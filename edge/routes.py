@@ -4,12 +4,13 @@ from edge.api.registry import Endpoint
 from edge.catalog.routes import routes as catalog
 from edge.health import routes as health
 from edge.inventory.routes import routes as inventory
+from edge.members.loyalty_routes import routes as loyalty
 from edge.members.routes import routes as members
 from edge.sales.routes import routes as sales
 from edge.shifts.routes import routes as shifts
 from edge.staff.routes import routes as staff
 
-GROUPS = (health, staff, catalog, inventory, shifts, sales, members)
+GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members)
 
 
 def all_endpoints() -> list[Endpoint]:

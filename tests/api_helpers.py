@@ -186,6 +186,8 @@ MUTATIONS = {
     "merge members": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/merge",
                                 {"duplicate_id": w.member()["id"]}),
     "erase member": lambda w: (w.manager, "DELETE", f"/members/{w.member()['id']}", {"reason": "本人要求"}),
+    "adjust points": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/points/adjust",
+                                {"points": 500, "reason": "客诉补偿"}),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

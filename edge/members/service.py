@@ -104,6 +104,8 @@ class MembersService:
         }
         if member.status == "merged":
             answer["merged_into"] = member.merged_into
+        answer["level"] = self.app.levels.level_of(member.id).name
+        answer["points"] = self.app.points.balance(member.id)
         return answer
 
     # -- joining --------------------------------------------------------------
