@@ -11,6 +11,8 @@ from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.inventory.service import InventoryService
+from edge.members.levels import LevelsService
+from edge.members.points import PointsService
 from edge.members.service import MembersService
 from edge.members.stored_value import StoredValueService
 from edge.sales.refunds import RefundService
@@ -57,6 +59,8 @@ class StoreEdge:
         self.sales = SalesService(self)
         self.refunds = RefundService(self)
         self.members = MembersService(self)
+        self.points = PointsService(self)  # before levels: a sale earns at the level held when buying
+        self.levels = LevelsService(self)
         self.stored_value = StoredValueService(self)
 
     @classmethod

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from edge.app import StoreEdge
-from edge.config import ConfigError
+from edge.app import StoreEdge, resolve_data_dir
+from edge.db import DB_FILENAME
+from edge.config import ConfigError, load_config
 from edge.errors import DomainError
 
 
@@ -16,6 +17,12 @@ class Context:
     def __init__(self):
         self.config_path: str | None = None
         self.data_dir: str | None = None
+
+    def check_config(self) -> None:
+        try:
+            load_config(self.config_path)
+        except ConfigError as error:
+            raise click.ClickException(f"config: {error}") from None
 
     def store(self, migrate: bool = True) -> StoreEdge:
         try:
@@ -237,6 +244,10 @@ def audit_verify(ctx: Context):
 
     # Read only: opening normally may append a config.changed record, which would
     # re-seal a journal whose last records were cut off and hide the damage.
+    ctx.check_config()
+    data_dir = resolve_data_dir(ctx.data_dir)
+    if not (data_dir / DB_FILENAME).exists():  # a mistyped --data-dir must not become a new, "ok" store
+        raise click.ClickException(f"no store database in {data_dir}")
     store = ctx.store(migrate=False)
     if store.db.schema_version() == 0:
         raise click.ClickException(f"no store database in {store.data_dir}")
@@ -247,6 +258,24 @@ def audit_verify(ctx: Context):
         click.echo(f"audit journal BROKEN: {len(result.problems)} problem(s) in {result.records} records")
         sys.exit(1)
     click.echo(f"audit journal ok: {result.records} records")
+
+
+@main.group()
+def members():
+    """Members: points and levels."""
+
+
+@members.command("expire-points")
+@store_options
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="the day to expire as of (default: today)")
+@click.pass_obj
+@domain_errors
+def members_expire_points(ctx: Context, today):
+    """Write expiry entries for every lot of points past its last day."""
+    store = ctx.store()
+    written = store.points.expire(today=today.date() if today else None)
+    click.echo(f"expired {-sum(e.points for e in written)} points in {len(written)} lots "
+               f"of {len({e.member_id for e in written})} members")
 
 
 # -- demo and benchmarks ----------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -121,6 +122,63 @@ class StoredValueSection(Strict):
         return tiers
 
 
+class LevelRule(Strict):
+    """One member level: the rolling 12-month spend (fen) that reaches it, and its benefits."""
+
+    name: str = Field(min_length=1, max_length=20)
+    min_spend: int = Field(ge=0)
+    discount_percent: int = Field(0, ge=0, le=100)
+    points_multiplier: int = Field(100, ge=0, le=10_000, description="percent: 150 earns 1.5 times")
+    birthday_multiplier: int = Field(100, ge=0, le=10_000, description="percent, on the member's birthday")
+
+
+def _default_levels() -> list[LevelRule]:
+    return [LevelRule(name="普通", min_spend=0),
+            LevelRule(name="银卡", min_spend=100_000, discount_percent=2, points_multiplier=120, birthday_multiplier=200),
+            LevelRule(name="金卡", min_spend=500_000, discount_percent=5, points_multiplier=150, birthday_multiplier=200),
+            LevelRule(name="钻石", min_spend=2_000_000, discount_percent=8, points_multiplier=200,
+                      birthday_multiplier=300)]
+
+
+class PointsSection(Strict):
+    """积分: how points are earned, spent and when they expire."""
+
+    per_yuan: int = Field(1, ge=0, le=100, description="points per yuan paid (other than with points)")
+    category_multipliers: dict[str, int] = Field(default_factory=dict, description="category name: percent")
+    excluded_categories: list[str] = Field(default_factory=list)
+    double_weekdays: list[int] = Field(default_factory=list, description="ISO weekdays, 1 = Monday")
+    double_dates: list[str] = Field(default_factory=list, description="YYYY-MM-DD")
+    double_multiplier: int = Field(200, ge=100, le=10_000, description="percent on a double-points day")
+    redeem_per_yuan: int = Field(100, ge=1, le=10_000, description="points paying one yuan")
+    expiry_months: int = Field(12, ge=1, le=120,
+                               description="points expire at the end of this month after the one they were earned in")
+
+    @field_validator("category_multipliers")
+    @classmethod
+    def _percents(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, percent in value.items():
+            if not 0 <= percent <= 10_000:
+                raise ValueError(f"{name}: multiplier must be a percent from 0 to 10000")
+        return value
+
+    @field_validator("double_weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= day <= 7 for day in value):
+            raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
+        return value
+
+    @field_validator("double_dates")
+    @classmethod
+    def _dates(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a date YYYY-MM-DD") from None
+        return value
+
+
 class MembersSection(Strict):
     # What a customer is told before joining (PIPL: purpose, minimal collection, a choice).
     privacy_notice_version: str = Field("2026-11", min_length=1, max_length=32)
@@ -135,12 +193,25 @@ class MembersSection(Strict):
         "marketing": "接收促销与活动信息（可选）",
     })
     minor_age: int = Field(14, ge=1, le=18)
+    levels: list[LevelRule] = Field(default_factory=_default_levels, min_length=1)
+    points: PointsSection = Field(default_factory=PointsSection)
     stored_value: StoredValueSection = Field(default_factory=StoredValueSection)
 
     @model_validator(mode="after")
     def _membership_purpose(self):
         if "membership" not in self.purposes:
             raise ValueError("purposes must include 'membership'")
+        return self
+
+    @model_validator(mode="after")
+    def _levels_ascend(self):
+        if self.levels[0].min_spend != 0:
+            raise ValueError("levels: the first level must have min_spend = 0 (every member holds a level)")
+        spends = [level.min_spend for level in self.levels]
+        if spends != sorted(set(spends)):
+            raise ValueError("levels: min_spend must rise strictly from one level to the next")
+        if len({level.name for level in self.levels}) != len(self.levels):
+            raise ValueError("levels: names must be unique")
         return self
 
 

@@ -189,6 +189,8 @@ MUTATIONS = {
     "top up": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/topups",
                          {"amount": 30_000, "method": "card", "reference": "POS-7731"}),
     "set payment pin": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/payment-pin", {"pin": "284915"}),
+    "adjust points": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/points/adjust",
+                                {"points": 500, "reason": "客诉补偿"}),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

@@ -56,6 +56,19 @@ def test_the_same_key_for_a_different_body_is_refused(world, kind, other_body):
     assert "different request" in error["message"]
 
 
+def test_a_retry_that_spaces_or_orders_its_json_differently_is_the_same_request(world):
+    sale_id, _ = world.sale(WATER)
+    key = {"Idempotency-Key": "pay-1", "Content-Type": "application/json"}
+    path = f"/sales/{sale_id}/complete"
+    first = world.cashier.request("POST", path, data='{"payments":[{"method":"cash","amount":500}]}', headers=key)
+    assert first.status_code == 200
+    with nothing_written(world.store):
+        again = world.cashier.request("POST", path, data='{ "payments": [ { "amount": 500, "method": "cash" } ] }',
+                                      headers=key)
+    assert again.status_code == 200 and again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
 def test_the_same_key_for_another_endpoint_is_refused(world):
     sale_id, _ = world.sale()
     key = {"Idempotency-Key": "scan-1"}

@@ -334,3 +334,10 @@ def test_the_real_command_names_a_missing_config_file(tmp_path):
     assert done.returncode == 1
     assert done.stderr == f"Error: config: {tmp_path / 'nowhere.toml'}: no such config file\n"
     assert not (tmp_path / "data").exists()
+
+
+def test_audit_verify_of_a_mistyped_data_dir_fails_and_creates_nothing(tmp_path):
+    done = cli("--data-dir", str(tmp_path / "dta"), "audit", "verify")
+    assert done.exit_code == 1
+    assert "no store database" in done.stderr
+    assert not (tmp_path / "dta").exists()

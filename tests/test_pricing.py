@@ -12,7 +12,7 @@ from edge.catalog.schemas import ProductIn
 from edge.errors import DomainError, Forbidden
 from edge.outbox.events import OutboxEvent
 from edge.sales.models import Payment
-from edge.sales.pricing import Discount
+from edge.sales.pricing import Discount, included_tax
 from tests.conftest import APPLES_SKU, CASHIER_PIN, MANAGER_PIN, open_store, staff_by_pin, terminal
 from tests.domain_helpers import row_counts, rows_written, scale_label
 
@@ -344,3 +344,27 @@ def test_a_later_tax_change_does_not_touch_an_open_sale(store, cashier):
 
     yogurt = lines_of(store, sale)[0]
     assert (yogurt.unit_price, yogurt.tax_rate) == (650, 900)
+
+
+# -- VAT inside the prices ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("total, rate, tax", [
+    (11300, 1300, 1300),  # ¥113.00 at 13 %: ¥13.00 of it is VAT
+    (200, 1300, 23),  # 23.0088… → 23
+    (109, 900, 9),  # 9.0000… at 9 %
+    (1, 1300, 0),
+    (0, 1300, 0),
+    (5000, 0, 0),  # exempt
+    (10600, 600, 600),
+])
+def test_included_tax_is_the_vat_inside_a_tax_inclusive_amount(total, rate, tax):
+    assert included_tax(total, rate) == tax
+
+
+def test_a_sale_shows_the_tax_of_each_line_and_their_sum(store, cashier):
+    sale = sale_of(store, cashier, ("DRK001", 3), (APPLES_SKU, 1500))
+    shown = store.sales.as_dict(store.sales.get(sale.id))
+    # water 3 × 2.00 = 6.00 at 13 %: 0.69; apples 1.5 kg × 12.80 = 19.20 at 9 %: 1.585… → 1.59
+    assert [(line["total"], line["tax"]) for line in shown["lines"]] == [(600, 69), (1920, 159)]
+    assert shown["tax_total"] == 228

@@ -107,6 +107,11 @@ def stored_value(amount: int, **more) -> dict:
     return {"method": "stored_value", "amount": amount, **more}
 
 
+def stored_value_events() -> list[dict]:
+    """The outbox's ledger.entry messages of the stored-value ledger (points have their own)."""
+    return [event for event in events("ledger.entry") if event["data"]["ledger"] == "stored_value"]
+
+
 def assert_cache_matches_ledger(store, member_id: str) -> Balance:
     cached = store.stored_value.balance(member_id)
     assert cached == store.stored_value.balance_from_ledger(member_id)
@@ -125,7 +130,7 @@ def test_a_top_up_writes_principal_and_bonus_entries_their_events_and_an_audit_r
     assert ledger(member.id) == [("principal", 50_000, "topup"), ("bonus", 10_000, "topup")]
     assert assert_cache_matches_ledger(store, member.id) == Balance(50_000, 10_000)
     assert store.members.as_dict(member)["stored_value"] == {"principal": 50_000, "bonus": 10_000, "total": 60_000}
-    entries = [event["data"] for event in events("ledger.entry")]
+    entries = [event["data"] for event in stored_value_events()]
     assert [(e["ledger"], e["account"], e["amount"], e["kind"], e["ref"]) for e in entries] == [
         ("stored_value", "principal", 50_000, "topup", topup.id), ("stored_value", "bonus", 10_000, "topup", topup.id)]
     assert all(e["member_id"] == member.id and e["store_id"] == "S001" for e in entries)
@@ -221,7 +226,7 @@ def test_cash_top_ups_count_in_the_drawer_and_card_ones_do_not(store, cashier):
 def test_an_entry_applied_twice_changes_nothing(store, cashier):
     """Entries carry uuids, so one that arrives again (a retried sync) is not counted twice."""
     member = funded(store, cashier, pin=None)
-    [entry] = [e["data"] for e in events("ledger.entry")]
+    [entry] = [e["data"] for e in stored_value_events()]
     entry = {key: entry[key] for key in ("id", "member_id", "account", "amount", "kind", "ref", "store_id", "at")}
     with nothing_written(store), store.db.transaction():
         assert store.stored_value.apply(entry) is None
@@ -262,7 +267,7 @@ def test_paying_with_stored_value_debits_the_member_in_the_configured_order(make
     assert {e.account: e.amount for e in spent} == taken
     assert all(e.store_id == "S001" for e in spent)
     assert assert_cache_matches_ledger(store, member.id).total == 45_000 - 500
-    assert [e["data"]["kind"] for e in events("ledger.entry")][-len(taken):] == ["spend"] * len(taken)
+    assert [e["data"]["kind"] for e in stored_value_events()][-len(taken):] == ["spend"] * len(taken)
     assert store.sales.as_dict(sale)["payments"][0]["method"] == "stored_value"
 
 

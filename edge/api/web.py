@@ -132,7 +132,9 @@ class WebApp:
             return json_response(result, endpoint.status)
         idempotency.check_key(key)
         scope = f"device:{call.caller.device_id}" if call.caller.device else "public"
-        fingerprint = idempotency.request_fingerprint(request.method, request.path, raw)
+        # The validated body, not its bytes: a retry that spaces or orders the JSON differently is the same request.
+        canonical = call.body.model_dump_json().encode() if call.body is not None else raw
+        fingerprint = idempotency.request_fingerprint(request.method, request.path, canonical)
         with self.store.db.transaction(durable=endpoint.durable):
             stored = idempotency.find(scope, key, fingerprint)
             if stored is not None:

@@ -108,6 +108,8 @@ class MembersService:
         if member.status == "merged":
             answer["merged_into"] = member.merged_into
         answer["stored_value"] = self.app.stored_value.balance(member.id).as_dict()
+        answer["level"] = self.app.levels.level_of(member.id).name
+        answer["points"] = self.app.points.balance(member.id)
         return answer
 
     # -- joining --------------------------------------------------------------

@@ -73,6 +73,14 @@ def price_lines(grosses: list[int], line_discounts: list[Discount | None],
     return lines
 
 
+def included_tax(total: int, rate_bp: int) -> int:
+    """The VAT inside a tax-inclusive amount (shelf prices in China include it), half-up to the fen.
+
+    rate_bp is basis points: 1300 = 13 %. tax = total × rate / (1 + rate).
+    """
+    return round_half_up(total * rate_bp, 10_000 + rate_bp)
+
+
 def cash_rounding(amount: int, mode: str) -> int:
     """The adjustment (fen, may be negative) that rounds a cash amount due to the 角."""
     if mode == "none":

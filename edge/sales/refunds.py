@@ -127,7 +127,7 @@ class RefundService:
     def _refund_payments(self, sale: Sale, total: int, to: str) -> list[dict]:
         """Money back the way it came (in proportion to each tender), or all in cash."""
         if to == "cash":
-            return [{"method": "cash", "amount": total, "reference": None}]
+            return [{"method": "cash", "amount": total, "reference": None}] if total > 0 else []
         paid = list(Payment.select().where((Payment.sale_id == sale.id) & (Payment.amount > 0))
                     .order_by(peewee.SQL("rowid")))
         # Tenders already refunded are taken into account so repeated partial refunds stay in proportion.

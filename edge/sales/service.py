@@ -15,7 +15,7 @@ from edge.members.identity import mask_name, mask_phone
 from edge.members.models import Member
 from edge.outbox.events import emit
 from edge.sales.models import Payment, ReceiptCounter, Sale, SaleLine
-from edge.sales.pricing import Discount, cash_rounding, line_gross, price_lines
+from edge.sales.pricing import Discount, cash_rounding, included_tax, line_gross, price_lines
 from edge.sales.tenders import builtin_tenders
 from edge.staff.models import Staff
 from edge.staff.service import Caller
@@ -67,14 +67,16 @@ class SalesService:
     def as_dict(self, sale: Sale, lines: list[SaleLine] | None = None) -> dict:
         if lines is None:
             lines = getattr(sale, "priced_lines", None) or self.lines(sale)
+        shown = [self._line_dict(line) for line in lines]
         answer = {
             "id": sale.id, "status": sale.status, "device_id": sale.device_id, "lane": sale.lane,
             "shift_id": sale.shift_id, "cashier_id": sale.cashier_id, "salesperson_id": sale.salesperson_id,
             "opened_at": sale.opened_at, "member": self._member_summary(sale.member_id),
-            "lines": [self._line_dict(line) for line in lines],
+            "lines": shown,
             "discount": ({"kind": sale.discount_kind, "value": sale.discount_value}
                          if sale.discount_kind else None),
             "subtotal": sale.subtotal, "discount_total": sale.discount_total, "total": sale.total,
+            "tax_total": sum(line["tax"] for line in shown),
         }
         if sale.status == "completed":
             answer.update(
@@ -108,7 +110,7 @@ class SalesService:
             "discount": ({"kind": line.discount_kind, "value": line.discount_value}
                          if line.discount_kind else None),
             "gross": line.gross, "line_discount": line.line_discount, "sale_discount": line.sale_discount,
-            "total": line.total, "tax_rate": line.tax_rate,
+            "total": line.total, "tax_rate": line.tax_rate, "tax": included_tax(line.total, line.tax_rate),
         }
 
     def current(self, device_id: int) -> Sale | None:
