@@ -4,37 +4,10 @@ request that succeeds for each kind of mutating endpoint."""
 from __future__ import annotations
 
 import itertools
-import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pytest
-
-from edge.app import StoreEdge
-from edge.config import parse_config
-from edge.db import DB_FILENAME
-from edge.staff.secrets import SECRET_FILENAME
-from tests.conftest import ADMIN_PIN, APPLES_SKU, CASHIER_PIN, COLA, MANAGER_PIN, WATER, ApiClient, open_store
-
-
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory):
-    """One demo store made by open_store, closed, for the per-test copies."""
-    folder = tmp_path_factory.mktemp("seeded")
-    open_store(folder).db.close()
-    return folder
-
-
-@pytest.fixture(name="store")
-def seeded_store_copy(seeded_template, tmp_path):
-    """The conftest ``store`` (a demo store on its own SQLite file), copied from a template instead of seeded
-    anew: seeding costs most of an API test's time. Import it as ``store`` to use it in a module."""
-    for name in (DB_FILENAME, SECRET_FILENAME):
-        shutil.copy2(seeded_template / name, tmp_path / name)
-    store = StoreEdge(parse_config({}), tmp_path)
-    store.db.migrate()
-    yield store
-    store.db.close()
+from tests.conftest import ADMIN_PIN, APPLES_SKU, CASHIER_PIN, COLA, MANAGER_PIN, WATER, ApiClient
 
 
 def client_for(store, flask_app, *, lane: int, pin: str | None = CASHIER_PIN, kind: str = "terminal",

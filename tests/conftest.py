@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from edge.staff.models import Staff
@@ -28,9 +30,24 @@ def open_store(path, config: dict | None = None, demo: bool = True) -> StoreEdge
     return store
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """A demo store's data folder, seeded once: seeding hashes three PINs and imports the catalog."""
+    path = tmp_path_factory.mktemp("demo-template")
+    open_store(path).db.close()
+    return path
+
+
+def copied_store(template, path, config: dict | None = None) -> StoreEdge:
+    """A store in path holding a copy of the template's data (its secret key too, so the PINs work)."""
+    shutil.copytree(template, path, dirs_exist_ok=True)
+    return open_store(path, config, demo=False)
+
+
 @pytest.fixture
-def store(tmp_path):
-    store = open_store(tmp_path)
+def store(tmp_path, demo_template):
+    """A fresh demo store on its own SQLite file (a copy of the seeded template)."""
+    store = copied_store(demo_template, tmp_path)
     yield store
     store.db.close()
 

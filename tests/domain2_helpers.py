@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from contextlib import contextmanager
 
 import pytest
@@ -12,35 +11,13 @@ from edge.audit.journal import AuditRecord
 from edge.catalog.models import Product
 from edge.outbox.events import OutboxEvent
 from edge.staff.service import Caller
-from tests.conftest import CASHIER_PIN, MANAGER_PIN, open_store
+from tests.conftest import CASHIER_PIN, MANAGER_PIN
 
 MANAGER_APPROVAL = {"pin": MANAGER_PIN}
 CASHIER_APPROVAL = {"pin": CASHIER_PIN}
 
 # A refused PIN is counted even though its request writes nothing else.
 PIN_FAILURE_TABLES = ("pin_throttle", "audit_record", "meta")
-
-
-@pytest.fixture(scope="session", name="demo_template")
-def seeded_demo_template(tmp_path_factory):
-    """A demo store's data folder, seeded once: seeding hashes three PINs and imports the catalog."""
-    path = tmp_path_factory.mktemp("demo-template")
-    open_store(path).db.close()
-    return path
-
-
-def copied_store(template, path, config: dict | None = None):
-    """A store in path holding a copy of the template's data (its secret key too, so the PINs work)."""
-    shutil.copytree(template, path, dirs_exist_ok=True)
-    return open_store(path, config, demo=False)
-
-
-@pytest.fixture(name="store")
-def copied_demo_store(tmp_path, demo_template):
-    """The same fresh demo store as conftest's, copied from the template instead of seeded anew."""
-    store = copied_store(demo_template, tmp_path)
-    yield store
-    store.db.close()
 
 
 def row_counts(store, ignore: tuple[str, ...] = ()) -> dict[str, int]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge.staff.models import Device, PinThrottle, StaffSession
-from tests.api_helpers import (  # noqa: F401 (fixtures)
-    client_for, nothing_written, refusal, row_count, seeded_store_copy, seeded_template,
-)
+from tests.api_helpers import client_for, nothing_written, refusal, row_count
 from tests.conftest import ADMIN_PIN, CASHIER_PIN, MANAGER_PIN, WATER, ApiClient
 
 # A few calls of each authentication level, with a body each would accept.

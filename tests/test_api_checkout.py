@@ -8,9 +8,7 @@ import pytest
 
 from edge import audit
 from edge.catalog.barcodes import make_scale_label
-from tests.api_helpers import (  # noqa: F401 (fixtures)
-    client_for, nothing_written, refusal, seeded_store_copy, seeded_template,
-)
+from tests.api_helpers import client_for, nothing_written, refusal
 from tests.conftest import APPLES_SKU, COLA, MANAGER_PIN, WATER
 
 APPROVAL = {"approval": {"pin": MANAGER_PIN}}

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_helpers import (  # noqa: F401 (fixtures)
-    MUTATIONS, World, client_for, nothing_written, refusal, row_count, seeded_store_copy, seeded_template,
-)
+from tests.api_helpers import MUTATIONS, World, client_for, nothing_written, refusal, row_count
 from tests.conftest import CASHIER_PIN, WATER, ApiClient
 
 

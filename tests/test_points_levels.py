@@ -4,7 +4,6 @@ and the CLI, on a real store. Properties: the balance is the sum of the ledger; 
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 
 import pytest
@@ -14,15 +13,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from edge.app import StoreEdge
 from edge.cli import main as cli
 from edge.config import ConfigError, parse_config
-from edge.db import DB_FILENAME
 from edge.errors import Conflict, DomainError
 from edge.members.levels import MemberLevelHistory
 from edge.members.points import PointsEntry
 from edge.members.service import Consent
 from edge.outbox.events import OutboxEvent
-from edge.staff.secrets import SECRET_FILENAME
 from tests.api_helpers import client_for, member_body, nothing_written, refusal
-from tests.conftest import COLA, MANAGER_PIN, WATER, ApiClient, open_store, terminal
+from tests.conftest import COLA, MANAGER_PIN, WATER, copied_store, terminal
 
 CRISPS = "SNK003"  # 德芙巧克力, 零食, 12.50
 AGREED = Consent(notice_version="2026-11", purposes=("membership",))
@@ -30,26 +27,14 @@ LEVELS = [{"name": "普通", "min_spend": 0, "birthday_multiplier": 200},
           {"name": "银卡", "min_spend": 3000, "points_multiplier": 150}]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """A demo store seeded once; each test copies it (seeding costs most of a test's time)."""
-    folder = tmp_path_factory.mktemp("points-template")
-    open_store(folder).db.close()
-    return folder
-
-
 @pytest.fixture
-def shop(template, tmp_path):
+def shop(demo_template, tmp_path):
     """Opens a copy of the demo store with the given [members] config."""
     opened = []
 
     def open_with(**members) -> StoreEdge:
-        folder = tmp_path / f"store{len(opened)}"
-        folder.mkdir()
-        for name in (DB_FILENAME, SECRET_FILENAME):
-            shutil.copy2(template / name, folder / name)
-        store = StoreEdge(parse_config({"members": {"levels": LEVELS, **members}}), folder)
-        store.db.migrate()
+        store = copied_store(demo_template, tmp_path / f"store{len(opened)}",
+                             {"members": {"levels": LEVELS, **members}})
         opened.append(store)
         return store
 

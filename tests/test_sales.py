@@ -20,7 +20,6 @@ from tests.domain2_helpers import (
     CASHIER_APPROVAL, MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, events, nothing_written,
     open_sale_with, product, refused, sell,
 )
-from tests.domain2_helpers import copied_demo_store, seeded_demo_template  # noqa: F401 (fixtures)
 
 WATER_SKU, COLA_SKU = "DRK001", "DRK002"
 OPENING_STOCK = 50  # pieces of each demo product the seed receives

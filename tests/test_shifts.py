@@ -14,7 +14,6 @@ from tests.domain2_helpers import (
     CASHIER_APPROVAL, MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, events, nothing_written,
     open_sale_with, refused, sell,
 )
-from tests.domain2_helpers import copied_demo_store, seeded_demo_template  # noqa: F401 (fixtures)
 
 FLOAT = 10_000
 

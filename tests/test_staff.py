@@ -11,8 +11,8 @@ from edge.errors import Conflict, DomainError, Forbidden, NotFound, TooManyAttem
 from edge.staff.models import Device, PairingRequest, PinThrottle, Staff, StaffSession
 from edge.staff.service import Caller
 from tests.conftest import ADMIN_PIN, CASHIER_PIN, MANAGER_PIN, staff_by_pin
-from tests.domain2_helpers import PIN_FAILURE_TABLES, audit_records, copied_store, nothing_written, refused
-from tests.domain2_helpers import copied_demo_store, seeded_demo_template  # noqa: F401 (fixtures)
+from tests.conftest import copied_store
+from tests.domain2_helpers import PIN_FAILURE_TABLES, audit_records, nothing_written, refused
 
 MAX_ATTEMPTS = 3
 WRONG_PIN = "5555"

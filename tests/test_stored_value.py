@@ -24,8 +24,9 @@ from edge.members.stored_value_models import MemberPaymentPin, StoredValueEntry
 from edge.staff.secrets import pin_matches
 from tests.api_helpers import member_body, refusal, table_rows
 from tests.conftest import CASHIER_PIN, COLA, MANAGER_PIN, WATER, terminal
-from tests.domain2_helpers import (MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, copied_store,
-                                   events, open_sale_with, refused, seeded_demo_template)
+from tests.conftest import copied_store
+from tests.domain2_helpers import (MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, events, open_sale_with,
+                                   refused)
 from tests.server_helpers import JsonClient, add_terminal, demo_store_with_terminal, query, running_server
 
 TIERS = [{"min_topup": 30_000, "bonus": 5_000}, {"min_topup": 50_000, "bonus": 10_000}]
@@ -34,7 +35,6 @@ RULES = {"bonus_tiers": TIERS, "pin_required_above": PIN_LIMIT}
 MEMBER_PIN = "285913"
 _phones = (str(number) for number in itertools.count(13_912_340_000))
 
-__all__ = ["seeded_demo_template"]  # the session fixture demo_template, imported for pytest to find
 
 
 @contextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import tempfile
-import time
 from pathlib import Path
 
 from stdnum import ean
