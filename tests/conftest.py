@@ -45,6 +45,20 @@ def copied_store(template, path, config: dict | None = None) -> StoreEdge:
 
 
 @pytest.fixture
+def store_with(demo_template, tmp_path):
+    """Opens copies of the demo store under a given config (a dict as in the TOML), closed after the test."""
+    opened = []
+
+    def open_copy(config: dict) -> StoreEdge:
+        opened.append(copied_store(demo_template, tmp_path / f"store{len(opened)}", config))
+        return opened[-1]
+
+    yield open_copy
+    for store in opened:
+        store.db.close()
+
+
+@pytest.fixture
 def store(tmp_path, demo_template):
     """A fresh demo store on its own SQLite file (a copy of the seeded template)."""
     store = copied_store(demo_template, tmp_path)

@@ -19,7 +19,7 @@ from edge.members.points import PointsEntry
 from edge.members.service import Consent
 from edge.outbox.events import OutboxEvent
 from tests.api_helpers import client_for, member_body, nothing_written, refusal
-from tests.conftest import COLA, MANAGER_PIN, WATER, copied_store, terminal
+from tests.conftest import COLA, MANAGER_PIN, WATER, terminal
 
 CRISPS = "SNK003"  # 德芙巧克力, 零食, 12.50
 AGREED = Consent(notice_version="2026-11", purposes=("membership",))
@@ -28,19 +28,9 @@ LEVELS = [{"name": "普通", "min_spend": 0, "birthday_multiplier": 200},
 
 
 @pytest.fixture
-def shop(demo_template, tmp_path):
-    """Opens a copy of the demo store with the given [members] config."""
-    opened = []
-
-    def open_with(**members) -> StoreEdge:
-        store = copied_store(demo_template, tmp_path / f"store{len(opened)}",
-                             {"members": {"levels": LEVELS, **members}})
-        opened.append(store)
-        return store
-
-    yield open_with
-    for store in opened:
-        store.db.close()
+def shop(store_with):
+    """Opens a copy of the demo store with LEVELS and the given [members] config."""
+    return lambda **members: store_with({"members": {"levels": LEVELS, **members}})
 
 
 @pytest.fixture

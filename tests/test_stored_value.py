@@ -24,7 +24,6 @@ from edge.members.stored_value_models import MemberPaymentPin, StoredValueEntry
 from edge.staff.secrets import pin_matches
 from tests.api_helpers import member_body, refusal, table_rows
 from tests.conftest import CASHIER_PIN, COLA, MANAGER_PIN, WATER, terminal
-from tests.conftest import copied_store
 from tests.domain2_helpers import (MANAGER_APPROVAL, PIN_FAILURE_TABLES, audit_records, events, open_sale_with,
                                    refused)
 from tests.server_helpers import JsonClient, add_terminal, demo_store_with_terminal, query, running_server
@@ -48,19 +47,9 @@ def nothing_written(store, ignore: tuple[str, ...] = ()):
 
 
 @pytest.fixture
-def make_store(demo_template, tmp_path):
-    """A copied demo store with RULES and any other [members.stored_value] settings; one per test."""
-    opened = []
-
-    def make(**stored_value):
-        store = copied_store(demo_template, tmp_path / f"store{len(opened)}",
-                             {"members": {"stored_value": {**RULES, **stored_value}}})
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.db.close()
+def make_store(store_with):
+    """A copied demo store with RULES and any other [members.stored_value] settings."""
+    return lambda **stored_value: store_with({"members": {"stored_value": {**RULES, **stored_value}}})
 
 
 @pytest.fixture
