@@ -314,6 +314,33 @@ def test_points_expire_first_in_first_out_at_the_end_of_their_period(store, cash
     assert store.points.expire(today=date(2027, 7, 1)) == []  # a second run writes nothing
 
 
+def test_merging_members_moves_the_duplicates_points_lot_by_lot_keeping_their_expiry(store, cashier, manager):
+    keep, duplicate = join(store, cashier), join(store, cashier)
+    with store.db.transaction():
+        store.points.append(duplicate.id, 100, "accrual", expires_on="2027-01-31")
+        store.points.append(duplicate.id, 50, "accrual", expires_on="2027-06-30")
+        store.points.append(duplicate.id, -30, "redemption")
+
+    store.members.merge(manager, keep.id, duplicate.id)
+
+    assert (store.points.balance(keep.id), store.points.balance(duplicate.id)) == (120, 0)
+    assert [(lot.entry.expires_on, lot.left) for lot in store.points.lots(keep.id)] == [
+        ("2027-01-31", 70), ("2027-06-30", 50)]
+    assert_balance_is_the_ledger(store, keep)
+    assert_balance_is_the_ledger(store, duplicate)
+    assert events("member.updated")[-1]["points_moved"] == 120
+
+
+def test_an_erased_members_points_lapse_with_the_reason_recorded(store, cashier, manager):
+    member = join(store, cashier)
+    give(store, manager, member, 80)
+    store.members.erase(manager, member.id, "the member asked")
+    assert store.points.balance(member.id) == 0
+    assert_balance_is_the_ledger(store, member)
+    assert store.points.entries(member.id)[-1].reason == "member data erased"
+    assert events("member.erased")[-1]["points_forfeited"] == 80
+
+
 def test_the_expiry_date_is_the_end_of_the_configured_month_after_earning(shop):
     assert shop().points.expiry_for(date(2026, 1, 15)) == "2027-01-31"
     assert shop(points={"expiry_months": 1}).points.expiry_for(date(2026, 1, 31)) == "2026-02-28"

@@ -570,3 +570,11 @@ def test_two_lanes_spending_one_balance_at_once_never_take_it_negative(server, a
                                  member["id"])
     assert (principal, bonus) == (200, 0)
     assert query(data_dir, "SELECT SUM(amount) FROM stored_value_entry WHERE member_id = ?", member["id"]) == [(200,)]
+
+
+def test_a_member_holding_stored_value_is_not_erased_until_it_is_paid_back(store, cashier, manager):
+    member = funded(store, cashier)
+    with nothing_written(store):
+        with pytest.raises(Conflict) as refused:
+            store.members.erase(manager, member.id, "the member asked")
+    assert refused.value.code == "stored_value_held" and "200.00" in refused.value.message

@@ -88,6 +88,8 @@ class PointsService:
         # Before the levels' listener: a sale earns at the level the member held when buying.
         app.sales.completion_listeners.append(self._on_sale_completed)
         app.refunds.refund_listeners.append(self._on_refund)
+        app.members.merge_listeners.append(self.merge_points)
+        app.members.erase_listeners.append(self.forfeit_on_erasure)
 
     # -- reading --------------------------------------------------------------
 
@@ -151,6 +153,27 @@ class PointsService:
         ).execute()
         emit("ledger.entry", self.as_dict(entry))
         return entry
+
+    def merge_points(self, keep: Member, duplicate: Member, caller) -> dict | None:
+        """Move a duplicate's points to the member kept, lot by lot, each keeping its expiry date."""
+        lots = self.lots(duplicate.id)
+        if not lots:
+            return None
+        ref = f"merge:{duplicate.id}"
+        for lot in lots:
+            reason = f"merged into member {keep.code}"
+            self.append(duplicate.id, -lot.left, "adjust", ref=ref, reason=reason)
+            self.append(keep.id, lot.left, "adjust", ref=ref, reason=f"merged from member {duplicate.code}",
+                        expires_on=lot.entry.expires_on)
+        return {"points_moved": sum(lot.left for lot in lots)}
+
+    def forfeit_on_erasure(self, member: Member, caller) -> dict | None:
+        """Points are a benefit of membership, not money: an erased member's points lapse."""
+        left = self.balance(member.id)
+        if left <= 0:
+            return None
+        self.append(member.id, -left, "adjust", ref=f"erase:{member.id}", reason="member data erased")
+        return {"points_forfeited": left}
 
     # -- earning --------------------------------------------------------------
 

@@ -47,6 +47,8 @@ class MembersService:
         # Other member features (stored value, points) move what the duplicate holds inside the merge's
         # transaction: (keep, duplicate, caller) -> dict added to the member.updated event and audit, or None.
         self.merge_listeners: list = []
+        # ... and settle what an erased member holds, or refuse: (member, caller) -> dict or None.
+        self.erase_listeners: list = []
 
     # -- what the customer is told --------------------------------------------
 
@@ -302,13 +304,16 @@ class MembersService:
             raise DomainError("say why the data is erased (for example: the member asked)", field="reason")
         with self.app.db.transaction():
             member = self._changeable(member_id)
+            detail = {}
+            for listener in self.erase_listeners:
+                detail.update(listener(member, caller) or {})
             for key in PERSONAL_FIELDS:
                 setattr(member, key, None)
             member.status, member.updated_at = "erased", utc_now()
             member.save()
             MemberConsent.update(withdrawn_at=member.updated_at, guardian_name=None).where(
                 (MemberConsent.member_id == member.id) & MemberConsent.withdrawn_at.is_null()).execute()
-            emit("member.erased", {"id": member.id, "code": member.code, "reason": reason})
+            emit("member.erased", {"id": member.id, "code": member.code, "reason": reason, **detail})
             audit.record("member.erased", staff_id=caller.staff_id, device_id=caller.device_id, entity="member",
-                         entity_id=member.id, data={"code": member.code, "reason": reason})
+                         entity_id=member.id, data={"code": member.code, "reason": reason, **detail})
         return member

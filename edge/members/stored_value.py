@@ -100,6 +100,7 @@ class StoredValueService:
         app.sales.tenders.register(StoredValueTender(TENDER_NAME, "储值 stored value"))
         app.shifts.report_sections.append(self.shift_section)
         app.members.merge_listeners.append(self.merge_balance)
+        app.members.erase_listeners.append(self.refuse_erasure_with_balance)
 
     # -- reading --------------------------------------------------------------
 
@@ -305,6 +306,13 @@ class StoredValueService:
         self._post(duplicate.id, "adjust", {"principal": -moving.principal, "bonus": -moving.bonus}, ref, caller)
         self._post(keep.id, "adjust", {"principal": moving.principal, "bonus": moving.bonus}, ref, caller)
         return {"stored_value_moved": moving.as_dict()}
+
+    def refuse_erasure_with_balance(self, member: Member, caller: Caller) -> None:
+        """Stored value is the member's money: it is paid back before the data that finds it is erased."""
+        held = self.balance(member.id)
+        if held.total:
+            raise Conflict(f"the member still holds {yuan(held.total)} of stored value: pay it back before "
+                           "erasing their data", field="member_id", code="stored_value_held")
 
     def _active_member(self, member_id: str, field: str) -> Member:
         member = self.app.members.current(self.app.members.get(member_id, field=field))
