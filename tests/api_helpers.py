@@ -103,6 +103,13 @@ class World:
         assert registered.status_code == 201, registered.json
         return registered.json
 
+    def funded_member(self) -> dict:
+        """A new member with ¥100.00 of stored value, topped up in cash on the cashier's lane."""
+        member = self.member()
+        topped = self.cashier.post(f"/members/{member['id']}/topups", {"amount": 10_000, "method": "cash"})
+        assert topped.status_code == 201, topped.json
+        return member
+
     def pairing_code(self) -> str:
         asked = ApiClient(self.flask_app, "").post("/devices/pair", {"name": "新平板", "kind": "terminal"})
         return asked.json["code"]
@@ -161,6 +168,8 @@ MUTATIONS = {
     "erase member": lambda w: (w.manager, "DELETE", f"/members/{w.member()['id']}", {"reason": "本人要求"}),
     "top up": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/topups",
                          {"amount": 30_000, "method": "card", "reference": "POS-7731"}),
+    "pay back stored value": lambda w: (w.cashier, "POST", f"/members/{w.funded_member()['id']}/stored-value/payout",
+                                        {"reason": "退卡", "approval": MANAGER_APPROVAL}),
     "set payment pin": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/payment-pin", {"pin": "284915"}),
     "adjust points": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/points/adjust",
                                 {"points": 500, "reason": "客诉补偿"}),

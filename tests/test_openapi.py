@@ -55,6 +55,7 @@ EXAMPLE_OF = {
     "POST /members": "register member", "POST /sales/{sale_id}/member": "name sale member",
     "POST /sales/{sale_id}/scan": "scan", "PATCH /members/{member_id}": "edit member",
     "POST /members/{member_id}/merge": "merge members", "DELETE /members/{member_id}": "erase member",
+    "POST /members/{member_id}/stored-value/payout": "pay back stored value",
     "POST /members/{member_id}/topups": "top up", "POST /members/{member_id}/payment-pin": "set payment pin",
     "POST /members/{member_id}/points/adjust": "adjust points",
 }

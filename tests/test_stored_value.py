@@ -212,6 +212,27 @@ def test_cash_top_ups_count_in_the_drawer_and_card_ones_do_not(store, cashier):
     assert (closed["kind"], closed["cash"]["variance"]) == ("Z", 0)
 
 
+def test_paying_back_returns_the_principal_from_the_drawer_and_forfeits_the_bonus(store, cashier, manager):
+    member = join(store, cashier)
+    store.stored_value.top_up(cashier, member.id, 30_000, "cash")  # + 5,000 bonus
+    with nothing_written(store, ignore=PIN_FAILURE_TABLES):
+        with pytest.raises(Forbidden):
+            store.stored_value.pay_out(cashier, member.id, "member leaves", {"pin": CASHIER_PIN})
+
+    payout = store.stored_value.pay_out(cashier, member.id, "member leaves", {"pin": MANAGER_PIN})
+
+    assert (payout.principal, payout.bonus_forfeited) == (30_000, 5_000)
+    assert assert_cache_matches_ledger(store, member.id) == Balance()
+    assert ledger(member.id)[-2:] == [("principal", -30_000, "payout"), ("bonus", -5_000, "payout")]
+    report = store.shifts.report(store.shifts.current(cashier.device_id))
+    assert report["stored_value_payouts"] == {"count": 1, "total": 30_000, "cash": -30_000}
+    assert report["cash"]["expected"] == 10_000  # the float: the top-up came in and went out again
+    with pytest.raises(Conflict) as refused:
+        store.stored_value.pay_out(cashier, member.id, "again", {"pin": MANAGER_PIN})
+    assert refused.value.code == "no_stored_value"
+    store.members.erase(manager, member.id, "the member asked")  # nothing held any more
+
+
 def test_an_entry_applied_twice_changes_nothing(store, cashier):
     """Entries carry uuids, so one that arrives again (a retried sync) is not counted twice."""
     member = funded(store, cashier, pin=None)

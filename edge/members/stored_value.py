@@ -28,7 +28,7 @@ from edge.db import utc_now
 from edge.errors import Conflict, DomainError, Forbidden
 from edge.members.models import Member
 from edge.members.stored_value_models import (ACCOUNTS, TOPUP_METHODS, MemberPaymentPin, StoredValueBalance,
-                                              StoredValueEntry, StoredValueTopup)
+                                              StoredValueEntry, StoredValuePayout, StoredValueTopup)
 from edge.money import allocate, yuan
 from edge.outbox.events import emit
 from edge.sales.models import Payment, Refund
@@ -99,6 +99,7 @@ class StoredValueService:
         self.rules = app.config.members.stored_value
         app.sales.tenders.register(StoredValueTender(TENDER_NAME, "储值 stored value"))
         app.shifts.report_sections.append(self.shift_section)
+        app.shifts.report_sections.append(self.payout_section)
         app.members.merge_listeners.append(self.merge_balance)
         app.members.erase_listeners.append(self.refuse_erasure_with_balance)
 
@@ -206,6 +207,41 @@ class StoredValueService:
         count = StoredValueTopup.select().where(StoredValueTopup.shift_id == shift.id).count()
         return "stored_value_topups", {"count": count, "total": sum(by_method.values()), "bonus": bonus,
                                        "tenders": by_method, "cash": by_method.get("cash", 0)}
+
+    # -- paying back -----------------------------------------------------------
+
+    def pay_out(self, caller: Caller, member_id: str, reason: str, approval: dict | None) -> StoredValuePayout:
+        """Close a member's stored value: the principal back in cash from the drawer, the bonus forfeited.
+
+        With a manager's PIN; this is how a member who leaves (or asks to be erased) gets their money.
+        """
+        if not reason.strip():
+            raise DomainError("say why the stored value is paid back", field="reason")
+        with self.app.db.transaction():
+            shift = self.app.shifts.require_current(caller.device_id)
+            member = self.app.members.find(member_id=member_id)
+            held = self.balance(member.id)
+            if not held.total:
+                raise Conflict(f"member {member.code} holds no stored value", field="member_id",
+                               code="no_stored_value")
+            approver = self.app.staff.approve(approval, "paying back stored value", caller)
+            payout = StoredValuePayout.create(
+                id=str(uuid.uuid4()), member_id=member.id, shift_id=shift.id, device_id=caller.device_id,
+                staff_id=caller.staff_id, approved_by=approver.id, principal=held.principal,
+                bonus_forfeited=held.bonus, reason=reason, at=utc_now())
+            self._post(member.id, "payout", {"principal": -held.principal, "bonus": -held.bonus}, payout.id, caller)
+            audit.record("stored_value.payout", staff_id=caller.staff_id, device_id=caller.device_id,
+                         entity="member", entity_id=member.id,
+                         data={"code": member.code, "payout_id": payout.id, "principal": held.principal,
+                               "bonus_forfeited": held.bonus, "approved_by": approver.id, "reason": reason})
+        return payout
+
+    def payout_section(self, shift) -> tuple[str, dict]:
+        """The shift report's pay-backs: cash that left the drawer."""
+        paid = (StoredValuePayout.select(peewee.fn.COUNT(StoredValuePayout.id),
+                                         peewee.fn.COALESCE(peewee.fn.SUM(StoredValuePayout.principal), 0))
+                .where(StoredValuePayout.shift_id == shift.id).tuples().first())
+        return "stored_value_payouts", {"count": paid[0], "total": paid[1], "cash": -paid[1]}
 
     # -- the payment PIN ------------------------------------------------------
 

@@ -44,6 +44,19 @@ class StoredValueTopup(BaseModel):
     at = peewee.TextField()
 
 
+class StoredValuePayout(BaseModel):
+    id = peewee.TextField(primary_key=True)
+    member_id = peewee.TextField()
+    shift_id = peewee.TextField()  # the principal leaves this shift's drawer
+    device_id = peewee.IntegerField()
+    staff_id = peewee.IntegerField()
+    approved_by = peewee.IntegerField()
+    principal = peewee.IntegerField()  # paid back in cash
+    bonus_forfeited = peewee.IntegerField()  # a gift of the shop, not the member's money
+    reason = peewee.TextField()
+    at = peewee.TextField()
+
+
 class MemberPaymentPin(BaseModel):
     member_id = peewee.TextField(primary_key=True)
     pin_hash = peewee.TextField()  # Argon2id, as staff PINs

@@ -39,6 +39,22 @@ def top_up(call: Call, member_id: str):
     return call.store.stored_value.topup_dict(topup)
 
 
+class PayoutIn(Schema):
+    reason: str = Field(min_length=1, max_length=200)
+    approval: ApprovalIn = Field(description="a manager's PIN")
+
+
+@routes.post("/members/{member_id}/stored-value/payout",
+             "Pay a member's stored value back: the principal in cash, the bonus forfeited (manager PIN)",
+             body=PayoutIn, status=201)
+def pay_out(call: Call, member_id: str):
+    payout = call.store.stored_value.pay_out(call.caller, member_id, call.body.reason,
+                                             call.body.approval.model_dump())
+    return {"id": payout.id, "member_id": payout.member_id, "principal": payout.principal,
+            "bonus_forfeited": payout.bonus_forfeited, "shift_id": payout.shift_id, "at": payout.at,
+            "stored_value": call.store.stored_value.balance(payout.member_id).as_dict()}
+
+
 @routes.get("/members/{member_id}/stored-value", "A member's stored value: balance and latest ledger entries")
 def statement(call: Call, member_id: str):
     return call.store.stored_value.statement(member_id)
