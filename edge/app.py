@@ -11,6 +11,7 @@ from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.inventory.service import InventoryService
+from edge.members.coupons import CouponsService
 from edge.members.levels import LevelsService
 from edge.members.points import PointsService
 from edge.members.service import MembersService
@@ -62,6 +63,7 @@ class StoreEdge:
         self.points = PointsService(self)  # before levels: a sale earns at the level held when buying
         self.levels = LevelsService(self)
         self.stored_value = StoredValueService(self)
+        self.coupons = CouponsService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

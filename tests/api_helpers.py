@@ -110,6 +110,12 @@ class World:
         assert topped.status_code == 201, topped.json
         return member
 
+    def coupon_definition(self) -> str:
+        defined = self.manager.post("/coupons/definitions", {"name": "立减3元", "kind": "amount", "value": 300,
+                                                             "valid_from": "2020-01-01", "valid_to": "2099-12-31"})
+        assert defined.status_code == 201, defined.json
+        return defined.json["id"]
+
     def pairing_code(self) -> str:
         asked = ApiClient(self.flask_app, "").post("/devices/pair", {"name": "新平板", "kind": "terminal"})
         return asked.json["code"]
@@ -170,6 +176,11 @@ MUTATIONS = {
                          {"amount": 30_000, "method": "card", "reference": "POS-7731"}),
     "pay back stored value": lambda w: (w.cashier, "POST", f"/members/{w.funded_member()['id']}/stored-value/payout",
                                         {"reason": "退卡", "approval": MANAGER_APPROVAL}),
+    "define coupon": lambda w: (w.manager, "POST", "/coupons/definitions",
+                                {"name": "满10减2", "kind": "threshold", "value": 200, "threshold": 1000,
+                                 "valid_from": "2020-01-01", "valid_to": "2099-12-31"}),
+    "issue coupons": lambda w: (w.manager, "POST", f"/coupons/definitions/{w.coupon_definition()}/issue",
+                                {"count": 2}),
     "set payment pin": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/payment-pin", {"pin": "284915"}),
     "adjust points": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/points/adjust",
                                 {"points": 500, "reason": "客诉补偿"}),

@@ -56,7 +56,8 @@ EXAMPLE_OF = {
     "POST /sales/{sale_id}/scan": "scan", "PATCH /members/{member_id}": "edit member",
     "POST /members/{member_id}/merge": "merge members", "DELETE /members/{member_id}": "erase member",
     "POST /members/{member_id}/stored-value/payout": "pay back stored value",
-    "POST /members/{member_id}/topups": "top up", "POST /members/{member_id}/payment-pin": "set payment pin",
+    "POST /members/{member_id}/topups": "top up",
+    "POST /coupons/definitions": "define coupon", "POST /coupons/definitions/{definition_id}/issue": "issue coupons", "POST /members/{member_id}/payment-pin": "set payment pin",
     "POST /members/{member_id}/points/adjust": "adjust points",
 }
 

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+import peewee
 from pydantic import ValidationError
 
 from edge import audit
@@ -72,6 +73,14 @@ class CatalogService:
         if product is None:
             raise NotFound(f"no product with SKU {sku!r}", field=field)
         return product
+
+    @staticmethod
+    def category_names(product_ids: set[int]) -> dict[int, str | None]:
+        """Each product's category name (None when it has none)."""
+        rows = (Product.select(Product.id, Category.name).join(Category, peewee.JOIN.LEFT_OUTER,
+                                                              on=(Product.category_id == Category.id))
+                .where(Product.id.in_(product_ids)).tuples())
+        return dict(rows)
 
     def scan(self, code: str) -> Scan:
         """Resolve a scanned code: a scale label by PLU, else a product barcode."""

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 import peewee
 
 from edge import audit
-from edge.catalog.models import Category, Product
 from edge.db import BaseModel, utc_now
 from edge.errors import Conflict, DomainError
 from edge.members.identity import mask_phone
@@ -187,7 +186,7 @@ class PointsService:
         paid_by_points = Payment.select(peewee.fn.SUM(Payment.amount)).where(
             (Payment.sale_id == sale.id) & (Payment.method == TENDER)).scalar() or 0
         points_share = allocate(paid_by_points, [line.total for line in lines])
-        categories = self._categories(lines)
+        categories = self.app.catalog.category_names({line.product_id for line in lines})
         weights = []
         for line, share in zip(lines, points_share):
             category = categories.get(line.product_id)
@@ -199,13 +198,6 @@ class PointsService:
                            * day * birthday)
         total = sum(weights) // (100 * PERCENT ** 4)  # fen to yuan, and four percents
         return total, {line.id: part for line, part in zip(lines, allocate(total, weights)) if part}
-
-    @staticmethod
-    def _categories(lines) -> dict[int, str | None]:
-        rows = (Product.select(Product.id, Category.name).join(Category, peewee.JOIN.LEFT_OUTER,
-                                                              on=(Product.category_id == Category.id))
-                .where(Product.id.in_({line.product_id for line in lines})).tuples())
-        return dict(rows)
 
     def _on_sale_completed(self, sale, lines, caller) -> dict | None:
         if sale.member_id is None:
