@@ -47,7 +47,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _barcodes(count: int) -> list[str]:
+def demo_barcodes(count: int) -> list[str]:
     codes = [b.code for b in Barcode.select().join(Product, on=(Barcode.product_id == Product.id))
              .where(Product.sold_by == "each").order_by(Barcode.code)]
     if len(codes) < count:
@@ -84,9 +84,9 @@ class Lane:
             samples["add line"].append(elapsed)
         return sale
 
-    def pay(self, sale: dict) -> float:
-        """Half by card, the rest in cash with change: the mixed tender of the budget."""
-        _, elapsed = self.must("POST", f"/sales/{sale['id']}/complete", {"payments": [
+    def pay(self, sale: dict, payments: list[dict] | None = None) -> float:
+        """By default half by card, the rest in cash with change: the mixed tender of the budget."""
+        _, elapsed = self.must("POST", f"/sales/{sale['id']}/complete", {"payments": payments or [
             {"method": "card", "amount": sale["total"] // 2, "reference": "bench"},
             {"method": "cash", "amount": sale["total"] - sale["total"] // 2 + 1000},
         ]})
@@ -103,24 +103,28 @@ class Lane:
                 timings[kind].extend(values)
 
 
+def open_lane(port: int, token: str) -> Lane:
+    """A lane with the demo cashier logged in and a shift open."""
+    lane = Lane(port, token)
+    session, _ = lane.must("POST", "/auth/login", {"pin": CASHIER_PIN})
+    lane.headers["Authorization"] = f"Bearer {session['token']}"
+    lane.must("POST", "/shifts", {"opening_float": 10_000})
+    return lane
+
+
 def _http_run(root: Path, sale_count: int, clients: int, line_count: int, burst_rounds: int) -> dict:
     data_dir = root / "http"
     store = StoreEdge(Config(), data_dir)
     store.db.migrate()
     seed(store)
-    barcodes = _barcodes(line_count)
+    barcodes = demo_barcodes(line_count)
     tokens = [store.staff.add_device(f"bench-lane{i + 1}", "terminal", i + 1)[1] for i in range(clients)]
     store.db.close()
     threads = max(16, clients * 2)
     with running_server(data_dir, threads) as port:
-        lanes = []
-        for token in tokens:
-            lane = Lane(port, token)
-            session, _ = lane.must("POST", "/auth/login", {"pin": CASHIER_PIN})
-            lane.headers["Authorization"] = f"Bearer {session['token']}"
-            lane.must("POST", "/shifts", {"opening_float": 10_000})
+        lanes = [open_lane(port, token) for token in tokens]
+        for lane in lanes:
             lane.sell(barcodes, None)  # warm-up: connections, caches, code paths
-            lanes.append(lane)
         timings: dict[str, list[float]] = {"open sale": [], "add line": [], "complete sale": [], "whole sale": []}
         per_lane = [sale_count // clients + (1 if i < sale_count % clients else 0) for i in range(clients)]
         errors: list[BaseException] = []
@@ -133,15 +137,17 @@ def _http_run(root: Path, sale_count: int, clients: int, line_count: int, burst_
                 errors.append(error)
 
         started = time.perf_counter()
-        _in_parallel(work, [(lane, n) for lane, n in zip(lanes, per_lane)])
+        in_parallel(work, [(lane, n) for lane, n in zip(lanes, per_lane)])
         wall = time.perf_counter() - started
-        timings["complete, all lanes at once"] = _bursts(lanes, barcodes, burst_rounds, errors)
+        timings["complete, all lanes at once"] = bursts(
+            lanes, burst_rounds, errors, fill=lambda lane, _: lane.fill_cart(barcodes, {}),
+            pay=lambda lane, sale, _: lane.pay(sale))
     if errors:
         raise RuntimeError(f"{len(errors)} lane(s) failed: {errors[0]}")
     return {"timings": timings, "wall": wall, "sales": sum(per_lane), "threads": threads}
 
 
-def _in_parallel(target, argument_lists: list[tuple]) -> None:
+def in_parallel(target, argument_lists: list[tuple]) -> None:
     workers = [threading.Thread(target=target, args=args) for args in argument_lists]
     for worker in workers:
         worker.start()
@@ -149,22 +155,23 @@ def _in_parallel(target, argument_lists: list[tuple]) -> None:
         worker.join()
 
 
-def _bursts(lanes: list[Lane], barcodes: list[str], rounds: int, errors: list) -> list[float]:
-    """Every lane fills a cart, then all press 'pay' together: the moment the budget names."""
+def bursts(lanes: list[Lane], rounds: int, errors: list, fill, pay) -> list[float]:
+    """Every lane fills a cart (``fill(lane, round)``), then all press 'pay' together
+    (``pay(lane, sale, round)`` → seconds): the moment the budget names."""
     barrier = threading.Barrier(len(lanes))
     latencies: list[float] = []
 
     def lane_rounds(lane: Lane) -> None:
         try:
-            for _ in range(rounds):
-                sale = lane.fill_cart(barcodes, {})
+            for n in range(rounds):
+                sale = fill(lane, n)
                 barrier.wait(timeout=60)
-                latencies.append(lane.pay(sale))
+                latencies.append(pay(lane, sale, n))
         except BaseException as error:  # reported after the run
             errors.append(error)
             barrier.abort()
 
-    _in_parallel(lane_rounds, [(lane,) for lane in lanes])
+    in_parallel(lane_rounds, [(lane,) for lane in lanes])
     return latencies
 
 
@@ -230,7 +237,7 @@ def _domain_run(root: Path, sale_count: int, line_count: int) -> dict:
     store = StoreEdge(Config(), root / "domain")
     store.db.migrate()
     seed(store)
-    barcodes = _barcodes(line_count)
+    barcodes = demo_barcodes(line_count)
     device, _ = store.staff.add_device("bench-domain", "terminal", 1)
     caller = Caller(device=device, staff=Staff.get(Staff.role == "cashier"))
     store.shifts.open(caller, 10_000)
