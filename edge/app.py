@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from edge import audit
@@ -92,6 +94,10 @@ class StoreEdge:
                 else:
                     audit.record("config.first_start", entity="config", data={"config": current})
         return changed
+
+    def today(self) -> date:
+        """The store's calendar day, in its time zone: business dates, birthdays, validity windows."""
+        return datetime.now(ZoneInfo(self.config.store.timezone)).date()
 
     def web(self):
         """The Flask app serving this store's API."""

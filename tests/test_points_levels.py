@@ -93,7 +93,7 @@ def test_a_member_sale_earns_points_in_its_transaction_with_the_event_and_the_le
 
     [entry] = store.points.entries(member.id)
     assert (entry.kind, entry.points, entry.ref, entry.store_id) == ("accrual", 10, sale.id, "S001")
-    assert entry.expires_on == store.points.expiry_for(store.points.today())
+    assert entry.expires_on == store.points.expiry_for(store.today())
     [ledger] = events("ledger.entry")
     assert (ledger["id"], ledger["points"], ledger["member_id"], ledger["kind"]) == (entry.id, 10, member.id,
                                                                                       "accrual")
@@ -430,7 +430,7 @@ def test_the_expiring_list_is_for_managers(store, api):
     cashier, manager = api
     member = cashier.post("/members", member_body("13700000003")).json
     with store.db.transaction():
-        store.points.append(member["id"], 90, "accrual", expires_on=store.points.today().isoformat())
+        store.points.append(member["id"], 90, "accrual", expires_on=store.today().isoformat())
     refusal(cashier.get("/members/points-expiring?days=7"), 403)
     answer = manager.get("/members/points-expiring?days=7")
     assert answer.status_code == 200 and [(m["member_id"], m["points"]) for m in answer.json["members"]] == [

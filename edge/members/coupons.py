@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets as pysecrets
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 import peewee
 from stdnum import luhn
@@ -68,20 +68,11 @@ def looks_like_coupon_code(code: str) -> bool:
     return len(code) == CODE_DIGITS + 1 and code[0] in "Cc" and code[1:].isdigit()
 
 
-class CouponTender(Tender):
-    """Paying part of a sale with a coupon: the reference is its code, the amount its worth here."""
-
-    def take(self, app, sale, payment: dict, asked: dict, caller) -> None:
-        app.coupons.redeem(sale, payment, asked, caller)
-
-    def give_back(self, app, refund, payment: dict, sale, caller) -> None:
-        app.coupons.give_back(refund, sale, caller)
-
-
 class CouponsService:
     def __init__(self, app):
         self.app = app
-        app.sales.tenders.register(CouponTender(TENDER, "优惠券 coupon", needs_reference=True))
+        # paying part of a sale with a coupon: the reference is its code, the amount its worth here
+        app.sales.tenders.register(Tender(TENDER, "优惠券 coupon", needs_reference=True, ledger=self))
 
     # -- definitions ------------------------------------------------------------
 
@@ -193,7 +184,7 @@ class CouponsService:
     def coupon_dict(self, coupon: Coupon, definition: CouponDefinition | None = None) -> dict:
         definition = definition or self.definition(coupon.definition_id)
         return {"id": coupon.id, "code": coupon.code, "definition_id": definition.id, "name": definition.name,
-                "member_id": coupon.member_id, "status": self.status(coupon, definition, self._today()),
+                "member_id": coupon.member_id, "status": self.status(coupon, definition, self.app.today()),
                 "valid_from": definition.valid_from, "valid_to": definition.valid_to, "sale_id": coupon.sale_id,
                 "redeemed_at": coupon.redeemed_at}
 
@@ -203,9 +194,6 @@ class CouponsService:
         shown = [self.coupon_dict(c) for c in Coupon.select().where(
             (Coupon.member_id == member.id) & (Coupon.status == "issued")).order_by(Coupon.issued_at)]
         return [c for c in shown if c["status"] == "issued"]
-
-    def _today(self) -> date:
-        return datetime.strptime(self.app.sales.business_date(), "%Y%m%d").date()
 
     # -- at the checkout ----------------------------------------------------------
 
@@ -224,13 +212,13 @@ class CouponsService:
             return round_half_up(in_scope * definition.value, 100)
         return min(definition.value, in_scope)
 
-    def redeem(self, sale, payment: dict, asked: dict, caller) -> None:
+    def take(self, sale, payment: dict, asked: dict, caller) -> None:
         """Inside the sale's transaction: check the coupon against this sale, and use it up."""
         index = payment["asked"]
         field = f"payments[{index}].reference"
         coupon = self.by_code(payment["reference"], field=field)
         definition = self.definition(coupon.definition_id)
-        status = self.status(coupon, definition, self._today())
+        status = self.status(coupon, definition, self.app.today())
         if status != "issued":
             raise Conflict(f"coupon {coupon.code} is {status.replace('_', ' ')}", field=field,
                            code=f"coupon_{status}")
@@ -250,7 +238,7 @@ class CouponsService:
         audit.record("coupon.redeemed", staff_id=caller.staff_id, device_id=caller.device_id, entity="coupon",
                      entity_id=coupon.id, data={"code": coupon.code, "sale_id": sale.id, "amount": worth})
 
-    def give_back(self, refund, sale, caller) -> None:
+    def give_back(self, refund, payment: dict, sale, caller) -> None:
         """A refund of the whole sale returns its coupons to their holders (used again within their window)."""
         refunded = self.app.refunds.refunded(sale)
         if any(refunded.get(line.id, (0, 0))[0] < line.qty for line in self.app.sales.lines(sale)):

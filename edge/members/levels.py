@@ -17,7 +17,7 @@ import peewee
 
 from edge import audit
 from edge.config import LevelRule
-from edge.db import BaseModel, utc_now
+from edge.db import BaseModel, Prepared, utc_now
 from edge.outbox.events import emit
 
 ROLLING_DAYS = 365
@@ -47,6 +47,10 @@ class MemberLevelHistory(BaseModel):
     at = peewee.TextField()
 
 
+# read on every member sale (earning and upgrading): written once (see Prepared)
+_LEVEL_OF_MEMBER = Prepared(MemberLevel.select().where(MemberLevel.member_id == Prepared.arg(0)))
+
+
 class LevelsService:
     def __init__(self, app):
         self.app = app
@@ -60,7 +64,7 @@ class LevelsService:
         return next((level for level in self.levels if level.name == name), self.levels[0])
 
     def level_of(self, member_id: str) -> LevelRule:
-        held = MemberLevel.get_or_none(MemberLevel.member_id == member_id)
+        held = _LEVEL_OF_MEMBER.first(member_id)
         return self.rule(held.level if held else None)
 
     def spend_12m(self, member_id: str, now: datetime | None = None) -> int:
@@ -88,12 +92,14 @@ class LevelsService:
 
     # -- upgrades -------------------------------------------------------------
 
-    def upgrade(self, member_id: str, caller, *, reason: str, ref: str | None = None) -> dict | None:
-        """Raise the member to the level their spend has earned; never lowers it. Call inside a transaction."""
+    def upgrade(self, member_id: str, caller, *, reason: str, ref: str | None = None) -> tuple[str, dict | None]:
+        """Raise the member to the level their spend has earned; never lowers it. Call inside a transaction.
+
+        Returns the level the member now holds, and the change (None when there was none)."""
         spend = self.spend_12m(member_id)
         held, earned = self.level_of(member_id), self.earned(spend)
         if earned.min_spend <= held.min_spend:
-            return None
+            return held.name, None
         now = utc_now()
         MemberLevel.insert(member_id=member_id, level=earned.name, since=now).on_conflict(
             conflict_target=[MemberLevel.member_id],
@@ -105,10 +111,10 @@ class LevelsService:
                                 "reason": reason, "ref": ref})
         audit.record("member.level_changed", staff_id=caller.staff_id, device_id=caller.device_id,
                      entity="member", entity_id=member_id, data={**change, "reason": reason, "ref": ref})
-        return change
+        return earned.name, change
 
     def _on_sale_completed(self, sale, lines, caller) -> dict | None:
         if sale.member_id is None:
             return None
-        change = self.upgrade(sale.member_id, caller, reason="sale", ref=sale.id)
-        return {"member_level": {"level": self.level_of(sale.member_id).name, "upgraded": change}}
+        level, change = self.upgrade(sale.member_id, caller, reason="sale", ref=sale.id)
+        return {"member_level": {"level": level, "upgraded": change}}

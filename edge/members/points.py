@@ -22,13 +22,12 @@ import calendar
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import peewee
 
 from edge import audit
-from edge.db import BaseModel, utc_now
+from edge.db import BaseModel, Prepared, utc_now
 from edge.errors import Conflict, DomainError
 from edge.members.identity import mask_phone
 from edge.members.models import Member
@@ -62,15 +61,7 @@ class PointsBalance(BaseModel):
     updated_at = peewee.TextField()
 
 
-@dataclass(frozen=True)
-class PointsTender(Tender):
-    """Paying with points: the sale's member spends points worth the amount (e.g. 100 points = ¥1)."""
-
-    def take(self, app, sale, payment: dict, asked: dict, caller) -> None:
-        app.points.redeem(sale, payment["amount"], payment["asked"])
-
-    def give_back(self, app, refund, payment: dict, sale, caller) -> None:
-        app.points.return_redeemed(refund, sale)
+_BALANCE_OF_MEMBER = Prepared(PointsBalance.select().where(PointsBalance.member_id == Prepared.arg(0)))
 
 
 @dataclass(frozen=True)
@@ -83,7 +74,8 @@ class PointsService:
     def __init__(self, app):
         self.app = app
         self.rules = app.config.members.points
-        app.sales.tenders.register(PointsTender(TENDER, "积分 points"))
+        # paying with points: the sale's member spends points worth the amount (e.g. 100 points = ¥1)
+        app.sales.tenders.register(Tender(TENDER, "积分 points", ledger=self))
         # Before the levels' listener: a sale earns at the level the member held when buying.
         app.sales.completion_listeners.append(self._on_sale_completed)
         app.refunds.refund_listeners.append(self._on_refund)
@@ -93,7 +85,7 @@ class PointsService:
     # -- reading --------------------------------------------------------------
 
     def balance(self, member_id: str) -> int:
-        cached = PointsBalance.get_or_none(PointsBalance.member_id == member_id)
+        cached = _BALANCE_OF_MEMBER.first(member_id)
         return cached.balance if cached else 0
 
     def ledger_sum(self, member_id: str) -> int:
@@ -121,9 +113,6 @@ class PointsService:
                 "kind": entry.kind, "ref": entry.ref, "reason": entry.reason, "store_id": entry.store_id,
                 "expires_on": entry.expires_on, "detail": json.loads(entry.detail) if entry.detail else None,
                 "at": entry.at}
-
-    def today(self) -> date:
-        return datetime.now(ZoneInfo(self.app.config.store.timezone)).date()
 
     def expiry_for(self, earned_on: date) -> str:
         """The last day of the configured month after the one the points were earned in."""
@@ -203,9 +192,9 @@ class PointsService:
         if sale.member_id is None:
             return None
         member = self.app.members.get(sale.member_id)
-        earned, per_line = self.earn(sale, lines, member, self.today())
+        earned, per_line = self.earn(sale, lines, member, self.app.today())
         if earned:
-            self.append(member.id, earned, "accrual", ref=sale.id, expires_on=self.expiry_for(self.today()),
+            self.append(member.id, earned, "accrual", ref=sale.id, expires_on=self.expiry_for(self.app.today()),
                         detail={"receipt_no": sale.receipt_no, "lines": per_line})
         redeemed = -(PointsEntry.select(peewee.fn.SUM(PointsEntry.points)).where(
             (PointsEntry.ref == sale.id) & (PointsEntry.kind == "redemption")).scalar() or 0)
@@ -220,7 +209,9 @@ class PointsService:
                               "points per yuan", field=f"payments[{index}].amount")
         return points
 
-    def redeem(self, sale, amount: int, index: int) -> PointsEntry:
+    def take(self, sale, payment: dict, asked: dict, caller) -> PointsEntry:
+        """The points tender of a sale: spend the member's points worth the amount."""
+        amount, index = payment["amount"], payment["asked"]
         if sale.member_id is None:
             raise Conflict("paying with points needs the member on the sale", field=f"payments[{index}].method",
                            code="member_required")
@@ -232,7 +223,7 @@ class PointsService:
         return self.append(sale.member_id, -points, "redemption", ref=sale.id,
                            detail={"receipt_no": sale.receipt_no, "amount": amount})
 
-    def return_redeemed(self, refund, sale) -> None:
+    def give_back(self, refund, payment: dict, sale, caller) -> None:
         """Points paid on the sale come back in proportion to the points tender refunded so far."""
         refund_ids = Refund.select(Refund.id).where(Refund.sale_id == sale.id)
         paid = Payment.select(peewee.fn.SUM(Payment.amount)).where(
@@ -245,7 +236,7 @@ class PointsService:
         back = -spent.points * refunded // paid - returned
         if back:
             self.append(spent.member_id, back, "refund", ref=refund.id,
-                        expires_on=self.expiry_for(self.today()),
+                        expires_on=self.expiry_for(self.app.today()),
                         reason=f"points paid on sale {sale.receipt_no} returned by refund {refund.refund_no}")
 
     def _on_refund(self, refund, sale, refund_lines, caller) -> dict | None:
@@ -282,7 +273,7 @@ class PointsService:
                 raise Conflict(f"the member holds {held} points; taking {-points} would go below zero",
                                field="points", code="points_short")
             entry = self.append(member.id, points, "adjust", reason=reason,
-                                expires_on=self.expiry_for(self.today()) if points > 0 else None)
+                                expires_on=self.expiry_for(self.app.today()) if points > 0 else None)
             audit.record("points.adjusted", staff_id=caller.staff_id, device_id=caller.device_id, entity="member",
                          entity_id=member.id, data={"points": points, "reason": reason, "entry_id": entry.id})
         return entry
@@ -291,7 +282,7 @@ class PointsService:
 
     def expire(self, caller=None, today: date | None = None) -> list[PointsEntry]:
         """Write an expiry entry for what is left of every lot whose last day is before today."""
-        today = today or self.today()
+        today = today or self.app.today()
         written = []
         with self.app.db.transaction():
             members = (PointsEntry.select(PointsEntry.member_id).distinct()
@@ -312,7 +303,7 @@ class PointsService:
 
     def expiring(self, days: int, today: date | None = None) -> list[dict]:
         """Members with points whose lots end within ``days`` days, soonest first."""
-        today = today or self.today()
+        today = today or self.app.today()
         until = (today + timedelta(days=days)).isoformat()
         members = (PointsEntry.select(PointsEntry.member_id).distinct()
                    .where((PointsEntry.points > 0) & (PointsEntry.expires_on >= today.isoformat())

@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from edge import audit
 from edge.db import Prepared, utc_now
@@ -168,7 +167,7 @@ class MembersService:
                 day = date.fromisoformat(birthday)
             except ValueError:
                 raise DomainError("birthday must be a date, YYYY-MM-DD", field="birthday") from None
-            if not date(1900, 1, 1) <= day <= self._today():
+            if not date(1900, 1, 1) <= day <= self.app.today():
                 raise DomainError("birthday must be between 1900-01-01 and today", field="birthday")
             checked["birthday"] = day.isoformat()
         else:
@@ -176,13 +175,10 @@ class MembersService:
         checked.setdefault("name", None)
         return checked
 
-    def _today(self) -> date:
-        return datetime.now(ZoneInfo(self.app.config.store.timezone)).date()
-
     def _is_minor(self, birthday: str | None) -> bool:
         if birthday is None:
             return False
-        born, today = date.fromisoformat(birthday), self._today()
+        born, today = date.fromisoformat(birthday), self.app.today()
         age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         return age < self.rules.minor_age
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import peewee
 
 from edge import audit
-from edge.db import utc_now
+from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, Forbidden
 from edge.members.models import Member
 from edge.members.stored_value_models import (ACCOUNTS, TOPUP_METHODS, MemberPaymentPin, StoredValueBalance,
@@ -48,6 +48,7 @@ _ADD_TO_BALANCE = (
     "ON CONFLICT (member_id) DO UPDATE SET principal = principal + excluded.principal, "
     "bonus = bonus + excluded.bonus, updated_at = excluded.updated_at RETURNING principal, bonus"
 )
+_BALANCE_OF_MEMBER = Prepared(StoredValueBalance.select().where(StoredValueBalance.member_id == Prepared.arg(0)))
 _ENTRY_FIELDS = ("id", "member_id", "account", "amount", "kind", "ref", "store_id", "device_id", "staff_id", "at")
 
 
@@ -82,22 +83,11 @@ def check_payment_pin_format(pin: str, field: str = "pin") -> None:
         raise DomainError("this payment PIN is too easy to guess; choose another", field=field, code="weak_pin")
 
 
-@dataclass(frozen=True)
-class StoredValueTender(Tender):
-    """Paying with stored value: debits the member's ledger inside the sale's transaction."""
-
-    def take(self, app, sale, payment: dict, asked: dict, caller) -> None:
-        app.stored_value.spend(sale, payment, asked, caller)
-
-    def give_back(self, app, refund, payment: dict, sale, caller) -> None:
-        app.stored_value.give_back(refund, payment, sale, caller)
-
-
 class StoredValueService:
     def __init__(self, app):
         self.app = app
         self.rules = app.config.members.stored_value
-        app.sales.tenders.register(StoredValueTender(TENDER_NAME, "储值 stored value"))
+        app.sales.tenders.register(Tender(TENDER_NAME, "储值 stored value", ledger=self))
         app.shifts.report_sections.append(self.shift_section)
         app.shifts.report_sections.append(self.payout_section)
         app.members.merge_listeners.append(self.merge_balance)
@@ -107,7 +97,7 @@ class StoredValueService:
 
     @staticmethod
     def balance(member_id: str) -> Balance:
-        row = StoredValueBalance.get_or_none(StoredValueBalance.member_id == member_id)
+        row = _BALANCE_OF_MEMBER.first(member_id)
         return Balance(row.principal, row.bonus) if row else Balance()
 
     @staticmethod
@@ -290,7 +280,7 @@ class StoredValueService:
 
     # -- spending and refunds (the tender) --------------------------------------
 
-    def spend(self, sale, payment: dict, asked: dict, caller: Caller) -> None:
+    def take(self, sale, payment: dict, asked: dict, caller: Caller) -> None:
         """Debit the sale's member for one stored-value payment, inside the sale's transaction."""
         where = f"payments[{payment['asked']}]"
         if sale.member_id is None:

@@ -89,7 +89,7 @@ class RefundService:
             ]).execute()
             RefundPayment.insert_many([{**p, "id": str(uuid.uuid4()), "refund_id": refund.id} for p in payments]).execute()
             for payment in payments:
-                self.app.sales.tenders.get(payment["method"]).give_back(self.app, refund, payment, sale, caller)
+                self.app.sales.tenders.get(payment["method"]).give_back(refund, payment, sale, caller)
             self.app.inventory.record([(line.product_id, qty) for line, qty, _ in refund_lines], "refund",
                                       ref=refund.id, staff_id=caller.staff_id)
             snapshot = self.as_dict(refund)

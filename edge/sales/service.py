@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from peewee import SQL
 
@@ -427,7 +425,7 @@ class SalesService:
             sale.save()
             _INSERT_PAYMENT.rows({**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows)
             for row in rows:
-                self.tenders.get(row["method"]).take(self.app, sale, row, payments[row["asked"]], caller)
+                self.tenders.get(row["method"]).take(sale, row, payments[row["asked"]], caller)
             self.app.inventory.record([(line.product_id, -line.qty) for line in lines], "sale", ref=sale.id,
                                       staff_id=caller.staff_id)
             sale.priced_lines = lines
@@ -477,7 +475,7 @@ class SalesService:
         return rows, rounding, change
 
     def business_date(self) -> str:
-        return datetime.now(ZoneInfo(self.app.config.store.timezone)).strftime("%Y%m%d")
+        return self.app.today().strftime("%Y%m%d")
 
     def next_number(self, business_date: str, prefix: str) -> str:
         """Receipt (or refund) number, per store per day: S001-20261123-0042.

@@ -18,6 +18,9 @@ class Tender:
     label: str
     gives_change: bool = False
     needs_reference: bool = False
+    # The service keeping the value this tender spends (stored value, points, coupons), or None for money.
+    # Its take / give_back run inside the sale's / refund's transaction, so a ledger moves with the fact.
+    ledger: object | None = None
 
     def check(self, amount: int, reference: str | None, index: int) -> None:
         """Refuse a payment this tender cannot take; field names its place in the list."""
@@ -29,12 +32,15 @@ class Tender:
         """The reference of money going back the way it came."""
         return original_reference
 
-    def take(self, app, sale, payment: dict, asked: dict, caller) -> None:
-        """Inside the sale's transaction, once its payment row is written: a tender that holds value
-        (stored value, points, a coupon) debits its ledger here. ``asked`` is the payment as requested."""
+    def take(self, sale, payment: dict, asked: dict, caller) -> None:
+        """Once the payment row is written: the ledger debits it (``asked``: the payment as requested)."""
+        if self.ledger is not None:
+            self.ledger.take(sale, payment, asked, caller)
 
-    def give_back(self, app, refund, payment: dict, sale, caller) -> None:
-        """Inside the refund's transaction, once its refund payment row is written: credit the value back."""
+    def give_back(self, refund, payment: dict, sale, caller) -> None:
+        """Once the refund payment row is written: the ledger credits it back."""
+        if self.ledger is not None:
+            self.ledger.give_back(refund, payment, sale, caller)
 
 
 class TenderRegistry:
