@@ -52,8 +52,7 @@ class InventoryService:
         per_product: dict[int, int] = {}
         for product_id, qty in changes:
             per_product[product_id] = per_product.get(product_id, 0) + qty
-        for product_id, qty in per_product.items():
-            _ADD_ON_HAND.execute(product_id, qty, at)
+        _ADD_ON_HAND.execute_many((product_id, qty, at) for product_id, qty in per_product.items())
         return [row["id"] for row in rows]
 
     def on_hand(self, product_id: int) -> int:

@@ -21,7 +21,7 @@ import peewee
 from stdnum import luhn
 
 from edge import audit
-from edge.db import BaseModel, utc_now
+from edge.db import BaseModel, Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.members.models import Member
 from edge.money import round_half_up, yuan
@@ -57,6 +57,13 @@ class Coupon(BaseModel):
     issued_at = peewee.TextField()
     sale_id = peewee.TextField(null=True)
     redeemed_at = peewee.TextField(null=True)
+
+
+# read and written by every sale a coupon pays towards: written once (see Prepared)
+_COUPON_BY_CODE = Prepared(Coupon.select().where(Coupon.code == Prepared.arg(0)))
+_DEFINITION_BY_ID = Prepared(CouponDefinition.select().where(CouponDefinition.id == Prepared.arg(0)))
+_REDEEM = Prepared(Coupon.update(status="redeemed", sale_id=Prepared.arg(0), redeemed_at=Prepared.arg(1))
+                   .where(Coupon.id == Prepared.arg(2)))
 
 
 def new_coupon_code() -> str:
@@ -104,7 +111,7 @@ class CouponsService:
             raise DomainError(f"{field} must be a date, YYYY-MM-DD", field=field) from None
 
     def definition(self, definition_id: str) -> CouponDefinition:
-        found = CouponDefinition.get_or_none(CouponDefinition.id == definition_id)
+        found = _DEFINITION_BY_ID.first(definition_id)
         if found is None:
             raise NotFound(f"no coupon definition {definition_id}", field="definition_id")
         return found
@@ -166,7 +173,7 @@ class CouponsService:
         if not looks_like_coupon_code(code) or not luhn.is_valid(code[1:]):
             raise DomainError(f"{code!r} is not a coupon code (C and 12 digits with a valid check digit)",
                               field=field, code="invalid_coupon_code")
-        coupon = Coupon.get_or_none(Coupon.code == "C" + code[1:])
+        coupon = _COUPON_BY_CODE.first("C" + code[1:])
         if coupon is None:
             raise NotFound(f"no coupon {code}", field=field)
         return coupon
@@ -225,13 +232,13 @@ class CouponsService:
         if coupon.member_id is not None and coupon.member_id != sale.member_id:
             raise Conflict(f"coupon {coupon.code} belongs to another member: name its member on the sale",
                            field=field, code="coupon_other_member")
-        worth = self.worth(definition, self.app.sales.lines(sale))
+        worth = self.worth(definition, sale.priced_lines)
         if payment["amount"] != worth:
             raise DomainError(f"coupon {coupon.code} is worth {yuan(worth)} on this sale, not "
                               f"{yuan(payment['amount'])}", field=f"payments[{index}].amount",
                               code="coupon_amount")
         coupon.status, coupon.sale_id, coupon.redeemed_at = "redeemed", sale.id, utc_now()
-        coupon.save()
+        _REDEEM.execute(coupon.sale_id, coupon.redeemed_at, coupon.id)
         emit("coupon.redeemed", {"id": coupon.id, "code": coupon.code, "definition_id": definition.id,
                                  "member_id": coupon.member_id, "sale_id": sale.id, "amount": worth,
                                  "store_id": self.app.config.store.id})

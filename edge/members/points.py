@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import peewee
+from peewee import EXCLUDED
 
 from edge import audit
-from edge.db import BaseModel, Prepared, utc_now
+from edge.db import BaseModel, Prepared, RowInsert, utc_now
 from edge.errors import Conflict, DomainError
 from edge.members.identity import mask_phone
 from edge.members.models import Member
@@ -62,6 +63,12 @@ class PointsBalance(BaseModel):
 
 
 _BALANCE_OF_MEMBER = Prepared(PointsBalance.select().where(PointsBalance.member_id == Prepared.arg(0)))
+_INSERT_ENTRY = RowInsert(PointsEntry, or_ignore=True)
+_ADD_TO_BALANCE = Prepared(
+    PointsBalance.insert(member_id=Prepared.arg(0), balance=Prepared.arg(1), updated_at=Prepared.arg(2))
+    .on_conflict(conflict_target=[PointsBalance.member_id],
+                 update={PointsBalance.balance: PointsBalance.balance + EXCLUDED.balance,
+                         PointsBalance.updated_at: EXCLUDED.updated_at}))
 
 
 @dataclass(frozen=True)
@@ -132,13 +139,9 @@ class PointsService:
         entry = PointsEntry(id=entry_id or str(uuid.uuid4()), member_id=member_id, points=points, kind=kind, ref=ref,
                             reason=reason, store_id=store_id or self.app.config.store.id, expires_on=expires_on,
                             detail=json.dumps(detail, ensure_ascii=False) if detail else None, at=at or utc_now())
-        PointsEntry.insert(**entry.__data__).on_conflict_ignore().execute()
-        if not self.app.db.peewee.execute_sql("SELECT changes()").fetchone()[0]:
+        if not _INSERT_ENTRY.rows([entry]):
             return None
-        PointsBalance.insert(member_id=member_id, balance=points, updated_at=entry.at).on_conflict(
-            conflict_target=[PointsBalance.member_id],
-            update={PointsBalance.balance: PointsBalance.balance + points, PointsBalance.updated_at: entry.at},
-        ).execute()
+        _ADD_TO_BALANCE.execute(member_id, points, entry.at)
         emit("ledger.entry", self.as_dict(entry))
         return entry
 
@@ -172,9 +175,7 @@ class PointsService:
                                                or on.isoformat() in self.rules.double_dates) else PERCENT
         birthday = level.birthday_multiplier if member.birthday and member.birthday[5:] == on.isoformat()[5:] \
             else PERCENT
-        paid_by_points = Payment.select(peewee.fn.SUM(Payment.amount)).where(
-            (Payment.sale_id == sale.id) & (Payment.method == TENDER)).scalar() or 0
-        points_share = allocate(paid_by_points, [line.total for line in lines])
+        points_share = allocate(sale.paid_with(TENDER), [line.total for line in lines])
         categories = self.app.catalog.category_names({line.product_id for line in lines})
         weights = []
         for line, share in zip(lines, points_share):
@@ -196,8 +197,7 @@ class PointsService:
         if earned:
             self.append(member.id, earned, "accrual", ref=sale.id, expires_on=self.expiry_for(self.app.today()),
                         detail={"receipt_no": sale.receipt_no, "lines": per_line})
-        redeemed = -(PointsEntry.select(peewee.fn.SUM(PointsEntry.points)).where(
-            (PointsEntry.ref == sale.id) & (PointsEntry.kind == "redemption")).scalar() or 0)
+        redeemed = sale.paid_with(TENDER) * self.rules.redeem_per_yuan // 100  # whole points: take() checked
         return {"points": {"earned": earned, "redeemed": redeemed, "balance": self.balance(member.id)}}
 
     # -- spending -------------------------------------------------------------

@@ -31,7 +31,7 @@ from edge.members.stored_value_models import (ACCOUNTS, TOPUP_METHODS, MemberPay
                                               StoredValueEntry, StoredValuePayout, StoredValueTopup)
 from edge.money import allocate, yuan
 from edge.outbox.events import emit
-from edge.sales.models import Payment, Refund
+from edge.sales.models import Refund
 from edge.sales.tenders import Tender
 from edge.staff import secrets
 from edge.staff.service import Caller
@@ -289,9 +289,7 @@ class StoredValueService:
         member = self._active_member(sale.member_id, f"{where}.method")
         amount = payment["amount"]
         # every stored-value payment of this sale counts towards the PIN limit (its rows are written already)
-        on_this_sale = (Payment.select(peewee.fn.SUM(Payment.amount))
-                        .where((Payment.sale_id == sale.id) & (Payment.method == TENDER_NAME)).scalar())
-        if on_this_sale > self.rules.pin_required_above:
+        if sale.paid_with(TENDER_NAME) > self.rules.pin_required_above:
             self.verify_pin(member, asked.get("pin"), caller, field=f"{where}.pin")
         balance = self.balance(member.id)
         if balance.total < amount:

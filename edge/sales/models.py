@@ -28,6 +28,10 @@ class Sale(BaseModel):
     voided_by = peewee.IntegerField(null=True)
     void_reason = peewee.TextField(null=True)
 
+    def paid_with(self, method: str) -> int:
+        """While completing: what this sale's payments put on one tender (they are written already)."""
+        return sum(row["amount"] for row in self.payments_taken if row["method"] == method)
+
 
 class SaleLine(BaseModel):
     id = peewee.TextField(primary_key=True)

@@ -424,11 +424,12 @@ class SalesService:
             sale.change = change
             sale.save()
             _INSERT_PAYMENT.rows({**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows)
+            # tenders and listeners read these instead of the database
+            sale.payments_taken, sale.priced_lines = rows, lines
             for row in rows:
                 self.tenders.get(row["method"]).take(sale, row, payments[row["asked"]], caller)
             self.app.inventory.record([(line.product_id, -line.qty) for line in lines], "sale", ref=sale.id,
                                       staff_id=caller.staff_id)
-            sale.priced_lines = lines
             snapshot = self.as_dict(sale)
             for listener in self.completion_listeners:
                 snapshot.update(listener(sale, lines, caller) or {})
