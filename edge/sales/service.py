@@ -32,6 +32,11 @@ _NEXT_NUMBER = Prepared(
                  update={ReceiptCounter.last_no: ReceiptCounter.last_no + 1})
     .returning(ReceiptCounter.last_no)
 )
+_MARK_COMPLETED = Prepared(
+    Sale.update(status="completed", shift_id=Prepared.arg(0), completed_at=Prepared.arg(1),
+                business_date=Prepared.arg(2), receipt_no=Prepared.arg(3), rounding=Prepared.arg(4),
+                paid=Prepared.arg(5), change=Prepared.arg(6))
+    .where(Sale.id == Prepared.arg(7)))
 _TOTAL_FIELDS = {"subtotal", "discount_total", "total"}
 _INSERT_SALE, _INSERT_LINE, _INSERT_PAYMENT = RowInsert(Sale), RowInsert(SaleLine), RowInsert(Payment)
 
@@ -422,7 +427,9 @@ class SalesService:
             sale.rounding = rounding
             sale.paid = sum(r["amount"] for r in rows)
             sale.change = change
-            sale.save()
+            _MARK_COMPLETED.execute(sale.shift_id, now, sale.business_date, sale.receipt_no, rounding, sale.paid,
+                                    change, sale.id)
+            sale._dirty.clear()
             _INSERT_PAYMENT.rows({**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows)
             # tenders and listeners read these instead of the database
             sale.payments_taken, sale.priced_lines = rows, lines
