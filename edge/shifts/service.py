@@ -102,7 +102,9 @@ class ShiftService:
             shift.counted_cash = counted_cash
             shift.expected_cash = expected
             shift.variance = counted_cash - expected
-            report = {**self.report(shift), "kind": "Z"}
+            # the figures are the X report's; closing adds who, when and the count
+            report.update(kind="Z", closed_by=shift.closed_by, closed_at=shift.closed_at)
+            report["cash"].update(counted=counted_cash, variance=shift.variance)
             shift.report = json.dumps(report, ensure_ascii=False)
             shift.save()
             emit("shift.closed", report)
