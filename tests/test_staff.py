@@ -303,3 +303,17 @@ def test_pairing_approval_checks_the_lane(store):
     request, _ = store.staff.request_pairing("tablet", "terminal")
     with nothing_written(store), refused(DomainError, field="lane"):
         store.staff.decide_pairing(request.code, True, 0, manager_on(store, None))
+
+
+def test_only_a_manager_decides_pairings_and_revokes_devices(store):
+    """The rule holds in the service itself, whoever calls it (not only the HTTP layer)."""
+    request, _ = store.staff.request_pairing("tablet", "terminal")
+    device = lane_device(store)
+    cashier = Caller(device=device, staff=staff_by_pin(store, CASHIER_PIN))
+    for caller in (cashier, Caller(device=device)):
+        with nothing_written(store), refused(Forbidden, code="role_required"):
+            store.staff.decide_pairing(request.code, True, 1, caller)
+        with nothing_written(store), refused(Forbidden, code="role_required"):
+            store.staff.revoke_device(device.id, caller)
+    assert [r.id for r in store.staff.pending_pairings()] == [request.id]
+    assert Device.get_by_id(device.id).active

@@ -40,6 +40,12 @@ class Caller:
     def staff_id(self) -> int | None:
         return self.staff.id if self.staff else None
 
+    def require(self, role: str, doing: str) -> None:
+        """The rule itself, not only the HTTP layer, keeps what a role may do."""
+        if self.staff is None or not self.staff.has_role(role):
+            who = f"{self.staff.name} is {self.staff.role}" if self.staff else "nobody is logged in"
+            raise Forbidden(f"{doing} needs the {role} role; {who}", code="role_required")
+
 
 def _parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts)
@@ -204,6 +210,7 @@ class StaffService:
         return device
 
     def revoke_device(self, device_id: int, caller: Caller) -> Device:
+        caller.require("manager", "revoking a device")
         with self.app.db.transaction():
             device = Device.get_or_none(Device.id == device_id)
             if device is None:
@@ -245,6 +252,7 @@ class StaffService:
         ]
 
     def decide_pairing(self, code: str, approve: bool, lane: int | None, caller: Caller) -> PairingRequest:
+        caller.require("manager", "deciding a pairing request")
         with self.app.db.transaction():
             request = next((r for r in self.pending_pairings() if r.code == code), None)
             if request is None:
