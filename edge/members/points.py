@@ -82,7 +82,7 @@ class PointsService:
         self.app = app
         self.rules = app.config.members.points
         # paying with points: the sale's member spends points worth the amount (e.g. 100 points = ¥1)
-        app.sales.tenders.register(Tender(TENDER, "积分 points", ledger=self))
+        app.sales.tenders.register(Tender(TENDER, "积分 points", needs_member=True, ledger=self))
         # Before the levels' listener: a sale earns at the level the member held when buying.
         app.sales.completion_listeners.append(self._on_sale_completed)
         app.refunds.refund_listeners.append(self._on_refund)
@@ -212,9 +212,6 @@ class PointsService:
     def take(self, sale, payment: dict, asked: dict, caller) -> PointsEntry:
         """The points tender of a sale: spend the member's points worth the amount."""
         amount, index = payment["amount"], payment["asked"]
-        if sale.member_id is None:
-            raise Conflict("paying with points needs the member on the sale", field=f"payments[{index}].method",
-                           code="member_required")
         points = self.points_for(amount, index)
         held = self.balance(sale.member_id)
         if points > held:

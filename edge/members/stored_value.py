@@ -87,7 +87,7 @@ class StoredValueService:
     def __init__(self, app):
         self.app = app
         self.rules = app.config.members.stored_value
-        app.sales.tenders.register(Tender(TENDER_NAME, "储值 stored value", ledger=self))
+        app.sales.tenders.register(Tender(TENDER_NAME, "储值 stored value", needs_member=True, ledger=self))
         app.shifts.report_sections.append(self.shift_section)
         app.shifts.report_sections.append(self.payout_section)
         app.members.merge_listeners.append(self.merge_balance)
@@ -283,9 +283,6 @@ class StoredValueService:
     def take(self, sale, payment: dict, asked: dict, caller: Caller) -> None:
         """Debit the sale's member for one stored-value payment, inside the sale's transaction."""
         where = f"payments[{payment['asked']}]"
-        if sale.member_id is None:
-            raise Conflict("paying with stored value needs the member on the sale (POST /sales/{id}/member)",
-                           field=f"{where}.method", code="member_required")
         member = self._active_member(sale.member_id, f"{where}.method")
         amount = payment["amount"]
         # every stored-value payment of this sale counts towards the PIN limit (its rows are written already)

@@ -456,7 +456,7 @@ class SalesService:
             tender = self.tenders.get(payment["method"], field=f"payments[{index}].method")
             if payment["amount"] <= 0:
                 raise DomainError("amount must be positive", field=f"payments[{index}].amount")
-            tender.check(payment["amount"], payment.get("reference"), index)
+            tender.check(payment["amount"], payment.get("reference"), index, sale.member_id)
             tenders.append(tender)
         non_cash = sum(p["amount"] for p, t in zip(payments, tenders) if not t.gives_change)
         cash = sum(p["amount"] for p, t in zip(payments, tenders) if t.gives_change)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge.errors import DomainError
+from edge.errors import Conflict, DomainError
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,16 @@ class Tender:
     label: str
     gives_change: bool = False
     needs_reference: bool = False
+    needs_member: bool = False  # spends a member's own value (points, stored value)
     # The service keeping the value this tender spends (stored value, points, coupons), or None for money.
     # Its take / give_back run inside the sale's / refund's transaction, so a ledger moves with the fact.
     ledger: object | None = None
 
-    def check(self, amount: int, reference: str | None, index: int) -> None:
+    def check(self, amount: int, reference: str | None, index: int, member_id: str | None) -> None:
         """Refuse a payment this tender cannot take; field names its place in the list."""
+        if self.needs_member and member_id is None:
+            raise Conflict(f"paying with {self.label} needs the member on the sale (POST /sales/{{id}}/member)",
+                           field=f"payments[{index}].method", code="member_required")
         if self.needs_reference and not (reference and reference.strip()):
             raise DomainError(f"{self.label} payment needs the terminal's reference",
                               field=f"payments[{index}].reference")
