@@ -36,9 +36,10 @@ def test_the_card_shows_what_the_cashier_needs(store, cashier, manager):
     member_sale(store, cashier, member, COLA, 10)  # ¥30.00 reaches 银卡 (3000 fen)
     store.stored_value.top_up(cashier, member.id, 10_000, "cash")
     store.points.adjust(manager, member.id, 200, "开卡礼")
-    with store.db.transaction():  # a lot ending soon, and one well after the 30 days
+    with store.db.transaction():  # a lot ending soon, one well after the 30 days, and one that never ends
         store.points.append(member.id, 70, "adjust", reason="活动", expires_on=(today + timedelta(days=10)).isoformat())
         store.points.append(member.id, 5, "adjust", reason="活动", expires_on=(today + timedelta(days=40)).isoformat())
+        store.points.append(member.id, 1, "adjust", reason="活动")
     definition = store.coupons.define(manager, name="立减5元", kind="amount", value=500,
                                       valid_from=today.isoformat(), valid_to=today.isoformat())
     store.coupons.issue(manager, definition.id, member_id=member.id)
@@ -54,7 +55,7 @@ def test_the_card_shows_what_the_cashier_needs(store, cashier, manager):
     assert card["benefits"] == {"discount_percent": 2, "points_multiplier": 100 + 50, "birthday_multiplier": 200}
     assert card["stored_value"] == {"principal": 10_000, "bonus": 0, "total": 10_000}
     # the sale earned 30 points at the level held when buying (普通), the rest was given
-    assert card["points"] == {"balance": 30 + 200 + 70 + 5, "expiring_days": EXPIRING_DAYS, "expiring": 70,
+    assert card["points"] == {"balance": 30 + 200 + 70 + 5 + 1, "expiring_days": EXPIRING_DAYS, "expiring": 70,
                               "first_expiring_on": (today + timedelta(days=10)).isoformat()}
     assert [c["name"] for c in card["coupons"]] == ["立减5元"]
     assert card["birthday"] == {"this_week": True, "on": today.isoformat()}

@@ -49,7 +49,8 @@ def member_card(app, member_id: str, today: date | None = None) -> dict:
         progress = app.levels.progress(member.id)
         level = app.levels.level_of(member.id)
         until = (today + timedelta(days=EXPIRING_DAYS)).isoformat()
-        ending = [lot for lot in app.points.lots(member.id) if today.isoformat() <= lot.entry.expires_on <= until]
+        ending = [lot for lot in app.points.lots(member.id)  # a lot without a last day never expires
+                  if lot.entry.expires_on and today.isoformat() <= lot.entry.expires_on <= until]
         this_week, kept_on = birthday_this_week(member.birthday, today)
         return {
             "member": {"id": member.id, "code": member.code, "status": member.status,
