@@ -4,6 +4,8 @@ store and over the API. Refusals name the field and write nothing; the points ba
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from stdnum import luhn
@@ -126,6 +128,28 @@ def test_redemptions_never_take_the_balance_below_zero(store, cashier, manager, 
         except Conflict:
             assert balance < 100 * qty
         assert 0 <= store.points.balance(member.id) == store.points.ledger_sum(member.id)
+
+
+@pytest.mark.parametrize("stock_limit, granted, refused_as", [
+    (4, 4, "gift_out_of_stock"),  # the limit binds before the points (5 stickers' worth)
+    (None, 5, "points_short"),
+])
+def test_lanes_redeeming_at_once_never_overspend_the_points_or_the_limit(store, cashier, manager, stock_limit,
+                                                                         granted, refused_as):
+    sticker = store.gifts.add(manager, name="贴纸", points=100, stock_limit=stock_limit)
+    member = member_holding(store, cashier, manager, 500)
+
+    def redeem_one(_):
+        try:
+            return store.gifts.redeem(cashier, member.id, sticker.id, 1).code
+        except Conflict as refusal_:
+            return refusal_.code
+
+    with ThreadPoolExecutor(max_workers=8) as lanes:
+        answers = list(lanes.map(redeem_one, range(8)))
+    assert sum(answer.startswith("G") for answer in answers) == granted
+    assert [a for a in answers if not a.startswith("G")] == [refused_as] * (8 - granted)
+    assert store.points.balance(member.id) == 500 - 100 * granted == store.points.ledger_sum(member.id)
 
 
 # -- collecting and cancelling ------------------------------------------------------

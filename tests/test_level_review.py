@@ -83,6 +83,14 @@ def test_no_spend_left_moves_to_the_lowest_level(store, cashier):
     assert store.levels.level_of(member.id).name == "普通"
 
 
+def test_merged_and_erased_members_are_not_reviewed(store, cashier, manager):
+    keep, duplicate, erased = (gold_member(store, cashier) for _ in range(3))
+    store.members.merge(manager, keep.id, duplicate.id)
+    store.members.erase(manager, erased.id, "本人要求")
+    outcome = store.level_review.review()
+    assert outcome.members == 1 and [c["member_id"] for c in outcome.lowered] == [keep.id]
+
+
 def test_a_second_run_for_the_same_period_changes_nothing(store, cashier):
     member = gold_member(store, cashier)
     assert len(store.level_review.review().lowered) == 1
