@@ -37,9 +37,9 @@ def test_the_card_shows_what_the_cashier_needs(store, cashier, manager):
     store.stored_value.top_up(cashier, member.id, 10_000, "cash")
     store.points.adjust(manager, member.id, 200, "开卡礼")
     with store.db.transaction():  # a lot ending soon, one well after the 30 days, and one that never ends
-        store.points.append(member.id, 70, "adjust", reason="活动", expires_on=(today + timedelta(days=10)).isoformat())
-        store.points.append(member.id, 5, "adjust", reason="活动", expires_on=(today + timedelta(days=40)).isoformat())
-        store.points.append(member.id, 1, "adjust", reason="活动")
+        for points, days in ((70, 10), (5, 40)):
+            store.points.append(member.id, points, "adjust", expires_on=(today + timedelta(days=days)).isoformat())
+        store.points.append(member.id, 1, "adjust")
     definition = store.coupons.define(manager, name="立减5元", kind="amount", value=500,
                                       valid_from=today.isoformat(), valid_to=today.isoformat())
     store.coupons.issue(manager, definition.id, member_id=member.id)
