@@ -14,6 +14,8 @@ from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.inventory.service import InventoryService
 from edge.members.coupons import CouponsService
+from edge.members.gifts import GiftsService
+from edge.members.level_review import LevelReviewService
 from edge.members.levels import LevelsService
 from edge.members.points import PointsService
 from edge.members.service import MembersService
@@ -66,6 +68,8 @@ class StoreEdge:
         self.levels = LevelsService(self)
         self.stored_value = StoredValueService(self)
         self.coupons = CouponsService(self)
+        self.level_review = LevelReviewService(self)
+        self.gifts = GiftsService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

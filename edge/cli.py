@@ -278,6 +278,38 @@ def members_expire_points(ctx: Context, today):
                f"of {len({e.member_id for e in written})} members")
 
 
+@members.command("review-levels")
+@store_options
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="review as of this day (default: today)")
+@click.option("--dry-run", is_flag=True, help="show who would move down; write nothing")
+@click.pass_obj
+@domain_errors
+def members_review_levels(ctx: Context, today, dry_run):
+    """Move members down whose 12-month spend no longer reaches their level, once per period end."""
+    store = ctx.store()
+    outcome = store.level_review.review(today=today.date() if today else None, dry_run=dry_run)
+    if not outcome.enabled:
+        click.echo("level review is off ([members.level_review] enabled = false)")
+        return
+    if outcome.already_done:
+        click.echo(f"period {outcome.period} already reviewed; nothing to do")
+        return
+    verb = "would move" if dry_run else "moved"
+    for change in outcome.lowered:
+        click.echo(f"{change['code']}: {verb} {change['from']} -> {change['to']} "
+                   f"(12-month spend {change['spend_12m']} fen)")
+    for change in outcome.kept:
+        click.echo(f"{change['code']}: keeps {change['from']} (earned {change['since']}, within the grace)")
+    for failure in outcome.failures:
+        click.echo(f"member {failure['member_id']}: not reviewed: {failure['error']}", err=True)
+    click.echo(f"period {outcome.period}: {outcome.members} members above the lowest level, "
+               f"{len(outcome.lowered)} {verb} down, {len(outcome.kept)} kept"
+               + (" (dry run: nothing written)" if dry_run else ""))
+    if outcome.failures:
+        click.echo(f"{len(outcome.failures)} members not reviewed; the period stays due", err=True)
+        sys.exit(1)
+
+
 # -- demo and benchmarks ----------------------------------------------------
 
 

@@ -179,6 +179,16 @@ class PointsSection(Strict):
         return value
 
 
+class LevelReviewSection(Strict):
+    """The downgrade review at period end: members whose rolling 12-month spend fell below their level."""
+
+    enabled: bool = True
+    period: Literal["month", "quarter", "year"] = "year"
+    # A level earned within the last grace_periods periods (the one reviewed counts) is kept this time:
+    # 1 keeps a level earned in the period just ended until the next review; 0 reviews every level.
+    grace_periods: int = Field(1, ge=0, le=12)
+
+
 class MembersSection(Strict):
     # What a customer is told before joining (PIPL: purpose, minimal collection, a choice).
     privacy_notice_version: str = Field("2026-11", min_length=1, max_length=32)
@@ -196,6 +206,7 @@ class MembersSection(Strict):
     levels: list[LevelRule] = Field(default_factory=_default_levels, min_length=1)
     points: PointsSection = Field(default_factory=PointsSection)
     stored_value: StoredValueSection = Field(default_factory=StoredValueSection)
+    level_review: LevelReviewSection = Field(default_factory=LevelReviewSection)
 
     @model_validator(mode="after")
     def _membership_purpose(self):

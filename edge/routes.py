@@ -4,7 +4,9 @@ from edge.api.registry import Endpoint
 from edge.catalog.routes import routes as catalog
 from edge.health import routes as health
 from edge.inventory.routes import routes as inventory
+from edge.members.card_routes import routes as card
 from edge.members.coupon_routes import routes as coupons
+from edge.members.gift_routes import routes as gifts
 from edge.members.loyalty_routes import routes as loyalty
 from edge.members.routes import routes as members
 from edge.members.stored_value_routes import routes as stored_value
@@ -12,7 +14,8 @@ from edge.sales.routes import routes as sales
 from edge.shifts.routes import routes as shifts
 from edge.staff.routes import routes as staff
 
-GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members, stored_value, coupons)
+GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members, stored_value, coupons, card,
+          gifts)
 
 
 def all_endpoints() -> list[Endpoint]:

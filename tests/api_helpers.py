@@ -127,6 +127,27 @@ def suspended_sale(w: World) -> str:
     return sale_id
 
 
+def gift(w: World) -> str:
+    added = w.manager.post("/gifts", {"name": "环保袋", "points": 300, "sku": "DRK001"})
+    assert added.status_code == 201, added.json
+    return added.json["id"]
+
+
+def gift_redemption(w: World) -> str:
+    """A pending gift redemption of a member given points for it; returns its pickup code."""
+    redeemed = w.cashier.post(f"/members/{member_with_points(w, 300)}/gift-redemptions",
+                              {"gift_id": gift(w), "qty": 1})
+    assert redeemed.status_code == 201, redeemed.json
+    return redeemed.json["code"]
+
+
+def member_with_points(w: World, points: int) -> str:
+    member_id = w.member()["id"]
+    given = w.manager.post(f"/members/{member_id}/points/adjust", {"points": points, "reason": "活动"})
+    assert given.status_code == 201, given.json
+    return member_id
+
+
 # Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
 MUTATIONS = {
     "open shift": lambda w: (client_for(w.store, w.flask_app, lane=3), "POST", "/shifts", {"opening_float": 5000}),
@@ -184,6 +205,14 @@ MUTATIONS = {
     "set payment pin": lambda w: (w.cashier, "POST", f"/members/{w.member()['id']}/payment-pin", {"pin": "284915"}),
     "adjust points": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/points/adjust",
                                 {"points": 500, "reason": "客诉补偿"}),
+    "add gift": lambda w: (w.manager, "POST", "/gifts", {"name": "保温杯", "points": 2000, "sku": "DRK001",
+                                                         "active": True, "stock_limit": 20}),
+    "change gift": lambda w: (w.manager, "PATCH", f"/gifts/{gift(w)}", {"points": 400, "stock_limit": 5}),
+    "redeem gift": lambda w: (w.cashier, "POST", f"/members/{member_with_points(w, 600)}/gift-redemptions",
+                              {"gift_id": gift(w), "qty": 2}),
+    "collect gift": lambda w: (w.cashier, "POST", f"/gift-redemptions/{gift_redemption(w)}/collect", None),
+    "cancel gift redemption": lambda w: (w.manager, "POST", f"/gift-redemptions/{gift_redemption(w)}/cancel",
+                                         {"reason": "顾客不要了"}),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

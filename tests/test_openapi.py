@@ -59,6 +59,9 @@ EXAMPLE_OF = {
     "POST /members/{member_id}/topups": "top up",
     "POST /coupons/definitions": "define coupon", "POST /coupons/definitions/{definition_id}/issue": "issue coupons", "POST /members/{member_id}/payment-pin": "set payment pin",
     "POST /members/{member_id}/points/adjust": "adjust points",
+    "POST /gifts": "add gift", "PATCH /gifts/{gift_id}": "change gift",
+    "POST /members/{member_id}/gift-redemptions": "redeem gift",
+    "POST /gift-redemptions/{code}/cancel": "cancel gift redemption",
 }
 
 

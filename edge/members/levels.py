@@ -4,8 +4,9 @@ A member with no level row holds the lowest configured level. The sale that
 crosses a threshold upgrades the member inside its own transaction (a
 completion listener), with the member.updated event, the audit record and a
 history row. Spend is what completed sales paid in the last 365 days, less
-what was refunded on them. A refund does not downgrade: that is the period-end
-review, not built yet.
+what was refunded on them. A refund does not downgrade: the period-end review
+does (edge/members/level_review.py), lowering a member whose spend no longer
+reaches the level held to the level it earns.
 """
 
 from __future__ import annotations
@@ -100,18 +101,24 @@ class LevelsService:
         held, earned = self.level_of(member_id), self.earned(spend)
         if earned.min_spend <= held.min_spend:
             return held.name, None
+        return earned.name, self.move(member_id, held, earned, spend, caller, reason=reason, ref=ref)
+
+    def move(self, member_id: str, held: LevelRule, to: LevelRule, spend: int, caller, *, reason: str,
+             ref: str | None) -> dict:
+        """Set the member's level, with its history row, member.updated event and audit record (in a transaction)."""
         now = utc_now()
-        MemberLevel.insert(member_id=member_id, level=earned.name, since=now).on_conflict(
+        MemberLevel.insert(member_id=member_id, level=to.name, since=now).on_conflict(
             conflict_target=[MemberLevel.member_id],
-            update={MemberLevel.level: earned.name, MemberLevel.since: now}).execute()
+            update={MemberLevel.level: to.name, MemberLevel.since: now}).execute()
         MemberLevelHistory.create(id=str(uuid.uuid4()), member_id=member_id, from_level=held.name,
-                                  to_level=earned.name, spend_12m=spend, reason=reason, ref=ref, at=now)
-        change = {"from": held.name, "to": earned.name, "spend_12m": spend}
-        emit("member.updated", {"id": member_id, "change": "level", "level": earned.name, **change,
+                                  to_level=to.name, spend_12m=spend, reason=reason, ref=ref, at=now)
+        change = {"from": held.name, "to": to.name, "spend_12m": spend}
+        emit("member.updated", {"id": member_id, "change": "level", "level": to.name, **change,
                                 "reason": reason, "ref": ref})
-        audit.record("member.level_changed", staff_id=caller.staff_id, device_id=caller.device_id,
-                     entity="member", entity_id=member_id, data={**change, "reason": reason, "ref": ref})
-        return earned.name, change
+        audit.record("member.level_changed", staff_id=getattr(caller, "staff_id", None),
+                     device_id=getattr(caller, "device_id", None), entity="member", entity_id=member_id,
+                     data={**change, "reason": reason, "ref": ref})
+        return change
 
     def _on_sale_completed(self, sale, lines, caller) -> dict | None:
         if sale.member_id is None:
