@@ -59,6 +59,7 @@ EXAMPLE_OF = {
     "POST /members/{member_id}/topups": "top up",
     "POST /coupons/definitions": "define coupon", "POST /coupons/definitions/{definition_id}/issue": "issue coupons", "POST /members/{member_id}/payment-pin": "set payment pin",
     "POST /members/{member_id}/points/adjust": "adjust points",
+    "POST /promotions": "create promotion", "PATCH /promotions/{promotion_id}": "change promotion",
 }
 
 
