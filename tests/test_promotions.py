@@ -10,6 +10,7 @@ import json
 import pytest
 
 from edge.catalog.schemas import ProductIn
+from edge.demo.seed import seed_promotions
 from edge.errors import DomainError
 from edge.members.service import Consent
 from edge.outbox.events import OutboxEvent
@@ -19,6 +20,7 @@ from tests.api_helpers import PROMOTION_BODY, World, client_for, nothing_written
 from tests.conftest import COLA, MANAGER_PIN, WATER, terminal
 
 CRISPS = "6904321000074"  # 乐事薯片, 零食, 7.50
+YOGURT = "6904321000067"  # 伊利安慕希, 乳品, 6.50 (demo member price 5.90)
 WINDOW = {"starts_at": "2020-01-01T00:00", "ends_at": "2099-12-31T00:00"}
 DRINKS_10 = {"name": "饮料9折", "kind": "category_percent", "percent": 10, "categories": ["饮料"], **WINDOW}
 SPEND_10_SAVE_1 = {"name": "满10减1", "kind": "threshold", "threshold": 1000, "amount": 100, **WINDOW}
@@ -226,3 +228,12 @@ def test_the_product_api_takes_a_member_price_no_higher_than_the_price(world):
                 422, field="member_price")
     made = world.manager.post("/products", {"sku": "NEW9", "name": "新品", "price": 100, "member_price": 80})
     assert made.status_code == 201 and made.json["member_price"] == 80
+
+
+def test_the_demo_promotions_and_member_prices_show_at_the_till(store, cashier):
+    assert seed_promotions(store) == ["demo: 4 promotions, 2 member prices"]
+    assert seed_promotions(store) == ["demo: store already has promotions, none added"]
+    sale = cart(store, cashier, COLA, COLA, COLA, YOGURT, member=member_of(store, cashier))
+    by_kind = {p["kind"]: p for p in sale["promotions"]}
+    assert by_kind["buy_x_get_y"]["label"] == "买二送一 buy 2 get 1 free" and by_kind["buy_x_get_y"]["amount"] == 300
+    assert by_kind["member_price"]["amount"] == 60
