@@ -171,8 +171,8 @@ def _better(a: _Option, b: _Option | None) -> bool:
 
 
 def _neg(key: str) -> tuple:
-    # the smaller id wins a full tie: compare negated code points
-    return tuple(-ord(c) for c in key)
+    # the smaller id wins a full tie: compare negated code points, a prefix ranking before its extensions
+    return tuple(-ord(c) for c in key) + (1,)
 
 
 def _member_price_off(line: CartLine) -> int:
