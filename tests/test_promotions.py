@@ -237,3 +237,15 @@ def test_the_demo_promotions_and_member_prices_show_at_the_till(store, cashier):
     by_kind = {p["kind"]: p for p in sale["promotions"]}
     assert by_kind["buy_x_get_y"]["label"] == "买二送一 buy 2 get 1 free" and by_kind["buy_x_get_y"]["amount"] == 300
     assert by_kind["member_price"]["amount"] == 60
+
+
+def test_the_order_items_are_scanned_in_does_not_change_the_sale(store, manager):
+    for values in (DRINKS_10, SPEND_10_SAVE_1):
+        store.promotions.create(manager, dict(values))
+    member = member_of(store, terminal(store, lane=5))
+    items = (COLA, CRISPS, WATER, COLA, YOGURT)
+    priced = [cart(store, terminal(store, lane=lane), *order, member=member)
+              for lane, order in ((6, items), (7, items[::-1]))]
+    explained = [(sale["total"], sale["discount_total"], sorted((p["id"], p["amount"]) for p in sale["promotions"]))
+                 for sale in priced]
+    assert explained[0] == explained[1] and explained[0][1] > 0
