@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from edge.audit.journal import AuditRecord
 from edge.catalog.schemas import ProductIn
 from edge.demo.seed import seed_promotions
 from edge.errors import DomainError
@@ -124,8 +125,12 @@ def test_deactivating_stops_the_promotion_and_is_journaled_with_an_event(store, 
     drinks = store.promotions.create(manager, dict(DRINKS_10))
     store.promotions.deactivate(manager, drinks.id)
     assert cart(store, cashier, COLA)["promotions"] == []
-    changes = [json.loads(e.data)["change"] for e in OutboxEvent.select().where(OutboxEvent.type == "promotion.changed")]
+    events = OutboxEvent.select().where(OutboxEvent.type == "promotion.changed").order_by(OutboxEvent.seq)
+    changes = [json.loads(e.data)["change"] for e in events]
     assert changes == ["created", "deactivated"]
+    journal = AuditRecord.select().where(AuditRecord.entity_id == drinks.id).order_by(AuditRecord.seq)
+    assert [(r.action, r.staff_id) for r in journal] == [("promotion.created", manager.staff_id),
+                                                         ("promotion.deactivated", manager.staff_id)]
 
 
 def test_the_completed_sale_event_carries_its_promotions(store, cashier, manager):
@@ -235,7 +240,7 @@ def test_the_demo_promotions_and_member_prices_show_at_the_till(store, cashier):
     assert seed_promotions(store) == ["demo: store already has promotions, none added"]
     sale = cart(store, cashier, COLA, COLA, COLA, YOGURT, member=member_of(store, cashier))
     by_kind = {p["kind"]: p for p in sale["promotions"]}
-    assert by_kind["buy_x_get_y"]["label"] == "买二送一 buy 2 get 1 free" and by_kind["buy_x_get_y"]["amount"] == 300
+    assert (by_kind["buy_x_get_y"]["label"], by_kind["buy_x_get_y"]["amount"]) == ("买二送一 buy 2 get 1 free", 300)
     assert by_kind["member_price"]["amount"] == 60
 
 

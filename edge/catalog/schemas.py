@@ -17,7 +17,8 @@ class ProductIn(Schema):
     unit: str = Field("件", min_length=1, max_length=8)
     sold_by: Literal["each", "weight"] = "each"
     price: int = Field(ge=0, le=MAX_AMOUNT, description="fen; per kg when sold_by is weight")
-    member_price: int | None = Field(None, ge=0, le=MAX_AMOUNT, description="fen, 会员价; at most price; omitted keeps it, null clears it")
+    member_price: int | None = Field(None, ge=0, le=MAX_AMOUNT,
+                                     description="fen, 会员价; at most price; omitted keeps it, null clears it")
     tax_rate: int = Field(1300, ge=0, le=10000, description="basis points: 1300 = 13 %")
     barcodes: list[str] = Field(default_factory=list, max_length=20)
     plu: str | None = Field(None, pattern=r"^[0-9]{4,6}$", description="scale PLU for in-store labels")

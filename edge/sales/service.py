@@ -116,7 +116,8 @@ class SalesService:
             "price_overridden": line.price_override_by is not None,
             "discount": ({"kind": line.discount_kind, "value": line.discount_value}
                          if line.discount_kind else None),
-            "gross": line.gross, "promo_discount": line.promo_discount, "line_discount": line.line_discount, "sale_discount": line.sale_discount,
+            "gross": line.gross, "promo_discount": line.promo_discount, "line_discount": line.line_discount,
+            "sale_discount": line.sale_discount,
             "total": line.total, "tax_rate": line.tax_rate, "tax": included_tax(line.total, line.tax_rate),
         }
 
