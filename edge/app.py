@@ -20,6 +20,7 @@ from edge.members.levels import LevelsService
 from edge.members.points import PointsService
 from edge.members.service import MembersService
 from edge.members.stored_value import StoredValueService
+from edge.promotions.service import PromotionsService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
 from edge.shifts.service import ShiftService
@@ -70,6 +71,7 @@ class StoreEdge:
         self.coupons = CouponsService(self)
         self.level_review = LevelReviewService(self)
         self.gifts = GiftsService(self)
+        self.promotions = PromotionsService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

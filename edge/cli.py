@@ -116,7 +116,7 @@ def serve(ctx: Context, host, port, threads, demo):
         from edge.demo.seed import seed
 
         store = ctx.store()
-        for line in seed(store):
+        for line in seed(store, promotions=True):
             click.echo(line, err=True)
         store.db.close()
     _run_web(ctx, host, port, threads, access_log=True)
@@ -322,10 +322,10 @@ def demo():
 @store_options
 @click.pass_obj
 def demo_seed(ctx: Context):
-    """Load demo products, staff and stock into an empty store."""
+    """Load demo products, staff, stock, promotions and member prices into an empty store."""
     from edge.demo.seed import seed
 
-    for line in seed(ctx.store()):
+    for line in seed(ctx.store(), promotions=True):
         click.echo(line)
 
 

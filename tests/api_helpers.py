@@ -63,6 +63,10 @@ MANAGER_APPROVAL = {"pin": MANAGER_PIN}
 _PHONES = (str(number) for number in itertools.count(13_900_000_000))
 
 
+PROMOTION_BODY = {"name": "满100减10", "kind": "threshold", "threshold": 10_000, "amount": 1000,
+                  "starts_at": "2020-01-01T00:00", "ends_at": "2099-12-31T00:00"}
+
+
 def member_body(phone: str, **personal) -> dict:
     return {"phone": phone, "consent": {"notice_version": "2026-11", "agreed": True, "purposes": ["membership"]},
             **personal}
@@ -115,6 +119,12 @@ class World:
                                                              "valid_from": "2020-01-01", "valid_to": "2099-12-31"})
         assert defined.status_code == 201, defined.json
         return defined.json["id"]
+
+    def promotion(self) -> str:
+        """A new 满100减10 promotion, active from 2020 on; returns its id."""
+        made = self.manager.post("/promotions", PROMOTION_BODY)
+        assert made.status_code == 201, made.json
+        return made.json["id"]
 
     def pairing_code(self) -> str:
         asked = ApiClient(self.flask_app, "").post("/devices/pair", {"name": "新平板", "kind": "terminal"})
@@ -213,6 +223,9 @@ MUTATIONS = {
     "collect gift": lambda w: (w.cashier, "POST", f"/gift-redemptions/{gift_redemption(w)}/collect", None),
     "cancel gift redemption": lambda w: (w.manager, "POST", f"/gift-redemptions/{gift_redemption(w)}/cancel",
                                          {"reason": "顾客不要了"}),
+    "create promotion": lambda w: (w.manager, "POST", "/promotions", {**PROMOTION_BODY, "repeat": True}),
+    "change promotion": lambda w: (w.manager, "PATCH", f"/promotions/{w.promotion()}", {"amount": 1500}),
+    "deactivate promotion": lambda w: (w.manager, "DELETE", f"/promotions/{w.promotion()}", None),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

@@ -43,7 +43,8 @@ def test_the_period_due_is_the_last_one_ended(kind, today, due, start, end):
 
 
 def gold_member(store, cashier, *, spend_now: int = 0, earned_at: str = BEFORE_GRACE):
-    """A 金卡 member whose 9000 fen of spend is 400 days old, with spend_now (in 3-yuan colas) still recent."""
+    """A 金卡 member whose 9000 fen of spend is 400 days old, with spend_now fen of 3-yuan colas at list price
+    still recent (paid less 金卡's 5 % level discount)."""
     member = join(store, cashier)
     old = member_sale(store, cashier, member, COLA, 30)
     Sale.update(completed_at=LONG_AGO).where(Sale.id == old.id).execute()
@@ -55,7 +56,7 @@ def gold_member(store, cashier, *, spend_now: int = 0, earned_at: str = BEFORE_G
 
 
 def test_a_member_whose_spend_fell_moves_down_to_the_level_it_earns(store, cashier):
-    lowered = gold_member(store, cashier, spend_now=3000)
+    lowered = gold_member(store, cashier, spend_now=3300)  # pays 3135: still 银卡 (3000), no longer 金卡
     staying = join(store, cashier)
     member_sale(store, cashier, staying, COLA, 10)  # 银卡, and still spends enough
 
@@ -63,11 +64,11 @@ def test_a_member_whose_spend_fell_moves_down_to_the_level_it_earns(store, cashi
 
     period = store.level_review.period_due(store.today()).key
     assert [(c["member_id"], c["from"], c["to"], c["spend_12m"]) for c in outcome.lowered] == [
-        (lowered.id, "金卡", "银卡", 3000)]
+        (lowered.id, "金卡", "银卡", 3135)]
     assert outcome.members == 2 and outcome.kept == [] and outcome.failures == []
     assert store.levels.level_of(lowered.id).name == "银卡" and store.levels.level_of(staying.id).name == "银卡"
     assert store.levels.history(lowered.id)[-1] | {"at": None} == {
-        "from": "金卡", "to": "银卡", "spend_12m": 3000, "reason": "review", "ref": f"review:{period}", "at": None}
+        "from": "金卡", "to": "银卡", "spend_12m": 3135, "reason": "review", "ref": f"review:{period}", "at": None}
     [event] = [e["data"] for e in events("member.updated") if e["data"].get("reason") == "review"]
     assert (event["id"], event["change"], event["level"]) == (lowered.id, "level", "银卡")
     [changed] = [r for r in audit_records("member.level_changed") if r["data"]["reason"] == "review"]

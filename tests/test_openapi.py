@@ -62,6 +62,7 @@ EXAMPLE_OF = {
     "POST /gifts": "add gift", "PATCH /gifts/{gift_id}": "change gift",
     "POST /members/{member_id}/gift-redemptions": "redeem gift",
     "POST /gift-redemptions/{code}/cancel": "cancel gift redemption",
+    "POST /promotions": "create promotion", "PATCH /promotions/{promotion_id}": "change promotion",
 }
 
 

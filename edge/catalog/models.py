@@ -27,3 +27,10 @@ class Product(BaseModel):
 class Barcode(BaseModel):
     code = peewee.TextField(primary_key=True)
     product_id = peewee.IntegerField()
+
+
+class ProductMemberPrice(BaseModel):
+    """A product's member price (会员价, fen), for a sale with a member (edge.promotions)."""
+
+    product_id = peewee.IntegerField(primary_key=True)
+    member_price = peewee.IntegerField()

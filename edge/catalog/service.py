@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from edge import audit
 from edge.catalog.barcodes import ScaleLabel, normalize_gtin, parse_scale_label
-from edge.catalog.models import Barcode, Category, Product
+from edge.catalog.models import Barcode, Category, Product, ProductMemberPrice
 from edge.catalog.schemas import ProductIn
 from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound, from_validation
@@ -49,7 +49,8 @@ _PRODUCT_BY_BARCODE = Prepared(
     Product.select().join(Barcode, on=(Barcode.product_id == Product.id)).where(Barcode.code == Prepared.arg(0))
 )
 
-CSV_COLUMNS = ("sku", "name", "category", "unit", "sold_by", "price", "tax_rate", "barcodes", "plu", "active")
+CSV_COLUMNS = ("sku", "name", "category", "unit", "sold_by", "price", "member_price", "tax_rate", "barcodes", "plu",
+               "active")
 REQUIRED_COLUMNS = ("sku", "name", "price")
 
 
@@ -59,14 +60,15 @@ class CatalogService:
 
     # -- reading --------------------------------------------------------------
 
-    @staticmethod
-    def as_dict(product: Product) -> dict:
+    def as_dict(self, product: Product) -> dict:
         category = Category.get_or_none(Category.id == product.category_id) if product.category_id else None
         codes = [b.code for b in Barcode.select(Barcode.code).where(Barcode.product_id == product.id)]
+        member_price = ProductMemberPrice.get_or_none(ProductMemberPrice.product_id == product.id)
         return {
             "id": product.id, "sku": product.sku, "name": product.name,
             "category": category.name if category else None, "unit": product.unit,
-            "sold_by": product.sold_by, "price": product.price, "tax_rate": product.tax_rate,
+            "sold_by": product.sold_by, "price": product.price,
+            "member_price": member_price.member_price if member_price else None, "tax_rate": product.tax_rate,
             "barcodes": codes, "plu": product.plu, "active": product.active,
         }
 
@@ -142,14 +144,24 @@ class CatalogService:
                 before = {"price": product.price, "active": product.active}
                 Product.update(**values).where(Product.id == product.id).execute()
                 product = Product.get_by_id(product.id)
+            if "member_price" in data.model_fields_set:  # omitted keeps the member price, null clears it
+                self._set_member_price(product.id, data.member_price)
             if codes:
                 Barcode.insert_many([{"code": c, "product_id": product.id} for c in codes]).on_conflict_ignore().execute()
             snapshot = self.as_dict(product)
             emit("product.upserted", {"source": source, "product": snapshot})
             audit.record("product.created" if created else "product.updated", staff_id=staff_id,
                          device_id=device_id, entity="product", entity_id=product.id,
-                         data={"sku": product.sku, "price": product.price, "before": before})
+                         data={"sku": product.sku, "price": product.price, "member_price": data.member_price,
+                               "before": before})
         return product, created
+
+    @staticmethod
+    def _set_member_price(product_id: int, member_price: int | None) -> None:
+        if member_price is None:
+            ProductMemberPrice.delete().where(ProductMemberPrice.product_id == product_id).execute()
+        else:
+            ProductMemberPrice.insert(product_id=product_id, member_price=member_price).on_conflict_replace().execute()
 
     @staticmethod
     def _category_id(name: str | None) -> int | None:
@@ -206,11 +218,11 @@ class CatalogService:
             if flag not in ("1", "0", "true", "false", "yes", "no"):
                 raise DomainError("active must be 1/0, true/false or yes/no", field="active")
             data["active"] = flag in ("1", "true", "yes")
-        for column in ("price", "tax_rate"):
+        for column in ("price", "member_price", "tax_rate"):
             if column in data:
                 if not data[column].lstrip("-").isdigit():
                     raise DomainError(f"{column} must be a whole number of "
-                                      f"{'fen' if column == 'price' else 'basis points'}, got {data[column]!r}",
+                                      f"{'basis points' if column == 'tax_rate' else 'fen'}, got {data[column]!r}",
                                       field=column)
                 data[column] = int(data[column])
         try:

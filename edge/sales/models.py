@@ -52,6 +52,7 @@ class SaleLine(BaseModel):
     discount_value = peewee.IntegerField(null=True)
     discount_approved_by = peewee.IntegerField(null=True)
     gross = peewee.IntegerField()
+    promo_discount = peewee.IntegerField(default=0)  # automatic promotions (edge.promotions), part of the total
     line_discount = peewee.IntegerField(default=0)
     sale_discount = peewee.IntegerField(default=0)
     total = peewee.IntegerField()

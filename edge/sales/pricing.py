@@ -3,7 +3,8 @@
 Order of work, all in fen, half-up (see edge.money):
 1. gross per line: unit price × qty (weighed goods: price per kg × grams / 1000),
    or the scale label's printed price;
-2. the line's own discount: an amount, or a percent of its gross;
+2. automatic promotions (edge.promotions.engine), or else the cashier's own discount
+   on the line: an amount, or a percent of its gross;
 3. the whole-sale discount: a percent taken from each line (rounded per line),
    or an amount spread over the lines by largest remainder;
 4. the sale total is the sum of the line totals.
@@ -34,10 +35,11 @@ class PricedLine:
     gross: int
     line_discount: int
     sale_discount: int
+    promo_discount: int = 0
 
     @property
     def total(self) -> int:
-        return self.gross - self.line_discount - self.sale_discount
+        return self.gross - self.promo_discount - self.line_discount - self.sale_discount
 
 
 def line_gross(sold_by: str, unit_price: int, qty: int, label_price: int | None = None) -> int:
@@ -49,18 +51,19 @@ def line_gross(sold_by: str, unit_price: int, qty: int, label_price: int | None 
 
 
 def price_lines(grosses: list[int], line_discounts: list[Discount | None],
-                sale_discount: Discount | None) -> list[PricedLine]:
-    """Apply line then whole-sale discounts; refuses a discount larger than what it applies to."""
+                sale_discount: Discount | None, promo_discounts: list[int] | None = None) -> list[PricedLine]:
+    """Apply promotions and line discounts, then the whole-sale one; refuses a discount larger than its base."""
     lines = []
-    for index, (gross, discount) in enumerate(zip(grosses, line_discounts)):
+    promos = promo_discounts or [0] * len(grosses)
+    for index, (gross, discount, promo) in enumerate(zip(grosses, line_discounts, promos)):
         off = discount.off(gross) if discount else 0
         if off > gross:
             raise DomainError(f"line {index + 1}: discount {off} fen is more than the line's {gross} fen",
                               field="discount.value")
-        lines.append(PricedLine(gross=gross, line_discount=off, sale_discount=0))
+        lines.append(PricedLine(gross=gross, line_discount=off, sale_discount=0, promo_discount=promo))
     if sale_discount is None:
         return lines
-    bases = [line.gross - line.line_discount for line in lines]
+    bases = [line.gross - line.promo_discount - line.line_discount for line in lines]
     if sale_discount.kind == "percent":
         shares = [sale_discount.off(base) for base in bases]
     else:

@@ -49,6 +49,8 @@ class SalesService:
         # Other domains (members: points, levels) act on a completing sale inside its transaction;
         # each returns what it adds to the sale.completed event, or None.
         self.completion_listeners: list = []
+        # The promotions service (edge.promotions) prices each cart change when it is wired in.
+        self.promotions = None
 
     # -- reading --------------------------------------------------------------
 
@@ -78,6 +80,7 @@ class SalesService:
             "lines": shown,
             "discount": ({"kind": sale.discount_kind, "value": sale.discount_value}
                          if sale.discount_kind else None),
+            "promotions": self._promotions_of(sale),
             "subtotal": sale.subtotal, "discount_total": sale.discount_total, "total": sale.total,
             "tax_total": sum(line["tax"] for line in shown),
         }
@@ -94,6 +97,12 @@ class SalesService:
         if sale.status == "voided":
             answer.update(void_reason=sale.void_reason, voided_by=sale.voided_by)
         return answer
+
+    def _promotions_of(self, sale: Sale) -> list[dict]:
+        applied = getattr(sale, "applied_promotions", None)
+        if applied is None:
+            applied = self.promotions.applied_of(sale.id) if self.promotions else []
+        return applied
 
     @staticmethod
     def _member_summary(member_id: str | None) -> dict | None:
@@ -112,7 +121,8 @@ class SalesService:
             "price_overridden": line.price_override_by is not None,
             "discount": ({"kind": line.discount_kind, "value": line.discount_value}
                          if line.discount_kind else None),
-            "gross": line.gross, "line_discount": line.line_discount, "sale_discount": line.sale_discount,
+            "gross": line.gross, "promo_discount": line.promo_discount, "line_discount": line.line_discount,
+            "sale_discount": line.sale_discount,
             "total": line.total, "tax_rate": line.tax_rate, "tax": included_tax(line.total, line.tax_rate),
         }
 
@@ -163,6 +173,7 @@ class SalesService:
                                code=f"member_{member.status}")
             sale.member_id = member.id if member else None
             sale.save()
+            self._reprice(sale, self.lines(sale))  # member prices and the level discount follow the member
         return sale
 
     def set_salesperson(self, sale_id: str, caller: Caller, salesperson_id: int | None) -> Sale:
@@ -287,7 +298,7 @@ class SalesService:
             sale = self._open_sale(sale_id, caller)
             line = self._line(sale, line_id)
             line.delete_instance()
-            self._reprice(sale, self.lines(sale))
+            self._reprice(sale, self.lines(sale), promotions_stale=line.promo_discount > 0)
         return sale
 
     def set_discount(self, sale_id: str, caller: Caller, discount: Discount | None,
@@ -297,7 +308,7 @@ class SalesService:
             approver = None
             if discount is not None:
                 lines = self.lines(sale)
-                base = sum(l.gross - l.line_discount for l in lines)
+                base = sum(l.gross - l.promo_discount - l.line_discount for l in lines)
                 approver = self._approve_discount(discount, base, approval, caller)
                 if approver:
                     audit.record("sale.discount_approved", staff_id=caller.staff_id, device_id=caller.device_id,
@@ -325,23 +336,33 @@ class SalesService:
             return None
         return self.app.staff.approve(approval, "a discount above the limit", caller)
 
-    def _reprice(self, sale: Sale, lines: list[SaleLine]) -> None:
-        """Recompute every line and the sale's totals; writes only what changed."""
+    def _reprice(self, sale: Sale, lines: list[SaleLine], promotions_stale: bool = False) -> None:
+        """Recompute every line and the sale's totals; writes only what changed.
+
+        promotions_stale: a removed line carried a promotion, so the sale's stored ones must be rewritten.
+        """
         grosses = [line_gross(l.sold_by, l.unit_price, l.qty, l.label_price) for l in lines]
         discounts = [Discount(l.discount_kind, l.discount_value) if l.discount_kind else None for l in lines]
         sale_discount = Discount(sale.discount_kind, sale.discount_value) if sale.discount_kind else None
-        priced = price_lines(grosses, discounts, sale_discount)
+        had_promotions = promotions_stale or any(l.promo_discount for l in lines)
+        promo_of, applied = self.promotions.price(sale, lines, grosses) if self.promotions else ({}, [])
+        priced = price_lines(grosses, discounts, sale_discount, [promo_of.get(l.id, 0) for l in lines])
         for line, p in zip(lines, priced):
-            values = (p.gross, p.line_discount, p.sale_discount, p.total)
+            values = (p.gross, p.promo_discount, p.line_discount, p.sale_discount, p.total)
             if getattr(line, "unsaved", False):
-                line.gross, line.line_discount, line.sale_discount, line.total = values
+                line.gross, line.promo_discount, line.line_discount, line.sale_discount, line.total = values
                 _INSERT_LINE.rows([line])
                 line.unsaved = False
-            elif values != (line.gross, line.line_discount, line.sale_discount, line.total) or line.is_dirty():
-                line.gross, line.line_discount, line.sale_discount, line.total = values
+            elif (values != (line.gross, line.promo_discount, line.line_discount, line.sale_discount, line.total)
+                  or line.is_dirty()):
+                line.gross, line.promo_discount, line.line_discount, line.sale_discount, line.total = values
                 line.save()
+        if self.promotions and (applied or had_promotions):
+            sale.applied_promotions = self.promotions.record(sale, applied)
+        else:
+            sale.applied_promotions = []
         sale.subtotal = sum(p.gross for p in priced)
-        sale.discount_total = sum(p.line_discount + p.sale_discount for p in priced)
+        sale.discount_total = sum(p.promo_discount + p.line_discount + p.sale_discount for p in priced)
         sale.total = sum(p.total for p in priced)
         if sale._dirty <= _TOTAL_FIELDS:
             # the common case (a scan): the totals alone, by a statement written once
