@@ -18,6 +18,7 @@ from edge.members.levels import LevelsService
 from edge.members.points import PointsService
 from edge.members.service import MembersService
 from edge.members.stored_value import StoredValueService
+from edge.payments.service import PaymentService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
 from edge.shifts.service import ShiftService
@@ -66,6 +67,7 @@ class StoreEdge:
         self.levels = LevelsService(self)
         self.stored_value = StoredValueService(self)
         self.coupons = CouponsService(self)
+        self.payments = PaymentService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":
@@ -105,4 +107,5 @@ class StoreEdge:
         from edge.routes import all_endpoints
 
         self.db.checkpoint_in_background()
+        self.payments.start_background()
         return WebApp(self, all_endpoints()).flask
