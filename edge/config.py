@@ -273,6 +273,13 @@ class PaymentsSection(Strict):
     alipay: AlipaySection | None = None
     unionpay: UnionPaySection | None = None
 
+    @model_validator(mode="after")
+    def _time_to_ask(self):
+        if self.pay_timeout_seconds <= self.request_timeout_seconds:
+            raise ValueError("pay_timeout_seconds must be longer than request_timeout_seconds, or a slow answer "
+                             "would be reversed before it could be asked about")
+        return self
+
     @field_validator("gateway_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

@@ -114,6 +114,8 @@ class Alipay(Adapter):
             answer = self._common(data)
             if answer is not None:
                 return answer
-            return Answer("success" if data.get("refund_status") == "REFUND_SUCCESS" else "paying",
-                          data.get("trade_no"), data.get("refund_status", ""))
+            status = data.get("refund_status")
+            if not status:  # Alipay answers an empty refund for a request it never received
+                return Answer("not_found", message="no such refund")
+            return Answer("success" if status == "REFUND_SUCCESS" else "paying", data.get("trade_no"), status)
         return guarded(call)

@@ -73,7 +73,9 @@ class Ledger:
         with self.lock:
             order = self.orders.get(out_trade_no)
             if order is not None:  # the same order again: its state, never a second charge
-                return ("success" if order.state == "SUCCESS" else "paying"), order
+                outcome = {"SUCCESS": "success", "USERPAYING": "paying", "FAILED": "insufficient"}.get(order.state,
+                                                                                                   "closed")
+                return outcome, order
             if any(o.code == code for o in self.orders.values()):
                 return "used", None
             scenario = self.scenario_of(code)
@@ -104,7 +106,9 @@ class Ledger:
                 self.failing_reversals -= 1
                 return False
             order = self.orders.get(out_trade_no)
-            if order is not None:
+            if order is None:  # reversed before its pay arrived: the late pay is refused, as the providers do
+                self.orders[out_trade_no] = Order("", out_trade_no, 0, "", "success", "CLOSED", "", at="")
+            else:
                 order.state = {"SUCCESS": "REVERSED", "USERPAYING": "CLOSED"}.get(order.state, order.state)
             return True
 
@@ -138,6 +142,8 @@ class Ledger:
         with self.lock:
             rows = []
             for order in self.orders.values():
+                if not order.provider:
+                    continue
                 if order.state in ("SUCCESS", "REVERSED"):
                     rows.append({"provider": order.provider, "out_trade_no": order.out_trade_no,
                                  "transaction_id": order.transaction_id, "kind": "pay", "amount": order.amount})
@@ -215,6 +221,7 @@ class Simulator:
                 "slow": (200, {"trade_state": "SUCCESS", "transaction_id": order and order.transaction_id}),
                 "insufficient": (403, {"code": "NOT_ENOUGH", "message": "用户余额不足"}),
                 "used": (400, {"code": "AUTH_CODE_INVALID", "message": "付款码已使用"}),
+                "closed": (400, {"code": "ORDER_CLOSED", "message": "订单已关闭"}),
             }[outcome], slow=outcome == "slow")
         if route.startswith("/v3/pay/transactions/out-trade-no/"):
             number = route.split("/")[5]
@@ -274,6 +281,8 @@ class Simulator:
                                  "sub_code": "ACQ.BUYER_BALANCE_NOT_ENOUGH", "sub_msg": "买家余额不足"},
                 "used": {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.PAYMENT_AUTH_CODE_INVALID",
                          "sub_msg": "支付失败，获取顾客账户信息失败"},
+                "closed": {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_HAS_CLOSE",
+                           "sub_msg": "交易已经关闭"},
             }[outcome]
         elif method == "alipay.trade.query":
             order = self.ledger.query(number)
@@ -318,7 +327,7 @@ class Simulator:
             slow = outcome == "slow"
             answer = {"success": ("00", "成功"), "paying": ("00", "成功"), "slow": ("00", "成功"),
                       "error": ("03", "交易通讯超时"), "insufficient": ("51", "余额不足"),
-                      "used": ("14", "无效付款码")}[outcome]
+                      "used": ("14", "无效付款码"), "closed": ("12", "交易已关闭")}[outcome]
             reply = {"respCode": answer[0], "respMsg": answer[1]}
         elif path.endswith("/backTransReq.do") and txn == "31":
             reply = ({"respCode": "00", "respMsg": "成功"} if self.ledger.reverse(fields["origOrderId"])
@@ -377,12 +386,15 @@ class _Handler(BaseHTTPRequestHandler):
         if slow:
             time.sleep(sim.slow_seconds)
         data = text.encode()
-        self.send_response(status)
-        for name, value in reply_headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            for name, value in reply_headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the store stopped waiting (its timeout): as with a real provider, the order stands
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -98,6 +98,8 @@ class WeChatPay(Adapter):
             found = {"SUCCESS": "success", "PROCESSING": "paying", "CLOSED": "failed",
                      "ABNORMAL": "failed"}.get(data.get("status"), "unknown")
             return Answer(found, data.get("refund_id"), data.get("status", ""))
+        if status == 404 or data.get("code") == "RESOURCE_NOT_EXISTS":
+            return Answer("not_found", message=data.get("message", ""))
         if status >= 500:
             return Answer("unknown", message=data.get("message", ""))
         return Answer("failed", message=f"{data.get('code')}: {data.get('message', '')}")
