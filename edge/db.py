@@ -274,15 +274,12 @@ class Database:
         try:
             with self._writers, self.peewee.atomic("IMMEDIATE"):
                 yield
-        except BaseException:
-            local.after_commit = []
-            raise
+            committed = local.after_commit
         finally:
-            pending, local.regardless = local.regardless, []
+            pending, local.regardless, local.after_commit = local.regardless, [], []
             for write in pending:
                 with self.transaction(durable=True):
                     write()
-        committed, local.after_commit = local.after_commit, []
         for action in committed:
             action()
 
