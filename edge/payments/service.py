@@ -289,10 +289,12 @@ class PaymentService:
                 self._after_pay(attempt, adapter.pay(attempt.out_trade_no, code, attempt.amount,
                                                      self._subject(), self.app.config.store.id))
         elif attempt.state == "paying":
-            if time.time() >= attempt.deadline:
+            answer = adapter.query(attempt.out_trade_no)
+            if time.time() >= attempt.deadline and answer.outcome not in ("success", "failed", "closed"):
+                # asked one last time: the customer may have confirmed while nobody was asking (a restart)
                 self._move(attempt, "reversing", reason=f"not confirmed within {self.rules.pay_timeout_seconds:g} s")
             else:
-                self._after_query(attempt, adapter.query(attempt.out_trade_no))
+                self._after_query(attempt, answer)
         elif attempt.state == "reversing":
             answer = adapter.reverse(attempt.out_trade_no)
             if answer.outcome == "success":
