@@ -278,6 +278,49 @@ def members_expire_points(ctx: Context, today):
                f"of {len({e.member_id for e in written})} members")
 
 
+@main.group()
+def payments():
+    """Scan payments (扫码收银): resume after a stop, reconcile with the providers."""
+
+
+@payments.command("resume")
+@store_options
+@click.pass_obj
+def payments_resume(ctx: Context):
+    """Finish every unfinished scan payment and refund (the web service does this itself at start;
+    run this only while it is stopped)."""
+    store = ctx.store()
+    done = store.payments.resume_all()
+    click.echo(f"resumed {done['attempts']} payment(s) and {done['refunds']} refund(s); "
+               f"completed sales checked: {done['paid_sales']}")
+
+
+@payments.command("reconcile")
+@store_options
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="the business day")
+@click.option("--statement", type=click.Path(exists=True, dir_okay=False),
+              help="the provider's statement as CSV (provider,out_trade_no,transaction_id,kind,amount)")
+@click.pass_obj
+@domain_errors
+def payments_reconcile(ctx: Context, day, statement):
+    """对账: compare the day's scan payments with the provider's statement; exits 1 if anything differs."""
+    from edge.payments.reconcile import read_statement, reconcile
+
+    rows = read_statement(Path(statement).read_text(encoding="utf-8-sig")) if statement else None
+    report = reconcile(ctx.store(), day.date(), rows)
+    for provider, figures in sorted(report["providers"].items()):
+        click.echo(f"{provider}: {figures['count']} paid, {figures['paid']} fen; refunded {figures['refunded']} fen; "
+                   f"{figures['reversed']} reversed")
+    if not statement:
+        click.echo("no statement given: only the store's own loose ends are checked")
+    for difference in report["differences"]:
+        click.echo(f"DIFFERENCE {difference['kind']}: {difference['provider']} {difference['out_trade_no']}: "
+                   f"{difference['detail']}")
+    click.echo(f"{len(report['differences'])} difference(s) on {report['date']}")
+    if report["differences"]:
+        sys.exit(1)
+
+
 # -- demo and benchmarks ----------------------------------------------------
 
 

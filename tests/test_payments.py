@@ -18,10 +18,12 @@ from edge.db import database
 from edge.errors import Conflict, DomainError
 from edge.payments.codes import provider_of
 from edge.payments.models import PaymentAttempt, PaymentRefund
+from edge.payments.reconcile import read_statement, reconcile, statement_csv
 from edge.sales.models import Payment
 from tests.api_helpers import nothing_written
 from tests.conftest import COLA, MANAGER_PIN, WATER, copied_store, terminal
-from tests.payments_helpers import ProviderKeys, payment_code, payments_config, start_simulator
+from tests.payments_helpers import ProviderKeys, payment_code, payments_config, start_simulator, to_toml
+from tests.server_helpers import storeedge
 
 PROVIDERS = ("wechat", "alipay", "unionpay")
 
@@ -513,3 +515,56 @@ def test_an_unreadable_key_file_is_named_at_start(test_keys, simulator, tmp_path
     config["payments"]["unionpay"]["private_key_file"] = str(tmp_path / "missing.pem")
     with pytest.raises(ConfigError, match=r"payments\.unionpay\.private_key_file"):
         StoreEdge(parse_config(config), tmp_path / "data")
+
+
+# -- reconciliation (对账) ---------------------------------------------------------------------
+
+
+def test_reconciliation_agrees_with_the_statement_and_lists_every_difference(own_shop, tmp_path, test_keys):
+    shop = own_shop
+    sale = shop.sale()
+    paid = shop.pay(sale, payment_code("wechat"))
+    refund = shop.store.refunds.refund(shop.caller, sale.id, [{"line_id": shop.store.sales.lines(sale)[0].id}],
+                                       "破损", "original", {"pin": MANAGER_PIN})
+    shop.store.payments.drive_refund(PaymentRefund.get(PaymentRefund.refund_id == refund.id).id)
+    shop.pay(shop.sale(), payment_code("alipay", "never"))
+    ours = {a.out_trade_no for a in PaymentAttempt.select()}
+    statement = [row for row in shop.sim.ledger.statement() if row["out_trade_no"] in ours]
+    agreed = reconcile(shop.store, shop.store.today(), statement)
+    assert agreed["differences"] == []
+    assert agreed["providers"]["wechat"] == {"paid": sale.total, "count": 1, "refunded": refund.total, "reversed": 0}
+    assert agreed["providers"]["alipay"]["reversed"] == 1
+
+    # the provider lists a charge the store never made, and misses the store's payment
+    foreign = {"provider": "wechat", "out_trade_no": "20261123000000ffffffffffffffffff", "transaction_id": "WXX",
+               "kind": "pay", "amount": 990}
+    tampered = [row for row in statement if not (row["out_trade_no"] == paid.out_trade_no and row["kind"] == "pay")]
+    found = reconcile(shop.store, shop.store.today(), [*tampered, foreign])["differences"]
+    assert sorted((d["kind"], d["out_trade_no"]) for d in found) == sorted(
+        [("unknown_to_store", foreign["out_trade_no"]), ("amount_differs", paid.out_trade_no)])
+
+    # the manager's command: the same comparison from a statement file, exit 1 on differences
+    statement_file = tmp_path / "statement.csv"
+    statement_file.write_text(statement_csv([*tampered, foreign]))
+    config_file = tmp_path / "storeedge.toml"
+    config_file.write_text(to_toml(payments_config(test_keys, shop.sim)))
+    done = storeedge("--data-dir", str(shop.store.data_dir), "--config", str(config_file), "payments", "reconcile",
+                     "--date", shop.store.today().isoformat(), "--statement", str(statement_file), check=False)
+    assert done.returncode == 1, done.stderr
+    assert "DIFFERENCE unknown_to_store" in done.stdout and "DIFFERENCE amount_differs" in done.stdout
+    assert "2 difference(s)" in done.stdout
+
+
+def test_a_statement_with_a_bad_row_is_refused_naming_the_line():
+    with pytest.raises(DomainError, match="line 3: amount"):
+        read_statement("provider,out_trade_no,transaction_id,kind,amount\nwechat,a,b,pay,100\nwechat,c,d,pay,1.5\n")
+
+
+def test_the_resume_command_finishes_what_a_stopped_server_left(own_shop, tmp_path, test_keys):
+    shop = own_shop
+    attempt = shop.store.payments.start(shop.sale().id, shop.caller, payment_code("unionpay"), send=False)
+    config_file = tmp_path / "storeedge.toml"
+    config_file.write_text(to_toml(payments_config(test_keys, shop.sim)))
+    done = storeedge("--data-dir", str(shop.store.data_dir), "--config", str(config_file), "payments", "resume")
+    assert "resumed 1 payment(s)" in done.stdout
+    assert shop.store.payments.get(attempt.id).state == "reversed" and shop.charged(attempt) == 0
