@@ -379,6 +379,14 @@ def bench_members(member_count, lookups):
     run(member_count, lookups, echo=click.echo)
 
 
+@bench.command("pay")
+@click.option("--sales", "sale_count", type=int, default=400, show_default=True, help="sales paid by code")
+@click.option("--clients", type=int, default=4, show_default=True, help="concurrent lanes")
+def bench_pay(sale_count, clients):
+    """Payment code scanned → sale completed, over HTTP against the provider simulator; its own time is the floor."""
+    from edge.bench.pay import run
+
+    run(sale_count, clients, echo=click.echo)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import datetime
 
 from edge import audit
@@ -84,6 +85,7 @@ class PaymentService:
         self._changed = threading.Condition()
         self._driving: set[str] = set()
         self._codes: dict[str, str] = {}  # attempts created here and not yet sent: their codes, in memory only
+        self._unflushed: set[str] = set()  # created in a non-durable transaction: flush before sending
         for provider in PROVIDERS:
             app.sales.tenders.register(Tender(provider, LABELS[provider], needs_reference=True, ledger=self))
         app.sales.completion_listeners.append(self.check_completion)
@@ -197,7 +199,10 @@ class PaymentService:
             raise DomainError("amount must be positive", field="amount")
         now = utc_now()
         fingerprint = code_fingerprint(code)
-        with self.app.db.transaction(durable=False):
+        # Alone, the attempt commits durably at once; inside a cart edit's (non-durable) request it is
+        # flushed by a durable commit before the provider hears of it.
+        alone = not self.app.db.peewee.in_transaction()
+        with self.app.db.transaction(durable=alone):
             sale = self.app.sales.get(sale_id)
             if sale.device_id != caller.device_id:
                 raise Conflict("this sale is open on another terminal", field="sale_id", code="other_terminal")
@@ -235,6 +240,8 @@ class PaymentService:
                          data={"sale_id": sale.id, "provider": provider, "amount": amount,
                                "out_trade_no": attempt.out_trade_no, "simulated": attempt.simulated})
             self._codes[attempt.id] = code
+            if not alone:
+                self._unflushed.add(attempt.id)
             if send:
                 self.app.db.after_commit(lambda: self.kick(attempt.id))
         return attempt
@@ -285,7 +292,8 @@ class PaymentService:
             if code is None:  # found after a restart: the pay call's fate is unknown, so ask
                 self._after_query(attempt, adapter.query(attempt.out_trade_no), recovered=True)
             else:
-                self._flush(attempt)
+                if attempt.id in self._unflushed:
+                    self._flush(attempt)
                 self._after_pay(attempt, adapter.pay(attempt.out_trade_no, code, attempt.amount,
                                                      self._subject(), self.app.config.store.id))
         elif attempt.state == "paying":
@@ -307,9 +315,11 @@ class PaymentService:
         return f"{self.app.config.store.name} 购物"
 
     def _flush(self, attempt: PaymentAttempt) -> None:
-        """A durable commit before the provider hears of the attempt (it may have been written with NORMAL sync)."""
+        """A durable commit before the provider hears of the attempt (written with NORMAL sync, it may not be
+        on disk yet; a FULL commit puts everything before it there too)."""
         with self.app.db.transaction(durable=True):
             PaymentAttempt.update(updated_at=utc_now()).where(PaymentAttempt.id == attempt.id).execute()
+        self._unflushed.discard(attempt.id)
 
     def _after_pay(self, attempt: PaymentAttempt, answer: Answer) -> None:
         if answer.outcome == "success":
@@ -343,8 +353,9 @@ class PaymentService:
             # the sale was closed meanwhile: the customer's money goes back
             self._move(attempt, "reversing", transaction_id=answer.transaction_id,
                        reason=f"paid after the sale was {sale.status if sale else 'gone'}")
-        else:
-            self._move(attempt, "paid", transaction_id=answer.transaction_id)
+        else:  # the sale completes in the same commit when this payment covers it
+            self._move(attempt, "paid", transaction_id=answer.transaction_id,
+                       then=lambda: self.complete_if_covered(attempt.sale_id))
 
     def _retry_later(self, attempt: PaymentAttempt, seconds: float, message: str | None) -> None:
         PaymentAttempt.update(next_at=time.time() + seconds, updated_at=utc_now()).where(
@@ -353,7 +364,7 @@ class PaymentService:
             log.info("payment %s (%s): %s; trying again in %.1f s", attempt.id, attempt.state, message, seconds)
 
     def _move(self, attempt: PaymentAttempt, to: str, *, reason: str | None = None,
-              transaction_id: str | None = None, next_at: float | None = None) -> bool:
+              transaction_id: str | None = None, next_at: float | None = None, then=None) -> bool:
         """Persist one transition, with its audit record (and event when final); False if it moved meanwhile."""
         with self.app.db.transaction(durable=True):
             moved = self.app.db.peewee.execute_sql(
@@ -370,6 +381,8 @@ class PaymentService:
             if to in FINAL:
                 emit("payment.settled", {"id": current.id, "state": to, **data,
                                          "store_id": self.app.config.store.id})
+            if then is not None:
+                then()
         self.app.db.after_commit(self._notify)
         return True
 
@@ -404,8 +417,9 @@ class PaymentService:
             return False
         caller = Caller(device=Device.get_by_id(sale.device_id), staff=Staff.get_by_id(paid[-1].staff_id))
         try:
-            self.app.sales.complete(sale_id, caller, [{"method": a.provider, "amount": a.amount, "reference": a.id}
-                                                      for a in paid])
+            with self.app.db.savepoint() if self.app.db.peewee.in_transaction() else nullcontext():
+                self.app.sales.complete(sale_id, caller, [
+                    {"method": a.provider, "amount": a.amount, "reference": a.id} for a in paid])
         except DomainError as error:  # the payments stay paid; the cashier completes by hand
             log.warning("sale %s is paid by scan but could not complete: %s", sale_id, error.message)
             return False

@@ -53,8 +53,10 @@ class UnionPay(Adapter):
                                                     "txnTime": self._txn_time(out_trade_no), "txnAmt": str(amount),
                                                     "qrNo": code, "termId": store_id[:8]})
             code_ = data.get("respCode")
-            if code_ == "00":
-                return Answer("paying", message="accepted; the result follows by query")
+            if code_ == "00":  # accepted: the result is the query's, asked at once (most QR payments are done)
+                answer = self._query(out_trade_no)
+                return answer if answer.outcome in ("success", "failed") else Answer(
+                    "paying", message="accepted; the result follows by query")
             if code_ in IN_PROGRESS:
                 return Answer("unknown", message=data.get("respMsg", ""))
             return Answer("failed", message=f"{code_}: {data.get('respMsg', '')}")
