@@ -95,6 +95,7 @@ def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | No
     store.db.close()  # the worker opens its own connections after the fork
     click.echo(f"StoreEdge {store.config.store.id} on http://{host or web.host}:{port or web.port} "
                f"(data in {data_dir})", err=True)
+    click.echo(store.payments.describe(), err=True)
     GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
                    access_log).run()
 

@@ -570,3 +570,8 @@ def test_the_resume_command_finishes_what_a_stopped_server_left(own_shop, tmp_pa
     done = storeedge("--data-dir", str(shop.store.data_dir), "--config", str(config_file), "payments", "resume")
     assert "resumed 1 payment(s)" in done.stdout
     assert shop.store.payments.get(attempt.id).state == "reversed" and shop.charged(attempt) == 0
+
+
+def test_the_start_up_line_says_which_providers_are_simulated(store, shop):
+    assert store.payments.describe().count("built-in SIMULATOR") == 3
+    assert "SIMULATOR" not in shop.store.payments.describe() and "wechat: direct" in shop.store.payments.describe()

@@ -29,7 +29,7 @@ from datetime import datetime
 
 from edge import audit
 from edge.config import ConfigError
-from edge.db import utc_now
+from edge.db import Prepared, RowInsert, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.outbox.events import emit
 from edge.payments import keys
@@ -56,6 +56,18 @@ MESSAGES = {
 }
 _MOVE = "UPDATE payment_attempt SET state = ?, reason = COALESCE(?, reason), " \
         "transaction_id = COALESCE(?, transaction_id), next_at = ?, updated_at = ? WHERE id = ? AND state = ?"
+# the statements of every scan payment, written once (DESIGN: hot paths use Prepared)
+_ATTEMPT_BY_ID = Prepared(PaymentAttempt.select().where(PaymentAttempt.id == Prepared.arg(0)))
+_ATTEMPTS_OF_SALE = Prepared(PaymentAttempt.select().where(PaymentAttempt.sale_id == Prepared.arg(0))
+                             .order_by(PaymentAttempt.created_at))
+_ATTEMPT_BY_CODE = Prepared(PaymentAttempt.select().where((PaymentAttempt.code_hash == Prepared.arg(0))
+                                                          & (PaymentAttempt.state != "failed")))
+_SALE_BY_ID = Prepared(Sale.select().where(Sale.id == Prepared.arg(0)))
+_DEVICE_BY_ID = Prepared(Device.select().where(Device.id == Prepared.arg(0)))
+_STAFF_BY_ID = Prepared(Staff.select().where(Staff.id == Prepared.arg(0)))
+_INSERT_ATTEMPT = RowInsert(PaymentAttempt)
+_USE = "UPDATE payment_attempt SET used = 1 WHERE id = ? AND used = 0"
+_TOUCH = "UPDATE payment_attempt SET updated_at = ? WHERE id = ?"
 _builtin_keys: dict[str, object] = {}
 _builtin_lock = threading.Lock()
 
@@ -110,6 +122,16 @@ class PaymentService:
     def simulated(self, provider: str) -> bool:
         return self.credentials[provider] is None
 
+    def describe(self) -> str:
+        """One line for the start-up log: who serves each provider."""
+        parts = []
+        for provider in PROVIDERS:
+            if self.simulated(provider):
+                parts.append(f"{provider}: built-in SIMULATOR (no credentials; no money moves)")
+            else:
+                parts.append(f"{provider}: {'HQ gateway' if self.rules.gateway_url else 'direct'}")
+        return "scan-to-pay — " + "; ".join(parts)
+
     def simulator(self):
         """The built-in simulator, started on first use, for providers without credentials."""
         from edge.payments.simulator import Simulator
@@ -153,18 +175,17 @@ class PaymentService:
 
     @staticmethod
     def get(attempt_id: str) -> PaymentAttempt:
-        attempt = PaymentAttempt.get_or_none(PaymentAttempt.id == attempt_id)
+        attempt = _ATTEMPT_BY_ID.first(attempt_id)
         if attempt is None:
             raise NotFound(f"no payment {attempt_id}", field="payment_id")
         return attempt
 
     @staticmethod
     def of_sale(sale_id: str) -> list[PaymentAttempt]:
-        return list(PaymentAttempt.select().where(PaymentAttempt.sale_id == sale_id)
-                    .order_by(PaymentAttempt.created_at))
+        return _ATTEMPTS_OF_SALE.all(sale_id)
 
     def as_dict(self, attempt: PaymentAttempt) -> dict:
-        sale = Sale.get_or_none(Sale.id == attempt.sale_id)
+        sale = _SALE_BY_ID.first(attempt.sale_id)
         message = MESSAGES[attempt.state]
         if attempt.reason and attempt.state in ("failed", "reversing", "reversed", "paying"):
             message = f"{message}: {attempt.reason}"
@@ -206,8 +227,7 @@ class PaymentService:
             sale = self.app.sales.get(sale_id)
             if sale.device_id != caller.device_id:
                 raise Conflict("this sale is open on another terminal", field="sale_id", code="other_terminal")
-            earlier = PaymentAttempt.get_or_none((PaymentAttempt.code_hash == fingerprint)
-                                                 & (PaymentAttempt.state != "failed"))
+            earlier = _ATTEMPT_BY_CODE.first(fingerprint)
             if earlier is not None and earlier.sale_id == sale.id and amount in (None, earlier.amount):
                 return earlier  # the same scan sent again (a retried request): the same attempt, no new charge
             if earlier is not None:
@@ -234,7 +254,7 @@ class PaymentService:
                 code_hash=fingerprint, code_masked=mask_code(code), amount=amount, state="created",
                 simulated=self.simulated(provider), device_id=caller.device_id, staff_id=caller.staff_id,
                 created_at=now, updated_at=now, deadline=clock + self.rules.pay_timeout_seconds, next_at=clock)
-            attempt.save(force_insert=True)
+            _INSERT_ATTEMPT.rows([attempt])
             audit.record("payment.created", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="payment_attempt", entity_id=attempt.id,
                          data={"sale_id": sale.id, "provider": provider, "amount": amount,
@@ -318,7 +338,7 @@ class PaymentService:
         """A durable commit before the provider hears of the attempt (written with NORMAL sync, it may not be
         on disk yet; a FULL commit puts everything before it there too)."""
         with self.app.db.transaction(durable=True):
-            PaymentAttempt.update(updated_at=utc_now()).where(PaymentAttempt.id == attempt.id).execute()
+            self.app.db.peewee.execute_sql(_TOUCH, (utc_now(), attempt.id))
         self._unflushed.discard(attempt.id)
 
     def _after_pay(self, attempt: PaymentAttempt, answer: Answer) -> None:
@@ -348,7 +368,7 @@ class PaymentService:
             self._retry_later(attempt, self.rules.poll_interval_seconds, None)
 
     def _paid(self, attempt: PaymentAttempt, answer: Answer) -> None:
-        sale = Sale.get_or_none(Sale.id == attempt.sale_id)
+        sale = _SALE_BY_ID.first(attempt.sale_id)
         if sale is None or sale.status != "open":
             # the sale was closed meanwhile: the customer's money goes back
             self._move(attempt, "reversing", transaction_id=answer.transaction_id,
@@ -408,14 +428,14 @@ class PaymentService:
 
     def complete_if_covered(self, sale_id: str) -> bool:
         """Complete the sale with its paid scan payments once they cover its total."""
-        sale = Sale.get_or_none(Sale.id == sale_id)
+        sale = _SALE_BY_ID.first(sale_id)
         if sale is None or sale.status != "open":
             return False
         attempts = self.of_sale(sale_id)
         paid = [a for a in attempts if a.state == "paid" and not a.used]
         if any(a.state in IN_FLIGHT for a in attempts) or not paid or sum(a.amount for a in paid) < sale.total:
             return False
-        caller = Caller(device=Device.get_by_id(sale.device_id), staff=Staff.get_by_id(paid[-1].staff_id))
+        caller = Caller(device=_DEVICE_BY_ID.first(sale.device_id), staff=_STAFF_BY_ID.first(paid[-1].staff_id))
         try:
             with self.app.db.savepoint() if self.app.db.peewee.in_transaction() else nullcontext():
                 self.app.sales.complete(sale_id, caller, [
@@ -429,7 +449,7 @@ class PaymentService:
     def take(self, sale, payment: dict, asked: dict, caller) -> None:
         """The tender's ledger: a scan payment row stands for exactly one paid attempt of this sale."""
         field = f"payments[{payment['asked']}].reference"
-        attempt = PaymentAttempt.get_or_none(PaymentAttempt.id == payment["reference"])
+        attempt = _ATTEMPT_BY_ID.first(payment["reference"])
         if attempt is None or attempt.sale_id != sale.id or attempt.provider != payment["method"]:
             raise DomainError(f"no {payment['method']} scan payment {payment['reference']} on this sale", field=field)
         if attempt.state != "paid":
@@ -438,8 +458,7 @@ class PaymentService:
         if attempt.amount != payment["amount"]:
             raise DomainError(f"scan payment {attempt.id} paid {attempt.amount} fen, not {payment['amount']}",
                               field=f"payments[{payment['asked']}].amount")
-        used = PaymentAttempt.update(used=True).where((PaymentAttempt.id == attempt.id) & ~PaymentAttempt.used)
-        if used.execute() != 1:
+        if self.app.db.peewee.execute_sql(_USE, (attempt.id,)).rowcount != 1:
             raise Conflict(f"scan payment {attempt.id} already pays a sale", field=field, code="payment_used")
 
     def check_completion(self, sale, lines, caller) -> None:
