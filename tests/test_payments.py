@@ -575,3 +575,15 @@ def test_the_resume_command_finishes_what_a_stopped_server_left(own_shop, tmp_pa
 def test_the_start_up_line_says_which_providers_are_simulated(store, shop):
     assert store.payments.describe().count("built-in SIMULATOR") == 3
     assert "SIMULATOR" not in shop.store.payments.describe() and "wechat: direct" in shop.store.payments.describe()
+
+
+def test_through_the_hq_gateway_every_provider_is_reached_under_its_name(store_with, test_keys, simulator):
+    config = payments_config(test_keys, simulator, gateway_url=simulator.url)
+    for section in PROVIDERS:  # the providers' own addresses are not used through a gateway
+        config["payments"][section]["url"] = "https://unreachable.invalid"
+    store = store_with(config)
+    shop = Shop(store, terminal(store), simulator)
+    for provider in PROVIDERS:
+        sale = shop.sale()
+        assert shop.pay(sale, payment_code(provider)).state == "paid", provider
+        assert store.sales.get(sale.id).status == "completed"

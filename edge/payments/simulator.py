@@ -376,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim.ledger.requests += 1
         if self.path.startswith("/wechat/"):
             status, reply_headers, text, slow = sim.wechat(method, self.path, headers, body)
-        elif self.path.startswith("/alipay/"):
+        elif self.path.startswith("/alipay"):  # the gateway.do address, or an HQ gateway's /alipay
             status, reply_headers, text, slow = sim.alipay(body)
         elif self.path.startswith("/unionpay/"):
             status, reply_headers, text, slow = sim.unionpay(self.path, body)
