@@ -19,6 +19,7 @@ from edge.errors import Conflict, DomainError
 from edge.payments.codes import provider_of
 from edge.payments.models import PaymentAttempt, PaymentRefund
 from edge.payments.reconcile import read_statement, reconcile, statement_csv
+from edge.payments.simulator import Simulator
 from edge.sales.models import Payment
 from tests.api_helpers import nothing_written
 from tests.conftest import COLA, MANAGER_PIN, WATER, copied_store, terminal

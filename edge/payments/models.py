@@ -1,3 +1,6 @@
+import secrets
+from datetime import datetime
+
 import peewee
 
 from edge.db import BaseModel
@@ -44,3 +47,8 @@ class PaymentRefund(BaseModel):
     created_at = peewee.TextField()
     updated_at = peewee.TextField()
     next_at = peewee.FloatField()
+
+
+def new_out_trade_no() -> str:
+    """32 characters, unique per attempt or refund: the 14-digit local time (UnionPay's txnTime) and 72 random bits."""
+    return datetime.now().strftime("%Y%m%d%H%M%S") + secrets.token_hex(9)
