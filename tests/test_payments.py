@@ -5,12 +5,15 @@ concurrent scans, the scan tenders, refunds through the provider, and the [payme
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 import threading
 import time
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.app import StoreEdge
 from edge.config import ConfigError, parse_config
@@ -22,6 +25,7 @@ from edge.payments.reconcile import read_statement, reconcile, statement_csv
 from edge.payments.simulator import Simulator
 from edge.sales.models import Payment
 from tests.api_helpers import nothing_written
+from tests.domain_helpers import with_check_digit
 from tests.conftest import COLA, MANAGER_PIN, WATER, copied_store, terminal
 from tests.payments_helpers import ProviderKeys, payment_code, payments_config, start_simulator, to_toml
 from tests.server_helpers import storeedge
@@ -122,6 +126,24 @@ NOT_PAYMENT_CODES = [
 @pytest.mark.parametrize("code", NOT_PAYMENT_CODES)
 def test_anything_else_is_not_a_payment_code(code):
     assert provider_of(code) is None
+
+
+# The providers' rules written out as patterns, apart from the code under test.
+ORACLE = {"wechat": re.compile(r"1[0-5]\d{16}"), "alipay": re.compile(r"(2[5-9]|30)\d{14,22}"),
+          "unionpay": re.compile(r"62\d{17}")}
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=1, max_size=30))
+def test_a_digit_string_is_the_payment_code_the_providers_rules_say(code):
+    expected = [name for name, pattern in ORACLE.items() if pattern.fullmatch(code)]
+    assert provider_of(code) == (expected[0] if expected else None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.from_regex(r"\A\d{12}\Z"))
+def test_no_product_barcode_is_a_payment_code(body):
+    assert provider_of(with_check_digit(body)) is None and provider_of(with_check_digit(body[:7])) is None
 
 
 def test_a_code_that_is_not_a_payment_code_starts_nothing(shop):
