@@ -141,8 +141,17 @@ def test_a_foreign_code_at_the_scanner_is_refused_and_writes_nothing(world):
         refusal(world.cashier.post(f"/sales/{sale_id}/scan", {"code": "161234567890123456"}), 422, field="barcode")
 
 
-def test_an_unknown_payment_is_not_found(world):
+def test_an_unknown_payment_is_not_found_and_cancelling_it_writes_nothing(world):
     refusal(world.cashier.get("/payments/no-such-payment"), 404, field="payment_id")
+    with nothing_written(world.store):
+        refusal(world.cashier.post("/payments/no-such-payment/cancel"), 404, field="payment_id")
+
+
+def test_a_paid_payment_cannot_be_cancelled_over_the_api(world):
+    sale_id, _ = world.sale(WATER)
+    attempt = start(world, sale_id, payment_code("wechat"))
+    with nothing_written(world.store):
+        refusal(world.cashier.post(f"/payments/{attempt['id']}/cancel"), 409, code="payment_paid")
 
 
 def test_a_refund_of_a_scan_paid_sale_goes_back_through_the_provider(world):
