@@ -21,6 +21,7 @@ from edge.members.points import PointsService
 from edge.members.service import MembersService
 from edge.members.stored_value import StoredValueService
 from edge.promotions.service import PromotionsService
+from edge.payments.service import PaymentService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
 from edge.shifts.service import ShiftService
@@ -72,6 +73,7 @@ class StoreEdge:
         self.level_review = LevelReviewService(self)
         self.gifts = GiftsService(self)
         self.promotions = PromotionsService(self)
+        self.payments = PaymentService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":
@@ -111,4 +113,5 @@ class StoreEdge:
         from edge.routes import all_endpoints
 
         self.db.checkpoint_in_background()
+        self.payments.start_background()
         return WebApp(self, all_endpoints()).flask

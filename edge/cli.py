@@ -95,6 +95,7 @@ def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | No
     store.db.close()  # the worker opens its own connections after the fork
     click.echo(f"StoreEdge {store.config.store.id} on http://{host or web.host}:{port or web.port} "
                f"(data in {data_dir})", err=True)
+    click.echo(store.payments.describe(), err=True)
     GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
                    access_log).run()
 
@@ -310,6 +311,49 @@ def members_review_levels(ctx: Context, today, dry_run):
         sys.exit(1)
 
 
+@main.group()
+def payments():
+    """Scan payments (扫码收银): resume after a stop, reconcile with the providers."""
+
+
+@payments.command("resume")
+@store_options
+@click.pass_obj
+def payments_resume(ctx: Context):
+    """Finish every unfinished scan payment and refund (the web service does this itself at start;
+    run this only while it is stopped)."""
+    store = ctx.store()
+    done = store.payments.resume_all()
+    click.echo(f"resumed {done['attempts']} payment(s) and {done['refunds']} refund(s); "
+               f"completed sales checked: {done['paid_sales']}")
+
+
+@payments.command("reconcile")
+@store_options
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="the business day")
+@click.option("--statement", type=click.Path(exists=True, dir_okay=False),
+              help="the provider's statement as CSV (provider,out_trade_no,transaction_id,kind,amount)")
+@click.pass_obj
+@domain_errors
+def payments_reconcile(ctx: Context, day, statement):
+    """对账: compare the day's scan payments with the provider's statement; exits 1 if anything differs."""
+    from edge.payments.reconcile import read_statement, reconcile
+
+    rows = read_statement(Path(statement).read_text(encoding="utf-8-sig")) if statement else None
+    report = reconcile(ctx.store(), day.date(), rows)
+    for provider, figures in sorted(report["providers"].items()):
+        click.echo(f"{provider}: {figures['count']} paid, {figures['paid']} fen; refunded {figures['refunded']} fen; "
+                   f"{figures['reversed']} reversed")
+    if not statement:
+        click.echo("no statement given: only the store's own loose ends are checked")
+    for difference in report["differences"]:
+        click.echo(f"DIFFERENCE {difference['kind']}: {difference['provider']} {difference['out_trade_no']}: "
+                   f"{difference['detail']}")
+    click.echo(f"{len(report['differences'])} difference(s) on {report['date']}")
+    if report["differences"]:
+        sys.exit(1)
+
+
 # -- demo and benchmarks ----------------------------------------------------
 
 
@@ -368,6 +412,14 @@ def bench_members(member_count, lookups):
     run(member_count, lookups, echo=click.echo)
 
 
+@bench.command("pay")
+@click.option("--sales", "sale_count", type=int, default=400, show_default=True, help="sales paid by code")
+@click.option("--clients", type=int, default=4, show_default=True, help="concurrent lanes")
+def bench_pay(sale_count, clients):
+    """Payment code scanned → sale completed, over HTTP against the provider simulator; its own time is the floor."""
+    from edge.bench.pay import run
+
+    run(sale_count, clients, echo=click.echo)
 
 
 if __name__ == "__main__":

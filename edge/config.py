@@ -239,6 +239,66 @@ class WebSection(Strict):
     threads: int = Field(16, ge=1, le=256)
 
 
+class WeChatPaySection(Strict):
+    """微信支付 merchant: APIv3 code-pay (付款码支付)."""
+
+    mchid: str = Field(min_length=1)
+    appid: str = Field(min_length=1)
+    serial_no: str = Field(min_length=1, description="serial number of the merchant API certificate")
+    private_key_file: str = Field(description="apiclient_key.pem, the merchant API private key")
+    platform_key_file: str = Field(description="WeChat Pay public key or platform certificate (PEM)")
+    url: str = "https://api.mch.weixin.qq.com"
+
+
+class AlipaySection(Strict):
+    """支付宝 app: alipay.trade.pay (条码支付) with RSA2."""
+
+    app_id: str = Field(min_length=1)
+    private_key_file: str = Field(description="the app's RSA2 private key (PEM)")
+    alipay_public_key_file: str = Field(description="Alipay's public key (PEM)")
+    url: str = "https://openapi.alipay.com/gateway.do"
+
+
+class UnionPaySection(Strict):
+    """银联 merchant: QR code 被扫 consume on the UnionPay gateway (5.1.0)."""
+
+    mer_id: str = Field(min_length=1)
+    cert_id: str = Field(min_length=1, description="serial number of the merchant signing certificate")
+    private_key_file: str = Field(description="the merchant signing private key (PEM)")
+    unionpay_public_key_file: str = Field(description="UnionPay's signing certificate or public key (PEM)")
+    url: str = "https://gateway.95516.com/gateway/api"
+
+
+class PaymentsSection(Strict):
+    """扫码收银: providers with credentials are called (directly or through the HQ gateway); the others
+    are served by the built-in simulator, which says so on every attempt."""
+
+    gateway_url: str | None = Field(None, description="HQ payment gateway relaying each provider under /{provider}")
+    request_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    poll_interval_seconds: float = Field(5.0, gt=0, le=60, description="between queries while the customer confirms")
+    pay_timeout_seconds: float = Field(30.0, gt=0, le=600, description="unconfirmed after this: reverse (撤销)")
+    reverse_retry_seconds: float = Field(10.0, gt=0, le=600, description="between tries of a reversal or refund")
+    simulator_slow_seconds: float = Field(12.0, gt=0, le=600,
+                                          description="how long the simulator's 'slow' scenario keeps the store waiting")
+    wechat: WeChatPaySection | None = None
+    alipay: AlipaySection | None = None
+    unionpay: UnionPaySection | None = None
+
+    @model_validator(mode="after")
+    def _time_to_ask(self):
+        if self.pay_timeout_seconds <= self.request_timeout_seconds:
+            raise ValueError("pay_timeout_seconds must be longer than request_timeout_seconds, or a slow answer "
+                             "would be reversed before it could be asked about")
+        return self
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// on a trusted network)")
+        return value
+
+
 class Config(Strict):
     store: StoreSection = Field(default_factory=StoreSection)
     hq: HQSection | None = None
@@ -247,6 +307,7 @@ class Config(Strict):
     security: SecuritySection = Field(default_factory=SecuritySection)
     members: MembersSection = Field(default_factory=MembersSection)
     web: WebSection = Field(default_factory=WebSection)
+    payments: PaymentsSection = Field(default_factory=PaymentsSection)
 
 
 class ConfigError(Exception):

@@ -255,6 +255,7 @@ class _TransactionState(threading.local):
     def __init__(self):
         self.durable = True
         self.regardless = []
+        self.after_commit = []
         self.synchronous: dict[int, bool] = {}  # per connection: is it at FULL?
 
 
@@ -297,14 +298,18 @@ class Database:
             local.synchronous[id(self.peewee.connection())] = durable
         local.durable = durable
         local.regardless = []
+        local.after_commit = []
         try:
             with self._writers, self.peewee.atomic("IMMEDIATE"):
                 yield
+            committed = local.after_commit
         finally:
-            pending, local.regardless = local.regardless, []
+            pending, local.regardless, local.after_commit = local.regardless, [], []
             for write in pending:
                 with self.transaction(durable=True):
                     write()
+        for action in committed:
+            action()
 
     @contextmanager
     def savepoint(self):
@@ -323,6 +328,16 @@ class Database:
         else:
             with self.transaction(durable=True):
                 write()
+
+    def after_commit(self, action) -> None:
+        """Run ``action`` once the surrounding transaction has committed (never if it rolls back).
+
+        A payment attempt must be on disk before the provider hears of it.
+        """
+        if self.peewee.in_transaction():
+            self._local.after_commit.append(action)
+        else:
+            action()
 
     def checkpoint_in_background(self) -> None:
         """For the long-running web process: commits stop paying for WAL checkpoints."""

@@ -131,6 +131,16 @@ class World:
         return asked.json["code"]
 
 
+def failed_payment(w: World) -> str:
+    """A scan payment refused by the (simulated) provider: final, so cancelling it changes nothing."""
+    from tests.payments_helpers import payment_code
+
+    sale_id, _ = w.sale(WATER)
+    started = w.cashier.post(f"/sales/{sale_id}/payments", {"code": payment_code("wechat", "insufficient")})
+    assert started.status_code == 201 and started.json["state"] == "failed", started.json
+    return started.json["id"]
+
+
 def suspended_sale(w: World) -> str:
     sale_id, _ = w.sale(WATER)
     assert w.cashier.post(f"/sales/{sale_id}/suspend").status_code == 200
@@ -197,6 +207,7 @@ MUTATIONS = {
     "name sale member": lambda w: (w.cashier, "POST", f"/sales/{w.sale()[0]}/member", {"code": w.member()["code"]}),
     "clear sale member": lambda w: (w.cashier, "DELETE", f"/sales/{w.sale()[0]}/member", None),
     "scan": lambda w: (w.cashier, "POST", f"/sales/{w.sale()[0]}/scan", {"code": WATER}),
+    "cancel payment": lambda w: (w.cashier, "POST", f"/payments/{failed_payment(w)}/cancel", None),
     "edit member": lambda w: (w.manager, "PATCH", f"/members/{w.member()['id']}", {"name": "李小红"}),
     "deactivate member": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/deactivate", None),
     "reactivate member": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/reactivate", None),

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from edge.api.openapi import REF
 from edge.routes import all_endpoints
 from tests.api_helpers import MUTATIONS, World, client_for, nothing_written, refusal
-from tests.conftest import ADMIN_PIN, CASHIER_PIN, ApiClient, open_store
+from tests.conftest import ADMIN_PIN, CASHIER_PIN, WATER, ApiClient, open_store
+from tests.payments_helpers import payment_code
 
 ENDPOINTS = {f"{e.method} {e.path}": e for e in all_endpoints()}
 WRONG_FOR_EVERY_TYPE = [[]]  # no field of any request schema takes a list of lists
@@ -36,6 +37,8 @@ OTHER_REQUESTS = {
                                   {"name": "平板", "kind": "kiosk"}),
     "claim pairing": lambda w: (ApiClient(w.flask_app, ""), "POST",
                                 "/devices/pair/{id}/claim".format(**(p := pairing(w))), {"secret": p["secret"]}),
+    "scan payment": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/payments",
+                               {"code": payment_code("alipay"), "amount": 200}),
 }
 REQUESTS = {**MUTATIONS, **OTHER_REQUESTS}
 
@@ -63,6 +66,7 @@ EXAMPLE_OF = {
     "POST /members/{member_id}/gift-redemptions": "redeem gift",
     "POST /gift-redemptions/{code}/cancel": "cancel gift redemption",
     "POST /promotions": "create promotion", "PATCH /promotions/{promotion_id}": "change promotion",
+    "POST /sales/{sale_id}/payments": "scan payment",
 }
 
 

@@ -176,11 +176,12 @@ def bursts(lanes: list[Lane], rounds: int, errors: list, fill, pay) -> list[floa
 
 
 @contextmanager
-def running_server(data_dir: Path, threads: int):
+def running_server(data_dir: Path, threads: int, config_path: Path | None = None):
     """`storeedge web` on a free loopback port for the length of the block."""
     port = _free_port()
+    config = ["--config", str(config_path)] if config_path else []
     server = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli", "--data-dir", str(data_dir), "web", "--host", "127.0.0.1",
+        [sys.executable, "-m", "edge.cli", "--data-dir", str(data_dir), *config, "web", "--host", "127.0.0.1",
          "--port", str(port), "--threads", str(threads)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )

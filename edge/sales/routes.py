@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from edge.api.registry import Call, Routes, Schema
 from edge.errors import NotFound
 from edge.money import MAX_AMOUNT
+from edge.payments.codes import provider_of
 from edge.sales.pricing import Discount
 from edge.shifts.routes import ApprovalIn
 
@@ -179,10 +180,13 @@ def clear_member(call: Call, sale_id: str):
     return _sale(call, call.store.sales.set_member(sale_id, call.caller, None))
 
 
-@routes.post("/sales/{sale_id}/scan", "A scanner read: a member code names the member, anything else adds an item",
-             body=ScanIn, durable=False)
+@routes.post("/sales/{sale_id}/scan", "A scanner read: a member code names the member, a payment code (付款码) "
+             "starts that payment, anything else adds an item", body=ScanIn, durable=False)
 def scan(call: Call, sale_id: str):
     code, store = call.body.code, call.store
+    if provider_of(code) is not None:
+        attempt = store.payments.start(sale_id, call.caller, code)
+        return {"kind": "payment", "payment": store.payments.as_dict(attempt), "sale": _sale(call, store.sales.get(sale_id))}
     if store.members.is_member_code(code):
         member = store.members.find(code=code)
         return {"kind": "member", "sale": _sale(call, store.sales.set_member(sale_id, call.caller, member))}
