@@ -1,0 +1,238 @@
+"""Sync rules without a broker: the [hq]/[sync] config, the outbox as published and acked, HQ's broadcasts and
+commands applied once at a store, and HQ's ingest (once per event, contiguous acks, relays, overdraw flags,
+settlement, daily sales, catalog push, read API).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from edge.config import ConfigError, parse_config
+from edge.errors import DomainError
+from edge.hq import reports
+from edge.hq.api import create_app
+from edge.hq.ingest import ingest
+from edge.hq.models import Broadcast, Flag, StoreEvent, StoreState, open_hq_database
+from edge.hq.push import push_catalog, send_command
+from edge.members.models import Member
+from edge.outbox.events import emit
+from edge.sync.apply import Applier
+from edge.sync.commands import Commands
+from edge.sync.outbox import Outbox
+from edge.sync.service import SyncService
+from tests.domain2_helpers import row_counts
+
+CHAIN_CONFIG = {"store": {"id": "B", "chain_id": "c1"}, "hq": {"broker": "mqtt://127.0.0.1:9"}}
+MEMBER_ID = "7d3f7c8e-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def store(store_with):
+    return store_with(CHAIN_CONFIG)
+
+
+@pytest.fixture
+def hq(tmp_path):
+    db = open_hq_database(None, tmp_path / "hq")
+    yield db
+    db.close()
+
+
+# -- config ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"hq": {"broker": "mqtt://hq:port"}}, "hq.broker: Value error, must be mqtt[s]://host or mqtt[s]://host:port"),
+    ({"hq": {"broker": "mqtts://hq", "cert_file": "c.pem"}}, "hq: Value error, cert_file and key_file go together"),
+    ({"hq": {"broker": "mqtt://hq", "ca_file": "ca.pem"}}, "hq: Value error, ca_file and cert_file need an mqtts://"),
+    ({"sync": {"batch_size": 0}}, "sync.batch_size: Input should be greater than or equal to 1"),
+    ({"sync": {"batchsize": 10}}, "sync.batchsize: unknown key"),
+])
+def test_bad_hq_and_sync_settings_are_refused_naming_the_key(config, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config)
+    assert str(caught.value).startswith(message)
+
+
+def test_broker_address_gives_host_port_and_tls():
+    hq = parse_config({"hq": {"broker": "mqtts://hq.example", "username": "S001", "password": "x"}}).hq
+    assert (hq.host, hq.port, hq.tls) == ("hq.example", 8883, True)
+    assert parse_config({"hq": {"broker": "mqtt://10.0.0.5:1884"}}).hq.port == 1884
+
+
+# -- the outbox as the sync service sees it ------------------------------------------------------------
+
+
+def test_a_batch_is_the_contracts_events_payload_and_acks_only_move_forward(store):
+    outbox = Outbox(store, "B")
+    last = outbox.last_seq()
+    with store.db.transaction():
+        emit("stock.movement", {"id": "m1", "qty": 2})
+    last_seq, payload = outbox.batch(last, 10)
+    message = json.loads(payload)
+    assert last_seq == last + 1 and message["store_id"] == "B"
+    assert [e["seq"] for e in message["events"]] == [last, last + 1]
+    assert set(message["events"][-1]) == {"id", "seq", "type", "at", "data"}
+    assert message["events"][-1]["data"] == {"id": "m1", "qty": 2}
+
+    assert outbox.ack(last) == last
+    assert outbox.ack(last - 5) == last  # a late, older ack changes nothing
+    assert outbox.ack(last + 100) == last + 1  # never past what exists
+    assert outbox.figures()["outbox_depth"] == 0
+    assert store.db.peewee.execute_sql("SELECT COUNT(*) FROM outbox_event WHERE acked = 0").fetchone()[0] == 0
+
+
+# -- what HQ sends, applied at the store ------------------------------------------------------------------
+
+
+def member_events(store_id: str = "A") -> list[dict]:
+    at = "2026-11-23T08:00:00.000+00:00"
+    record = {"id": MEMBER_ID, "code": "80000000017", "phone": "13912345678", "name": "王芳", "birthday": None,
+              "gender": None, "minor": False, "status": "active", "merged_into": None, "home_store": store_id,
+              "registered_at": at}
+    stored_value = {"ledger": "stored_value", "id": str(uuid.uuid4()), "member_id": MEMBER_ID,
+                    "account": "principal", "amount": 30_000, "kind": "topup", "ref": "t1", "store_id": store_id,
+                    "device_id": 1, "staff_id": 1, "at": at}
+    points = {"ledger": "points", "id": str(uuid.uuid4()), "member_id": MEMBER_ID, "points": 120, "kind": "accrual",
+              "ref": "s1", "reason": None, "store_id": store_id, "expires_on": "2027-11-30",
+              "detail": {"receipt_no": "x"}, "at": at}
+    return [{"id": str(uuid.uuid4()), "type": kind, "at": at, "data": data, "store_id": store_id}
+            for kind, data in (("member.registered", record), ("ledger.entry", stored_value),
+                               ("ledger.entry", points))]
+
+
+def test_a_broadcast_applies_members_and_ledger_entries_once(store):
+    applier = Applier(store)
+    message = {"hq_seq": 1, "events": member_events()}
+    assert applier.apply_broadcast(message) == 3
+    assert store.stored_value.balance(MEMBER_ID).total == 30_000 and store.points.balance(MEMBER_ID) == 120
+    assert store.members.find(phone="13912345678").id == MEMBER_ID
+    before = row_counts(store)
+    assert applier.apply_broadcast({**message, "hq_seq": 2}) == 0  # the same events again, in a resend
+    assert row_counts(store) == before
+    assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000 and applier.hq_seq() == 2
+
+
+def test_a_stores_own_events_coming_back_are_skipped(store):
+    applier = Applier(store)
+    applier.apply_broadcast({"hq_seq": 1, "events": member_events(store_id="B")})
+    assert Member.get_or_none(Member.id == MEMBER_ID) is None
+
+
+def test_broadcasts_out_of_order_wait_for_the_gap_to_be_filled(store):
+    service = SyncService(store)
+    first, second = member_events()[:1], member_events()[1:2]
+    service._dispatch(service.topics.broadcast, {"hq_seq": 2, "events": second})
+    assert service.applier.hq_seq() == 0 and service.resend_asked[0] == 1  # asked HQ to send from 1 again
+    for hq_seq, events in ((1, first), (2, second), (1, first), (2, second)):  # the resend, then duplicates
+        service._dispatch(service.topics.broadcast, {"hq_seq": hq_seq, "events": events})
+    assert service.applier.hq_seq() == 2
+    assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000
+
+
+def test_a_product_from_hq_is_upserted_and_audited(store):
+    product = {"sku": "HQ-1", "name": "总部新品", "price": 990, "barcodes": [], "active": True}
+    Applier(store).apply_broadcast({"hq_seq": 1, "events": [
+        {"id": str(uuid.uuid4()), "type": "product.upserted", "at": "x", "store_id": None,
+         "data": {"source": "hq", "product": product}}]})
+    assert store.catalog.by_sku("HQ-1").price == 990
+
+
+def test_a_command_is_answered_once_and_a_repeat_gets_the_same_reply(store):
+    commands = Commands(store, Outbox(store, "B"))
+    reply = commands.run({"id": "c1", "command": "ping"})
+    assert reply["ok"] and reply["result"] == {"store_id": "B"}
+    before = row_counts(store)
+    assert commands.run({"id": "c1", "command": "ping"}) == reply
+    assert row_counts(store) == before
+    unknown = commands.run({"id": "c2", "command": "reboot"})
+    assert not unknown["ok"] and unknown["error"].startswith("command: unknown command 'reboot'")
+    bad = commands.run({"id": "c3", "command": "resend_events", "args": {}})
+    assert not bad["ok"] and bad["error"].startswith("args:")
+
+
+def test_resend_events_makes_acked_events_unacked_again(store):
+    outbox = Outbox(store, "B")
+    outbox.ack(outbox.last_seq())
+    reply = Commands(store, outbox).run({"id": "c1", "command": "resend_events", "args": {"from_seq": 3}})
+    assert reply["result"] == {"acked_upto": 2} and outbox.figures()["outbox_depth"] == outbox.last_seq() - 2
+
+
+# -- HQ ------------------------------------------------------------------------------------------------------
+
+
+def batch(store_id: str, events: list[dict], first_seq: int = 1) -> dict:
+    return {"store_id": store_id, "events": [{"id": e["id"], "seq": first_seq + n, "type": e["type"], "at": e["at"],
+                                              "data": e["data"]} for n, e in enumerate(events)]}
+
+
+def spend(store_id: str, amount: int) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "ledger.entry", "at": "2026-11-23T09:00:00.000+00:00",
+            "data": {"ledger": "stored_value", "id": str(uuid.uuid4()), "member_id": MEMBER_ID,
+                     "account": "principal", "amount": -amount, "kind": "spend", "ref": "s", "store_id": store_id,
+                     "at": "2026-11-23T09:00:00.000+00:00"}}
+
+
+def test_hq_stores_each_event_once_and_acks_only_without_gaps(hq):
+    events = member_events()
+    assert ingest("A", batch("A", events[1:], first_seq=2)) == 0  # seq 1 is not there yet
+    assert ingest("A", batch("A", events[:1])) == 3
+    assert ingest("A", batch("A", events)) == 3  # delivered twice
+    assert StoreEvent.select().count() == 3 and StoreState.get_by_id("A").acked_upto == 3
+    relayed = [json.loads(b.events) for b in Broadcast.select().order_by(Broadcast.hq_seq)]
+    assert [len(events) for events in relayed] == [2, 1] and relayed[0][0]["store_id"] == "A"
+
+
+def test_hq_refuses_a_batch_naming_another_store_and_stores_nothing(hq):
+    with pytest.raises(ValueError, match="store_id 'B'"):
+        ingest("A", batch("B", member_events()))
+    assert StoreEvent.select().count() == 0
+
+
+def test_spends_at_two_stores_that_overdraw_are_kept_flagged_and_settled(hq):
+    ingest("A", batch("A", member_events()))  # 300.00 paid in at A
+    ingest("B", batch("B", [spend("B", 20_000)]))
+    ingest("C", batch("C", [spend("C", 15_000)]))  # offline at the same time: 50.00 beyond the balance
+    assert reports.balances(MEMBER_ID)["stored_value"] == -5_000
+    flags = reports.flags()
+    assert [(f["kind"], f["store_id"], f["detail"]["balance"]) for f in flags] == [("overdraw", "C", -5_000)]
+    assert reports.settlement() == {"gross": [{"from": "A", "to": "B", "amount": 20_000},
+                                              {"from": "A", "to": "C", "amount": 10_000}],
+                                    "net": [{"from": "A", "to": "B", "amount": 20_000},
+                                            {"from": "A", "to": "C", "amount": 10_000}],
+                                    "unfunded": {"C": 5_000}}
+    assert Flag.select().count() == 1
+
+
+def test_daily_sales_per_store_count_sales_and_refunds(hq):
+    sale = {"id": str(uuid.uuid4()), "type": "sale.completed", "at": "x",
+            "data": {"business_date": "2026-11-23", "total": 1_230}}
+    refund = {"id": str(uuid.uuid4()), "type": "refund.completed", "at": "x",
+              "data": {"at": "2026-11-23T10:00:00+00:00", "total": 200}}
+    ingest("A", batch("A", [sale, refund]))
+    assert reports.sales() == [{"store_id": "A", "day": "2026-11-23", "sales": 1, "sales_total": 1_230,
+                                "refunds": 1, "refunds_total": 200, "net": 1_030}]
+
+
+def test_a_catalog_csv_becomes_broadcasts_and_a_bad_header_queues_nothing(hq):
+    report = push_catalog("sku,name,price,barcodes\nN1,新品,100,6900000000014\nN2,,5,\nN3,x,5,6900000000017\n")
+    assert report["products"] == 1
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(3, "name"), (4, "barcodes[0]")]
+    assert json.loads(Broadcast.get().events)[0]["data"]["product"]["sku"] == "N1"
+    with pytest.raises(DomainError, match="missing column"):
+        push_catalog("sku,name\nN3,x\n")
+    assert Broadcast.select().count() == 1
+
+
+def test_the_read_api_answers_the_chains_figures(hq):
+    ingest("A", batch("A", member_events()))
+    send_command("A", "ping")
+    http = create_app().test_client()
+    assert http.get("/hq/v1/members").json == {"total": 1, "by_home_store": {"A": 1}}
+    found = http.get("/hq/v1/members?phone=13912345678").json["members"][0]
+    assert (found["stored_value"], found["points"]) == (30_000, 120)
+    assert http.get("/hq/v1/settlement").json["net"] == []
+    assert http.get("/hq/v1/stores").json["stores"][0]["acked_upto"] == 3
