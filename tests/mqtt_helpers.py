@@ -12,6 +12,7 @@ from pathlib import Path
 
 from edge.bench.broker import Broker, wait_until
 from edge.db import database
+from edge.hq.cli import READY
 
 __all__ = ["Broker", "wait_until"]  # the tests' broker, shared with the sync benchmark
 
@@ -85,6 +86,11 @@ def hq_process(hq_dir: Path, broker: Broker, instance: str = "1") -> Process:
     hq_dir.mkdir(parents=True, exist_ok=True)
     return Process(["hq", "run", "--hq-data", str(hq_dir), "--broker", broker.url, "--chain", CHAIN,
                     "--instance", instance], hq_dir / f"hq-{instance}.log")
+
+
+def ready(process: Process) -> bool:
+    """HQ has subscribed (events published before would reach no HQ until the store's ack timeout)."""
+    return READY in process.log()
 
 
 def activate(store) -> None:

@@ -17,8 +17,8 @@ import pytest
 from edge.members.service import Consent
 from edge.outbox.events import emit
 from tests.conftest import WATER, copied_store, terminal
-from tests.mqtt_helpers import (STOREEDGE, Broker, activate, all_synced, hq_events, hq_process, hq_rows, store_config,
-                                store_events, sync_process, wait_until, write_toml)
+from tests.mqtt_helpers import (STOREEDGE, Broker, activate, all_synced, hq_events, hq_process, hq_rows, ready,
+                                store_config, store_events, sync_process, wait_until, write_toml)
 
 _phones = (str(number) for number in itertools.count(13_812_340_000))
 
@@ -32,6 +32,7 @@ class Chain:
         self.broker = Broker(tmp_path / "broker").start()
         self.hq_dir = tmp_path / "hq"
         self.hq = hq_process(self.hq_dir, self.broker).start()
+        wait_until(lambda: ready(self.hq), what="HQ to subscribe")
         self.stores, self.syncs = {}, {}
 
     def add_store(self, store_id: str):

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from edge.config import HQSection, _describe
 from edge.errors import DomainError
 
+READY = "HQ subscribed: consuming the stores' events"
+
 
 def _database(data_dir: str, dsn: str | None) -> None:
     from edge.hq.models import open_hq_database
@@ -56,7 +58,7 @@ def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file,
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"HQ for chain {chain_id} on {broker}", err=True)
-    HQService(section, chain_id, instance).run(stop)
+    HQService(section, chain_id, instance, on_ready=lambda: click.echo(READY, err=True)).run(stop)
 
 
 @hq.command("push-catalog")

@@ -10,11 +10,13 @@ stores while they were apart) is kept, relayed, and flagged for a manager.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 
 import peewee
 
 from edge.db import utc_now
-from edge.hq.models import Broadcast, Flag, LedgerEntry, Member, SalesDay, StoreEvent, StoreState, transaction
+from edge.hq.models import (Broadcast, Flag, LedgerEntry, Member, SalesDay, StoreEvent, StoreState, hq_database,
+                            transaction)
 
 RELAYED = ("member.registered", "member.updated", "member.erased", "ledger.entry")
 MEMBER_FIELDS = ("code", "phone", "name", "status", "home_store", "registered_at")
@@ -36,17 +38,26 @@ def ingest(store_id: str, message: dict) -> int:
                 fresh.append(event)
         now = utc_now()
         if fresh:
-            StoreEvent.insert_many([{"id": e["id"], "store_id": store_id, "seq": e["seq"], "type": e["type"],
-                                     "at": e["at"], "data": json.dumps(e["data"], ensure_ascii=False),
-                                     "received_at": now} for e in fresh]).execute()
-        relay = []
+            # one prepared statement over the batch: peewee's insert_many writes SQL per row, 5× the time
+            db = hq_database.obj
+            db.cursor().executemany(_insert_events_sql(db.param), [
+                (store_id, e["seq"], e["id"], e["type"], e["at"], json.dumps(e["data"], ensure_ascii=False), now)
+                for e in fresh])
+        relay, days = [], defaultdict(lambda: [0, 0, 0, 0])
         for event in fresh:
-            follow(store_id, event)
+            follow(store_id, event, days)
             if event["type"] in RELAYED:
                 relay.append({**event, "store_id": store_id})
+        for day, counts in days.items():  # one write per day of the batch, not one per sale
+            _count_sales(store_id, day, *counts)
         if relay:
             Broadcast.create(events=json.dumps(relay, ensure_ascii=False), created_at=now)
         return _advance(store_id)
+
+
+def _insert_events_sql(mark: str) -> str:
+    return (f"INSERT INTO store_event (store_id, seq, id, type, at, data, received_at) "
+            f"VALUES ({', '.join([mark] * 7)})")
 
 
 def _advance(store_id: str) -> int:
@@ -62,8 +73,9 @@ def _advance(store_id: str) -> int:
     return upto
 
 
-def follow(store_id: str, event: dict) -> None:
-    """What one new event changes in HQ's register, ledgers and figures."""
+def follow(store_id: str, event: dict, days: dict[str, list[int]]) -> None:
+    """What one new event changes in HQ's register and ledgers; sales and refunds are added up in ``days``
+    ([sales, sales_total, refunds, refunds_total] per business day)."""
     kind, data = event["type"], event["data"]
     if kind == "member.registered":
         _member_registered(store_id, data)
@@ -78,9 +90,13 @@ def follow(store_id: str, event: dict) -> None:
     elif kind == "ledger.entry":
         _ledger_entry(data)
     elif kind == "sale.completed":
-        _count_sale(store_id, data["business_date"], 1, data["total"], 0, 0)
+        counts = days[data["business_date"]]
+        counts[0] += 1
+        counts[1] += data["total"]
     elif kind == "refund.completed":
-        _count_sale(store_id, data["at"][:10], 0, 0, 1, data["total"])
+        counts = days[data["at"][:10]]
+        counts[2] += 1
+        counts[3] += data["total"]
 
 
 def _member_registered(store_id: str, data: dict) -> None:
@@ -111,7 +127,7 @@ def _ledger_entry(data: dict) -> None:
               {"entry_id": data["id"], "amount": data["amount"], "balance": balance, "ref": data.get("ref")})
 
 
-def _count_sale(store_id: str, day: str, sales: int, sales_total: int, refunds: int, refunds_total: int) -> None:
+def _count_sales(store_id: str, day: str, sales: int, sales_total: int, refunds: int, refunds_total: int) -> None:
     SalesDay.insert(store_id=store_id, day=day, sales=sales, sales_total=sales_total, refunds=refunds,
                     refunds_total=refunds_total).on_conflict(
         conflict_target=[SalesDay.store_id, SalesDay.day],

@@ -32,7 +32,9 @@ GROUP = "hq"
 
 
 class HQService:
-    def __init__(self, hq: HQSection, chain_id: str, instance: str | None = None, pace: SyncSection | None = None):
+    def __init__(self, hq: HQSection, chain_id: str, instance: str | None = None, pace: SyncSection | None = None,
+                 on_ready=None):
+        self.on_ready = on_ready  # called once subscribed: events published before that reach no HQ
         self.hq = hq
         self.pace = pace or SyncSection(reconnect_max_seconds=10)
         self.chain_id = chain_id
@@ -45,6 +47,7 @@ class HQService:
         self.client.on_disconnect = lambda c, u, flags, reason, props: self.inbox.put(("disconnected", reason))
         self.client.on_message = lambda c, u, message: self.inbox.put(("message", message.topic, message.payload))
         self.client.on_publish = lambda c, u, mid, reason, props: self.inbox.put(("published", mid))
+        self.client.on_subscribe = lambda c, u, mid, reasons, props: self.inbox.put(("subscribed", reasons))
 
     def _shared(self, leaf: str) -> str:
         return f"$share/{GROUP}/{root(self.chain_id)}/stores/+/{leaf}"
@@ -86,6 +89,9 @@ class HQService:
                                    ("events", "resend", "replies", "status", "telemetry")])
         elif kind == "disconnected":
             self.connected = False
+        elif kind == "subscribed":
+            if self.on_ready is not None:
+                self.on_ready()
         elif kind == "published":
             self._confirmed(item[1])
         else:
