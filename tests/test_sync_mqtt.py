@@ -12,12 +12,16 @@ import json
 import sqlite3
 import subprocess
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.members.service import Consent
 from edge.outbox.events import emit
+from edge.sync.outbox import Outbox
+from edge.sync.topics import StoreTopics
 from tests.conftest import WATER, copied_store, terminal
-from tests.mqtt_helpers import (STOREEDGE, Broker, activate, all_synced, hq_events, hq_process, hq_rows, ready,
+from tests.mqtt_helpers import (CHAIN, STOREEDGE, Broker, activate, all_synced, hq_events, hq_process, hq_rows, ready,
                                 store_config, store_events, sync_process, wait_until, write_toml)
 
 _phones = (str(number) for number in itertools.count(13_812_340_000))
@@ -201,3 +205,42 @@ def test_a_store_stopped_says_offline_and_back_online(chain):
     wait_until(lambda: state() == [("offline",)], what="HQ to see store A offline")
     chain.syncs["A"].start()
     wait_until(lambda: state() == [("online",)], what="HQ to see store A online again")
+
+
+def test_duplicated_and_reordered_deliveries_change_nothing_at_hq_or_at_the_store(chain):
+    """A stray client replays a store's events backwards and HQ's broadcasts out of order, twice."""
+    store_a, store_b = chain.add_store("A"), chain.add_store("B")
+    member = register_and_top_up(store_a, 12_000)
+    wait_until(lambda: balances_at(store_b, member.id)[0] == 12_000, what="the member at B")
+    chain.synced()
+    broadcasts = hq_rows(chain.hq_dir, "SELECT hq_seq, events FROM broadcast ORDER BY hq_seq")
+    activate(store_a)
+    outbox = Outbox(store_a, "A")
+    batches = [outbox.batch(seq, 10)[1] for seq in range(1, outbox.last_seq() + 1, 10)]
+    applied_before = applied_at(store_b)
+
+    replay = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="replayer", protocol=mqtt.MQTTv5)
+    replay.connect("127.0.0.1", chain.broker.port)
+    replay.loop_start()
+    topics = StoreTopics(CHAIN, "A")
+    try:
+        for _ in range(2):
+            for payload in reversed(batches):
+                replay.publish(topics.events, payload, qos=1).wait_for_publish(timeout=10)
+            for hq_seq, events in reversed(broadcasts):
+                replay.publish(topics.broadcast, f'{{"hq_seq":{hq_seq},"events":{events}}}', qos=1) \
+                    .wait_for_publish(timeout=10)
+    finally:
+        replay.disconnect()
+        replay.loop_stop()
+    register_and_top_up(store_a, 1_000)  # a new fact after the replay still flows
+    chain.synced()
+    wait_until(lambda: applied_at(store_b) > applied_before, what="the new member at B")
+    assert applied_at(store_b) == applied_before + 2  # the new member and its one top-up entry, nothing else
+    assert len(hq_rows(chain.hq_dir, "SELECT id FROM ledger_entry")) == 2
+    assert balances_at(store_b, member.id)[0] == 12_000
+
+
+def applied_at(store) -> int:
+    with sqlite3.connect(store.db.path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM sync_applied").fetchone()[0]
