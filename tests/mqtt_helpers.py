@@ -40,9 +40,9 @@ def write_toml(path: Path, config: dict) -> Path:
     return path
 
 
-def store_config(store_id: str, broker: Broker, **sync) -> dict:
+def store_config(store_id: str, broker: Broker, hq: dict | None = None, **sync) -> dict:
     """A store of the test chain syncing quickly: short back-off, short ack patience, frequent telemetry."""
-    return {"store": {"id": store_id, "chain_id": CHAIN}, "hq": {"broker": broker.url},
+    return {"store": {"id": store_id, "chain_id": CHAIN}, "hq": hq or {"broker": broker.url},
             "sync": {"reconnect_max_seconds": 1, "ack_timeout_seconds": 3, "telemetry_seconds": 1, **sync}}
 
 
@@ -82,10 +82,29 @@ def sync_process(data_dir: Path, config_file: Path) -> Process:
     return Process(["--config", str(config_file), "--data-dir", str(data_dir), "sync"], data_dir / "sync.log")
 
 
-def hq_process(hq_dir: Path, broker: Broker, instance: str = "1") -> Process:
+def hq_process(hq_dir: Path, broker: Broker, instance: str = "1", options: tuple[str, ...] = ()) -> Process:
+    """``options``: more `hq run` options (TLS files; --broker again overrides the plain one)."""
     hq_dir.mkdir(parents=True, exist_ok=True)
     return Process(["hq", "run", "--hq-data", str(hq_dir), "--broker", broker.url, "--chain", CHAIN,
-                    "--instance", instance], hq_dir / f"hq-{instance}.log")
+                    "--instance", instance, *options], hq_dir / f"hq-{instance}.log")
+
+
+def make_certificates(folder: Path, clients: tuple[str, ...]) -> Path:
+    """A test CA, a broker certificate for 127.0.0.1 and one client certificate per name (CN = name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=storeedge-test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt")
+    (folder / "san.cnf").write_text("subjectAltName = IP:127.0.0.1\n")
+    for name, extra in (("broker", ("-extfile", "san.cnf")), *((client, ()) for client in clients)):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name if name != 'broker' else '127.0.0.1'}",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "2", "-out", f"{name}.crt", *extra)
+    return folder
 
 
 def ready(process: Process) -> bool:

@@ -21,7 +21,8 @@ from edge.outbox.events import emit
 from edge.sync.outbox import Outbox
 from edge.sync.topics import StoreTopics
 from tests.conftest import WATER, copied_store, terminal
-from tests.mqtt_helpers import (CHAIN, STOREEDGE, Broker, activate, all_synced, hq_events, hq_process, hq_rows, ready,
+from tests.mqtt_helpers import (CHAIN, STOREEDGE, Broker, activate, all_synced, hq_events, hq_process, hq_rows,
+                                make_certificates, ready,
                                 store_config, store_events, sync_process, wait_until, write_toml)
 
 _phones = (str(number) for number in itertools.count(13_812_340_000))
@@ -244,3 +245,28 @@ def test_duplicated_and_reordered_deliveries_change_nothing_at_hq_or_at_the_stor
 def applied_at(store) -> int:
     with sqlite3.connect(store.db.path) as conn:
         return conn.execute("SELECT COUNT(*) FROM sync_applied").fetchone()[0]
+
+
+def test_store_and_hq_sync_over_tls_with_client_certificates(tmp_path, demo_template):
+    certs = make_certificates(tmp_path / "tls", ("A", "hq"))
+    broker = Broker(tmp_path / "broker", access=[
+        f"cafile {certs / 'ca.crt'}", f"certfile {certs / 'broker.crt'}", f"keyfile {certs / 'broker.key'}",
+        "require_certificate true", "use_identity_as_username true"]).start()
+    tls_url = f"mqtts://127.0.0.1:{broker.port}"
+    hq_dir = tmp_path / "hq"
+    hq = hq_process(hq_dir, broker, options=("--broker", tls_url, "--ca-file", str(certs / "ca.crt"),
+                                             "--cert-file", str(certs / "hq.crt"),
+                                             "--key-file", str(certs / "hq.key"))).start()
+    config = store_config("A", broker, hq={"broker": tls_url, "ca_file": str(certs / "ca.crt"),
+                                           "cert_file": str(certs / "A.crt"), "key_file": str(certs / "A.key")})
+    store = copied_store(demo_template, tmp_path / "A", config)
+    sync = sync_process(tmp_path / "A", write_toml(tmp_path / "A.toml", config))
+    try:
+        wait_until(lambda: ready(hq), what="HQ to subscribe over TLS")
+        sync.start()
+        wait_until(lambda: all_synced(hq_dir, store), what="store A's events at HQ over TLS")
+    finally:
+        sync.stop()
+        hq.stop()
+        broker.stop()
+        store.db.close()
