@@ -89,6 +89,10 @@ class SyncSection(Strict):
     telemetry_seconds: int = Field(60, ge=1, le=86_400)
     session_expiry_seconds: int = Field(7 * 86_400, ge=0, description="the broker keeps the session this long")
     reconnect_max_seconds: int = Field(60, ge=1, le=3600, description="back-off while the broker is away")
+    # 脱机限额: with no word from HQ for offline_after_seconds, a member's spends at this store may draw at
+    # most offline_floor_limit fen from stored value funded at other stores (it may be spent there meanwhile)
+    offline_after_seconds: int = Field(300, ge=1)
+    offline_floor_limit: int = Field(20_000, ge=0)
 
 
 class DeviceSection(Strict):

@@ -21,14 +21,17 @@ from edge import __version__
 from edge.db import utc_now
 from edge.sync import connection
 from edge.sync.apply import Applier
+from edge.store_meta import Meta
 from edge.sync.commands import Commands
+from edge.sync.floor import HEARD_AT_KEY
 from edge.sync.outbox import Outbox
 from edge.sync.topics import StoreTopics, status_payload
 
 log = logging.getLogger("storeedge.sync")
 
 POLL_SECONDS = 0.05
-RESEND_PATIENCE_SECONDS = 5.0  # one resend request at a time, unless this passes with no progress
+RESEND_PATIENCE_SECONDS = 5.0
+HEARD_WRITE_SECONDS = 5.0  # one resend request at a time, unless this passes with no progress
 
 
 @dataclass
@@ -71,6 +74,7 @@ class SyncService:
         self.started = clock()
         self.next_telemetry = 0.0
         self.resend_asked: tuple[int, float] | None = None
+        self.heard_written = -HEARD_WRITE_SECONDS
         client_id = f"storeedge-{app.config.store.chain_id}-{app.config.store.id}"
         self.client = connection.make_client(self.hq, self.pace, client_id,
                                              will=(self.topics.status, status_payload("offline", __version__)))
@@ -181,6 +185,8 @@ class SyncService:
             log.error("malformed message on %s (%s): %r", topic, error, payload[:200])
 
     def _dispatch(self, topic: str, message: dict) -> None:
+        if topic in (self.topics.ack, self.topics.broadcast):
+            self._heard_from_hq()
         if topic == self.topics.ack:
             upto = self.outbox.ack(int(message["upto_seq"]))
             self.window.acked(upto)
@@ -191,6 +197,15 @@ class SyncService:
             self.client.publish(self.topics.replies, json.dumps(reply, ensure_ascii=False).encode(), qos=1)
             if message.get("command") == "resend_events":
                 self.window.rewind(self.outbox.acked_upto())
+
+    def _heard_from_hq(self) -> None:
+        """Remember HQ answered (the offline floor limit reads it), at most every few seconds."""
+        now = self.clock()
+        if now - self.heard_written < HEARD_WRITE_SECONDS:
+            return
+        self.heard_written = now
+        with self.app.db.transaction(durable=False):
+            Meta.put(HEARD_AT_KEY, utc_now())
 
     def _on_broadcast(self, message: dict) -> None:
         expected = self.applier.hq_seq() + 1
