@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from edge.config import ConfigError, parse_config
-from edge.errors import DomainError
+from edge.errors import Conflict, DomainError
 from edge.hq import reports
 from edge.hq.api import create_app
 from edge.hq.ingest import ingest
 from edge.hq.models import Broadcast, Flag, StoreEvent, StoreState, open_hq_database
 from edge.hq.push import push_catalog, send_command
+from edge.hq.service import HQService
 from edge.members.models import Member
+from edge.members.service import Consent
 from edge.outbox.events import emit
+from edge.store_meta import Meta
 from edge.sync.apply import Applier
 from edge.sync.commands import Commands
+from edge.sync.floor import HEARD_AT_KEY
 from edge.sync.outbox import Outbox
 from edge.sync.service import SyncService
-from tests.domain2_helpers import row_counts
+from tests.conftest import WATER, terminal
+from tests.domain2_helpers import nothing_written, open_sale_with, refused, row_counts
 
 CHAIN_CONFIG = {"store": {"id": "B", "chain_id": "c1"}, "hq": {"broker": "mqtt://127.0.0.1:9"}}
 MEMBER_ID = "7d3f7c8e-0000-4000-8000-000000000001"
@@ -236,3 +242,66 @@ def test_the_read_api_answers_the_chains_figures(hq):
     assert (found["stored_value"], found["points"]) == (30_000, 120)
     assert http.get("/hq/v1/settlement").json["net"] == []
     assert http.get("/hq/v1/stores").json["stores"][0]["acked_upto"] == 3
+
+
+# -- the offline floor limit ---------------------------------------------------------------------------------
+
+
+def spend_here(store, amount_in_water: int = 1):
+    """A sale of bottles of water paid with MEMBER_ID's stored value at this store."""
+    caller = terminal(store, lane=5)
+    sale = open_sale_with(store, caller, [(WATER, amount_in_water)])
+    store.sales.set_member(sale.id, caller, store.members.get(MEMBER_ID))
+    total = store.sales.get(sale.id).total
+    return store.sales.complete(sale.id, caller, [{"method": "stored_value", "amount": total}])
+
+
+def hear_from_hq(store, hours_ago: int) -> None:
+    with store.db.transaction():
+        Meta.put(HEARD_AT_KEY, (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).isoformat())
+
+
+@pytest.fixture
+def floored(store_with):
+    """Store B with a 5.00 floor limit, holding 300.00 paid in at store A (relayed by HQ)."""
+    store = store_with({**CHAIN_CONFIG, "sync": {"offline_floor_limit": 500, "offline_after_seconds": 60}})
+    Applier(store).apply_broadcast({"hq_seq": 1, "events": member_events()})
+    return store
+
+
+def test_offline_value_paid_in_elsewhere_is_spent_only_up_to_the_floor_limit(floored):
+    hear_from_hq(floored, hours_ago=2)
+    spend_here(floored, 2)  # 4.00 of the 5.00 limit
+    caller = terminal(floored, lane=6)
+    sale = open_sale_with(floored, caller, [(WATER, 1)])
+    floored.sales.set_member(sale.id, caller, floored.members.get(MEMBER_ID))
+    with nothing_written(floored), refused(Conflict, field="payments[0].amount", code="offline_floor_limit"):
+        floored.sales.complete(sale.id, caller, [{"method": "stored_value", "amount": 200}])  # 6.00 in all
+    assert floored.stored_value.balance(MEMBER_ID).total == 30_000 - 400
+
+
+def test_in_touch_with_hq_the_floor_does_not_apply(floored):
+    hear_from_hq(floored, hours_ago=0)
+    spend_here(floored, 10)  # 20.00, far above the floor
+    assert floored.stored_value.balance(MEMBER_ID).total == 30_000 - 2_000
+
+
+def test_offline_value_paid_in_here_is_spent_freely(store_with):
+    store = store_with({**CHAIN_CONFIG, "sync": {"offline_floor_limit": 0}})
+    caller = terminal(store, lane=6)
+    member = store.members.register(caller, phone="13912345678", channel="pos",
+                                    consent=Consent(store.config.members.privacy_notice_version, ("membership",)))
+    store.stored_value.top_up(caller, member.id, 5_000, "cash")
+    sale = open_sale_with(store, caller, [(WATER, 10)])
+    store.sales.set_member(sale.id, caller, member)
+    store.sales.complete(sale.id, caller, [{"method": "stored_value", "amount": 2_000}])  # never heard from HQ
+    assert store.stored_value.balance(member.id).total == 3_000
+
+
+def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
+    service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
+    topic = "storeedge/c1/stores/A/events"
+    service._on_message(topic, batch("A", member_events()[:1]))
+    service._on_message(topic, batch("A", member_events()[1:2]))  # seq 1 again, another event: a restored store
+    assert StoreEvent.select().count() == 1
+    assert [(f["kind"], f["store_id"], f["detail"]["seqs"]) for f in reports.flags()] == [("seq_clash", "A", [1])]

@@ -108,6 +108,10 @@ def test_a_member_of_store_a_spends_at_store_b_and_both_stores_and_hq_agree(chai
     assert stored_value == 50_000 - sale.total and points > 0
     assert hq_rows(chain.hq_dir, "SELECT SUM(amount) FROM ledger_entry WHERE member_id = ? AND ledger = ?",
                    (member.id, "stored_value")) == [(stored_value,)]
+    settlement = hq_cli(chain, "report", "settlement")
+    assert json.loads(settlement.stdout)["net"] == [{"from": "A", "to": "B", "amount": sale.total}]  # A holds the money
+    members = json.loads(hq_cli(chain, "report", "members").stdout)
+    assert members == {"total": 1, "by_home_store": {"A": 1}}
     # applied once: every ledger entry id once at each store, as many as HQ holds
     for store in (store_a, store_b):
         activate(store)
@@ -270,3 +274,20 @@ def test_store_and_hq_sync_over_tls_with_client_certificates(tmp_path, demo_temp
         hq.stop()
         broker.stop()
         store.db.close()
+
+
+def test_two_hq_instances_share_the_load_and_store_each_event_once(chain):
+    second = hq_process(chain.hq_dir, chain.broker, instance="2").start()
+    try:
+        wait_until(lambda: ready(second), what="the second HQ instance to subscribe")
+        store_a, store_b = chain.add_store("A"), chain.add_store("B")
+        emit_backlog(store_a, 3000)
+        emit_backlog(store_b, 3000)
+        member = register_and_top_up(store_a, 6_600)
+        chain.synced()
+        wait_until(lambda: balances_at(store_b, member.id)[0] == 6_600, what="the member at B")
+        stored = hq_rows(chain.hq_dir, "SELECT COUNT(*) FROM store_event")
+        assert stored == [(len(store_events(store_a)) + len(store_events(store_b)),)]
+        assert "Traceback" not in chain.hq.log() + second.log()
+    finally:
+        second.stop()

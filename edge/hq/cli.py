@@ -8,9 +8,8 @@ import threading
 from pathlib import Path
 
 import click
-from pydantic import ValidationError
 
-from edge.config import HQSection, _describe
+from edge.config import ConfigError, parse_config
 from edge.errors import DomainError
 
 READY = "HQ subscribed: consuming the stores' events"
@@ -48,11 +47,12 @@ def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file,
     """Consume, store, ack and relay until SIGTERM or Ctrl-C."""
     from edge.hq.service import HQService
 
-    try:
-        section = HQSection(broker=broker, username=username, password=password, ca_file=ca_file,
-                            cert_file=cert_file, key_file=key_file)
-    except ValidationError as error:
-        raise click.ClickException(_describe(error)) from None
+    given = {"broker": broker, "username": username, "password": password, "ca_file": ca_file,
+             "cert_file": cert_file, "key_file": key_file}
+    try:  # checked as a store's [hq] section is, errors naming the option
+        section = parse_config({"hq": {k: v for k, v in given.items() if v is not None}}).hq
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
     _database(data_dir, dsn)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -40,9 +40,10 @@ def ingest(store_id: str, message: dict) -> int:
         if fresh:
             # one prepared statement over the batch: peewee's insert_many writes SQL per row, 5× the time
             db = hq_database.obj
-            db.cursor().executemany(_insert_events_sql(db.param), [
-                (store_id, e["seq"], e["id"], e["type"], e["at"], json.dumps(e["data"], ensure_ascii=False), now)
-                for e in fresh])
+            with peewee.__exception_wrapper__:  # the driver's errors as peewee's, on SQLite and PostgreSQL alike
+                db.cursor().executemany(_insert_events_sql(db.param), [
+                    (store_id, e["seq"], e["id"], e["type"], e["at"], json.dumps(e["data"], ensure_ascii=False), now)
+                    for e in fresh])
         relay, days = [], defaultdict(lambda: [0, 0, 0, 0])
         for event in fresh:
             follow(store_id, event, days)
@@ -103,7 +104,7 @@ def _member_registered(store_id: str, data: dict) -> None:
     other = Member.get_or_none((Member.phone == data["phone"]) & (Member.id != data["id"])) if data.get("phone") \
         else None
     if other is not None:
-        _flag("duplicate_phone", data["id"], store_id, {"member": data["code"], "other": other.code,
+        flag("duplicate_phone", data["id"], store_id, {"member": data["code"], "other": other.code,
                                                          "stores": [other.home_store, data["home_store"]]})
     Member.insert(id=data["id"], updated_at=data["registered_at"], **{n: data.get(n) for n in MEMBER_FIELDS}) \
         .on_conflict_ignore().execute()
@@ -123,7 +124,7 @@ def _ledger_entry(data: dict) -> None:
                .scalar())
     if balance < 0:
         # spent at two stores while they could not see each other: kept and relayed, a manager decides
-        _flag("overdraw", data["member_id"], data["store_id"],
+        flag("overdraw", data["member_id"], data["store_id"],
               {"entry_id": data["id"], "amount": data["amount"], "balance": balance, "ref": data.get("ref")})
 
 
@@ -136,6 +137,7 @@ def _count_sales(store_id: str, day: str, sales: int, sales_total: int, refunds:
                 SalesDay.refunds_total: SalesDay.refunds_total + refunds_total}).execute()
 
 
-def _flag(kind: str, member_id: str | None, store_id: str | None, detail: dict) -> None:
+def flag(kind: str, member_id: str | None, store_id: str | None, detail: dict) -> None:
+    """Something for a manager at HQ to look at."""
     Flag.create(kind=kind, member_id=member_id, store_id=store_id, detail=json.dumps(detail, ensure_ascii=False),
                 at=utc_now())

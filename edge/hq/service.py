@@ -19,7 +19,7 @@ import peewee
 
 from edge.config import HQSection, SyncSection
 from edge.db import utc_now
-from edge.hq.ingest import ingest
+from edge.hq.ingest import flag, ingest
 from edge.hq.models import Broadcast, Command, StoreState, transaction
 from edge.sync import connection
 from edge.sync.topics import StoreTopics, broadcast, root, store_of
@@ -107,9 +107,12 @@ class HQService:
                 try:
                     upto = ingest(store_id, message)
                     break
-                except peewee.IntegrityError:  # another HQ instance stored the same events first
-                    if attempt == 2:
-                        raise
+                except peewee.IntegrityError as error:  # another HQ instance stored the same events first …
+                    if attempt == 2:  # … or the store reuses a seq for another event (restored from a backup)
+                        log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
+                        flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
+                                                          "error": str(error)})
+                        return
             self.client.publish(StoreTopics(self.chain_id, store_id).ack, json.dumps({"upto_seq": upto}), qos=1)
         elif leaf == "resend":
             last = Broadcast.select(peewee.fn.MAX(Broadcast.hq_seq)).scalar() or 0
