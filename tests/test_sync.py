@@ -305,3 +305,16 @@ def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
     service._on_message(topic, batch("A", member_events()[1:2]))  # seq 1 again, another event: a restored store
     assert StoreEvent.select().count() == 1
     assert [(f["kind"], f["store_id"], f["detail"]["seqs"]) for f in reports.flags()] == [("seq_clash", "A", [1])]
+
+
+def test_a_broadcast_the_store_cannot_apply_leaves_hq_seq_and_the_sync_running(store):
+    service = SyncService(store)
+    clash = member_events()[:1]
+    clash[0]["data"]["code"] = store.members.register(
+        terminal(store), phone="13912345670", channel="pos",
+        consent=Consent(store.config.members.privacy_notice_version, ("membership",))).code  # same card code
+    before = row_counts(store, ignore=("meta",))  # meta: the time HQ was last heard from
+    service._on_message(service.topics.broadcast, json.dumps({"hq_seq": 1, "events": clash}).encode())
+    assert service.applier.hq_seq() == 0 and row_counts(store, ignore=("meta",)) == before
+    service._on_message(service.topics.ack, json.dumps({"upto_seq": 3}).encode())
+    assert service.outbox.acked_upto() == 3

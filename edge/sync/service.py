@@ -183,6 +183,9 @@ class SyncService:
             self._dispatch(topic, message)
         except (KeyError, TypeError, ValueError) as error:  # a malformed message must not stop the store's sync
             log.error("malformed message on %s (%s): %r", topic, error, payload[:200])
+        except Exception:  # noqa: BLE001 — nor one this store cannot apply: the outbox keeps going up, and
+            # hq_seq stays put (telemetry shows it), so the broadcast is tried again after the next gap
+            log.exception("could not apply a message on %s", topic)
 
     def _dispatch(self, topic: str, message: dict) -> None:
         if topic in (self.topics.ack, self.topics.broadcast):
