@@ -147,6 +147,17 @@ def test_a_product_from_hq_is_upserted_and_audited(store):
     assert store.catalog.by_sku("HQ-1").price == 990
 
 
+def test_a_price_from_hq_changes_only_the_price_and_an_unknown_sku_changes_nothing(store):
+    water = store.catalog.scan(WATER).product
+    before = row_counts(store)
+    Applier(store).apply_broadcast({"hq_seq": 1, "events": [
+        {"id": str(uuid.uuid4()), "type": "price.changed", "at": "x", "store_id": None,
+         "data": {"sku": sku, "price": 250}} for sku in (water.sku, "NO-SUCH-SKU")]})
+    changed = store.catalog.as_dict(store.catalog.by_sku(water.sku))
+    assert changed == {**store.catalog.as_dict(water), "price": 250}
+    assert row_counts(store)["product"] == before["product"]
+
+
 def test_a_command_is_answered_once_and_a_repeat_gets_the_same_reply(store):
     commands = Commands(store, Outbox(store, "B"))
     reply = commands.run({"id": "c1", "command": "ping"})
@@ -231,6 +242,10 @@ def test_a_catalog_csv_becomes_broadcasts_and_a_bad_header_queues_nothing(hq):
     with pytest.raises(DomainError, match="missing column"):
         push_catalog("sku,name\nN3,x\n")
     assert Broadcast.select().count() == 1
+    prices = push_catalog("sku,price\nN1,120\nN2,1.5\n")
+    assert prices == {"products": 1, "errors": [{"line": 3, "field": "price",
+                                                 "message": "price must be a whole number of fen, got '1.5'"}]}
+    assert json.loads(Broadcast.get_by_id(2).events)[0]["data"] == {"sku": "N1", "price": 120}
 
 
 def test_the_read_api_answers_the_chains_figures(hq):

@@ -16,29 +16,53 @@ from edge.hq.models import Broadcast, Command, transaction
 PRODUCTS_PER_BROADCAST = 200
 
 
+PRICE_COLUMNS = ("sku", "price")
+
+
 def push_catalog(text: str) -> dict:
-    """Every good row of the CSV (the store's catalog columns) as product.upserted events; bad rows reported."""
+    """The CSV's good rows for every store; bad rows reported by line.
+
+    With the store catalog's columns (sku, name, price, …) each row is a
+    product.upserted; with only sku and price, a price.changed.
+    """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or [])]
-    if missing:
-        raise DomainError(f"CSV header: missing column(s): {', '.join(missing)}", field="header")
-    products, errors = [], []
+    header = [column.strip() for column in reader.fieldnames or []]
+    prices_only = sorted(header) == sorted(PRICE_COLUMNS)
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing and not prices_only:
+        raise DomainError(f"CSV header: missing column(s): {', '.join(missing)} (or give only sku,price)",
+                          field="header")
+    reader.fieldnames = header
+    changes, errors = [], []
     for row in reader:
         try:
-            product = CatalogService.product_from_row(row)
-            # checked here as the store will check them, so a bad code is reported at HQ, not in a shop's log
-            product.barcodes = [normalize_gtin(code, field=f"barcodes[{n}]") for n, code in enumerate(product.barcodes)]
-            products.append(product.model_dump())
+            changes.append(_price(row) if prices_only else {"source": "hq", "product": _product(row)})
         except DomainError as error:
             errors.append({"line": reader.line_num, "field": error.field, "message": error.message})
     now = utc_now()
-    events = [{"id": str(uuid.uuid4()), "type": "product.upserted", "at": now, "store_id": None,
-               "data": {"source": "hq", "product": product}} for product in products]
+    kind = "price.changed" if prices_only else "product.upserted"
+    events = [{"id": str(uuid.uuid4()), "type": kind, "at": now, "store_id": None, "data": data} for data in changes]
     with transaction():
         for start in range(0, len(events), PRODUCTS_PER_BROADCAST):
             Broadcast.create(events=json.dumps(events[start:start + PRODUCTS_PER_BROADCAST], ensure_ascii=False),
                              created_at=now)
-    return {"products": len(products), "errors": errors}
+    return {"products": len(changes), "errors": errors}
+
+
+def _product(row: dict) -> dict:
+    product = CatalogService.product_from_row(row)
+    # checked here as the store will check them, so a bad code is reported at HQ, not in a shop's log
+    product.barcodes = [normalize_gtin(code, field=f"barcodes[{n}]") for n, code in enumerate(product.barcodes)]
+    return product.model_dump()
+
+
+def _price(row: dict) -> dict:
+    sku, price = (row.get("sku") or "").strip(), (row.get("price") or "").strip()
+    if not sku:
+        raise DomainError("sku is empty", field="sku")
+    if not price.isdigit():
+        raise DomainError(f"price must be a whole number of fen, got {price!r}", field="price")
+    return {"sku": sku, "price": int(price)}
 
 
 def send_command(store_id: str, command: str, args: dict | None = None) -> str:

@@ -15,6 +15,7 @@ import logging
 from peewee import EXCLUDED
 from pydantic import ValidationError
 
+from edge.catalog.models import Product
 from edge.catalog.schemas import ProductIn
 from edge.db import Prepared, RowInsert, utc_now
 from edge.errors import DomainError
@@ -49,6 +50,7 @@ class Applier:
         self.store_id = app.config.store.id
         self.handlers = {
             "product.upserted": self._product,
+            "price.changed": self._price,
             "member.registered": self._member_registered,
             "member.updated": self._member_updated,
             "member.erased": self._member_erased,
@@ -86,6 +88,15 @@ class Applier:
             self.app.catalog.upsert(ProductIn.model_validate(product), source="hq")
         except (ValidationError, DomainError) as error:  # the rest of the broadcast still applies
             log.error("HQ sent a product this store refuses (%s): %s", product.get("sku"), error)
+
+    def _price(self, data: dict) -> None:
+        """A new price for a product this store sells; the rest of the product as it is here."""
+        product = Product.get_or_none(Product.sku == data["sku"])
+        if product is None:
+            log.warning("HQ changed the price of %s, not in this store's catalog", data["sku"])
+            return
+        current = {k: v for k, v in self.app.catalog.as_dict(product).items() if k in ProductIn.model_fields}
+        self._product({"product": {**current, "price": data["price"]}})
 
     # -- members ------------------------------------------------------------------
 
