@@ -74,6 +74,10 @@ class StoreEdge:
         self.gifts = GiftsService(self)
         self.promotions = PromotionsService(self)
         self.payments = PaymentService(self)
+        if config.hq is not None:
+            from edge.sync.floor import OfflineFloorLimit
+
+            self.sales.tenders.wrap_ledger("stored_value", lambda ledger: OfflineFloorLimit(self, ledger))
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

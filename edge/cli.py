@@ -422,5 +422,43 @@ def bench_pay(sale_count, clients):
     run(sale_count, clients, echo=click.echo)
 
 
+@bench.command("sync")
+@click.option("--events", type=int, default=20_000, show_default=True, help="events for the rate against raw paho")
+@click.option("--backlog", type=int, default=100_000, show_default=True, help="backlog to drain")
+def bench_sync(events, backlog):
+    """Outbox to HQ with acks against raw paho QoS 1 with the same bytes; a backlog's drain time."""
+    from edge.bench.sync import run
+
+    run(events, backlog, echo=click.echo)
+
+
+# -- sync with HQ -------------------------------------------------------------
+
+
+@main.command()
+@store_options
+@click.pass_obj
+def sync(ctx: Context):
+    """Publish the outbox to HQ and apply what HQ sends, until SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from edge.sync.service import SyncService
+
+    store = ctx.store()
+    if store.config.hq is None:
+        raise click.ClickException("config: no [hq] section: this store works alone and keeps its outbox")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"sync: store {store.config.store.id} to {store.config.hq.broker}", err=True)
+    SyncService(store).run(stop)
+
+
+from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)
+
+main.add_command(hq)
+
+
 if __name__ == "__main__":
     main()

@@ -50,7 +50,49 @@ class HQSection(Strict):
     def _broker_scheme(cls, value: str) -> str:
         if not value.startswith(("mqtt://", "mqtts://")):
             raise ValueError("must start with mqtt:// or mqtts://")
+        rest = value.split("://", 1)[1].rstrip("/")
+        host, _, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
+        if not host or "/" in rest or (port and not (port.isdigit() and 1 <= int(port) <= 65535)):
+            raise ValueError("must be mqtt[s]://host or mqtt[s]://host:port")
         return value
+
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self):
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together (the client certificate and its key)")
+        tls_files = (self.ca_file, self.cert_file)
+        if self.broker.startswith("mqtt://") and any(tls_files):
+            raise ValueError("ca_file and cert_file need an mqtts:// broker (TLS)")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.broker.startswith("mqtts://")
+
+    @property
+    def host(self) -> str:
+        rest = self.broker.split("://", 1)[1].rstrip("/")
+        return rest.rpartition(":")[0] if ":" in rest else rest
+
+    @property
+    def port(self) -> int:
+        rest = self.broker.split("://", 1)[1].rstrip("/")
+        return int(rest.rpartition(":")[2]) if ":" in rest else (8883 if self.tls else 1883)
+
+
+class SyncSection(Strict):
+    """The sync service's pace: events per published batch, patience with HQ's acks, figures to HQ."""
+
+    batch_size: int = Field(500, ge=1, le=5000)
+    max_batches_in_flight: int = Field(20, ge=1, le=1000)
+    ack_timeout_seconds: int = Field(30, ge=1, le=3600)
+    telemetry_seconds: int = Field(60, ge=1, le=86_400)
+    session_expiry_seconds: int = Field(7 * 86_400, ge=0, description="the broker keeps the session this long")
+    reconnect_max_seconds: int = Field(60, ge=1, le=3600, description="back-off while the broker is away")
+    # 脱机限额: with no word from HQ for offline_after_seconds, a member's spends at this store may draw at
+    # most offline_floor_limit fen from stored value funded at other stores (it may be spent there meanwhile)
+    offline_after_seconds: int = Field(300, ge=1)
+    offline_floor_limit: int = Field(20_000, ge=0)
 
 
 class DeviceSection(Strict):
@@ -302,6 +344,7 @@ class PaymentsSection(Strict):
 class Config(Strict):
     store: StoreSection = Field(default_factory=StoreSection)
     hq: HQSection | None = None
+    sync: SyncSection = Field(default_factory=SyncSection)
     devices: list[DeviceSection] = Field(default_factory=list)
     checkout: CheckoutSection = Field(default_factory=CheckoutSection)
     security: SecuritySection = Field(default_factory=SecuritySection)

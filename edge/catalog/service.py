@@ -194,7 +194,7 @@ class CatalogService:
             for row in reader:
                 line = reader.line_num
                 try:
-                    data = self._row_to_product(row)
+                    data = self.product_from_row(row)
                     with self.app.db.savepoint():
                         _, created = self.upsert(data, staff_id=staff_id, source="csv")
                 except DomainError as error:
@@ -207,7 +207,7 @@ class CatalogService:
         return report
 
     @staticmethod
-    def _row_to_product(row: dict) -> ProductIn:
+    def product_from_row(row: dict) -> ProductIn:
         if None in row:
             raise DomainError("more values than columns", field="row")
         values = {k: (v or "").strip() for k, v in row.items() if k}

@@ -11,9 +11,9 @@ A spend runs inside the sale's BEGIN IMMEDIATE transaction, which holds the
 store's write lock: the balance it checks cannot change before it commits,
 so two lanes spending one member's balance at once never take it negative.
 
-Not yet here: value funded at other stores and not confirmed by HQ (the
-floor limit) arrives with the sync issue; ``apply`` is the entry point it
-will use for entries made elsewhere.
+Entries made at other stores arrive from HQ through ``apply``. While HQ is
+silent, value paid in elsewhere may be spent only up to the floor limit:
+edge.sync.floor wraps this tender's ledger when the store has an [hq].
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ features add their tenders here (stored value, points, coupons, payment codes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edge.errors import Conflict, DomainError
 
@@ -55,6 +55,11 @@ class TenderRegistry:
         if tender.name in self._tenders:
             raise ValueError(f"tender {tender.name!r} is registered twice")
         self._tenders[tender.name] = tender
+
+    def wrap_ledger(self, name: str, wrap) -> None:
+        """Put a guard around a tender's ledger: ``wrap(ledger)`` returns the ledger to use instead."""
+        tender = self.get(name)
+        self._tenders[name] = replace(tender, ledger=wrap(tender.ledger))
 
     def get(self, name: str, field: str = "method") -> Tender:
         tender = self._tenders.get(name)

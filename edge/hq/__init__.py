@@ -1,0 +1,1 @@
+"""The reference HQ (`storeedge hq`): consumes the stores' events, acks, relays, pushes, reports."""

@@ -1,0 +1,33 @@
+"""HQ's small read API: chain-wide figures as JSON (GET only)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+
+from edge.hq import reports
+
+
+def create_app() -> Flask:
+    app = Flask("storeedge-hq")
+
+    @app.get("/hq/v1/sales")
+    def sales():
+        return jsonify({"days": reports.sales(request.args.get("from"), request.args.get("to"))})
+
+    @app.get("/hq/v1/members")
+    def members():
+        return jsonify(reports.members(phone=request.args.get("phone"), code=request.args.get("code")))
+
+    @app.get("/hq/v1/settlement")
+    def settlement():
+        return jsonify(reports.settlement())
+
+    @app.get("/hq/v1/flags")
+    def flags():
+        return jsonify({"flags": reports.flags(open_only=request.args.get("all") is None)})
+
+    @app.get("/hq/v1/stores")
+    def stores():
+        return jsonify({"stores": reports.stores()})
+
+    return app

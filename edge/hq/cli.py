@@ -1,0 +1,124 @@
+"""`storeedge hq …`: run the reference HQ, push to the stores, read the chain's figures."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from edge.config import ConfigError, parse_config
+from edge.errors import DomainError
+
+READY = "HQ subscribed: consuming the stores' events"
+
+
+def _database(data_dir: str, dsn: str | None) -> None:
+    from edge.hq.models import open_hq_database
+
+    open_hq_database(dsn, Path(data_dir))
+
+
+def database_options(command):
+    command = click.option("--database", "dsn", envvar="STOREEDGE_HQ_DATABASE",
+                           help="postgresql://… DSN (default: SQLite hq.db in --hq-data)")(command)
+    return click.option("--hq-data", "data_dir", envvar="STOREEDGE_HQ_DATA", default="hq-data", show_default=True,
+                        type=click.Path(file_okay=False), help="HQ's data folder")(command)
+
+
+@click.group()
+def hq():
+    """The reference HQ: consume the stores' events, relay members, push catalog, report."""
+
+
+@hq.command("run")
+@database_options
+@click.option("--broker", envvar="STOREEDGE_HQ_BROKER", required=True, help="mqtt[s]://host:port")
+@click.option("--chain", "chain_id", envvar="STOREEDGE_HQ_CHAIN", required=True, help="the chain's id")
+@click.option("--username", envvar="STOREEDGE_HQ_USERNAME")
+@click.option("--password", envvar="STOREEDGE_HQ_PASSWORD")
+@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--cert-file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--key-file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--instance", help="this instance's name in the shared subscription (default: random)")
+def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file, key_file, instance):
+    """Consume, store, ack and relay until SIGTERM or Ctrl-C."""
+    from edge.hq.service import HQService
+
+    given = {"broker": broker, "username": username, "password": password, "ca_file": ca_file,
+             "cert_file": cert_file, "key_file": key_file}
+    try:  # checked as a store's [hq] section is, errors naming the option
+        section = parse_config({"hq": {k: v for k, v in given.items() if v is not None}}).hq
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    _database(data_dir, dsn)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"HQ for chain {chain_id} on {broker}", err=True)
+    HQService(section, chain_id, instance, on_ready=lambda: click.echo(READY, err=True)).run(stop)
+
+
+@hq.command("push-catalog")
+@database_options
+@click.argument("csv_file", type=click.File(encoding="utf-8"))
+def push_catalog(data_dir, dsn, csv_file):
+    """Queue the products of a CSV (the store catalog's columns) for every store."""
+    from edge.hq.push import push_catalog as push
+
+    _database(data_dir, dsn)
+    try:
+        report = push(csv_file.read())
+    except DomainError as error:
+        raise click.ClickException(f"{error.field}: {error.message}") from None
+    click.echo(json.dumps(report, ensure_ascii=False))
+    if report["errors"]:
+        raise SystemExit(1)
+
+
+@hq.command("command")
+@database_options
+@click.argument("store_id")
+@click.argument("command")
+@click.option("--arg", "args", multiple=True, help="name=value, as often as needed")
+def command(data_dir, dsn, store_id, command, args):
+    """Queue a command for one store (ping, status, resend_events --arg from_seq=N); prints its id."""
+    from edge.hq.push import send_command
+
+    parsed = {}
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{arg!r} is not name=value", param_hint="--arg")
+        parsed[name] = int(value) if value.lstrip("-").isdigit() else value
+    _database(data_dir, dsn)
+    click.echo(send_command(store_id, command, parsed))
+
+
+@hq.command("report")
+@database_options
+@click.argument("what", type=click.Choice(["sales", "members", "settlement", "flags", "stores"]))
+@click.option("--from", "day_from", help="first day (sales)")
+@click.option("--to", "day_to", help="last day (sales)")
+def report(data_dir, dsn, what, day_from, day_to):
+    """Chain-wide figures as JSON."""
+    from edge.hq import reports
+
+    _database(data_dir, dsn)
+    answer = {"sales": lambda: reports.sales(day_from, day_to), "members": reports.members,
+              "settlement": reports.settlement, "flags": reports.flags, "stores": reports.stores}[what]()
+    click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
+
+
+@hq.command("api")
+@database_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8090, show_default=True)
+def api(data_dir, dsn, host, port):
+    """Serve the read API (GET /hq/v1/sales, members, settlement, flags, stores)."""
+    from edge.hq.api import create_app
+
+    _database(data_dir, dsn)
+    create_app().run(host=host, port=port)

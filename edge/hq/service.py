@@ -1,0 +1,177 @@
+"""`storeedge hq run`: the reference HQ's loop, one thread doing the database work.
+
+It consumes the stores' events through an MQTT v5 shared subscription (so
+several HQ instances share the load), stores each batch in one transaction,
+acks per store, and publishes its own outbox: the broadcasts (numbered by
+hq_seq, marked published once the broker has them) and the commands to
+single stores. A store's resend request gets the broadcasts again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import uuid
+
+import peewee
+
+from edge.config import HQSection, SyncSection
+from edge.db import utc_now
+from edge.hq.ingest import flag, ingest
+from edge.hq.models import Broadcast, Command, StoreState, transaction
+from edge.sync import connection
+from edge.sync.topics import StoreTopics, broadcast, root, store_of
+
+log = logging.getLogger("storeedge.hq")
+
+POLL_SECONDS = 0.05
+PUBLISH_CHUNK = 200  # broadcasts or commands published per turn of the loop, so acks are not held up
+GROUP = "hq"
+
+
+class HQService:
+    def __init__(self, hq: HQSection, chain_id: str, instance: str | None = None, pace: SyncSection | None = None,
+                 on_ready=None):
+        self.on_ready = on_ready  # called once subscribed: events published before that reach no HQ
+        self.hq = hq
+        self.pace = pace or SyncSection(reconnect_max_seconds=10)
+        self.chain_id = chain_id
+        self.inbox: queue.Queue = queue.Queue()
+        self.connected = False
+        self.pending: dict[int, tuple[str, object]] = {}  # paho mid -> (kind, key) until the broker has it
+        self.resends: list[list[int]] = []  # [next hq_seq, last hq_seq] still to send again
+        self.client = connection.make_client(hq, self.pace, f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}")
+        self.client.on_connect = lambda c, u, flags, reason, props: self.inbox.put(("connected", reason))
+        self.client.on_disconnect = lambda c, u, flags, reason, props: self.inbox.put(("disconnected", reason))
+        self.client.on_message = lambda c, u, message: self.inbox.put(("message", message.topic, message.payload))
+        self.client.on_publish = lambda c, u, mid, reason, props: self.inbox.put(("published", mid))
+        self.client.on_subscribe = lambda c, u, mid, reasons, props: self.inbox.put(("subscribed", reasons))
+
+    def _shared(self, leaf: str) -> str:
+        return f"$share/{GROUP}/{root(self.chain_id)}/stores/+/{leaf}"
+
+    def run(self, stop: threading.Event) -> None:
+        connection.start(self.client, self.hq, self.pace)
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+    def step(self) -> None:
+        try:
+            item = self.inbox.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            item = None
+        while item is not None:
+            self._handle(item)
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                item = None
+        if self.connected:
+            self._publish_broadcasts()
+            self._publish_resends()
+            self._publish_commands()
+
+    def _handle(self, item: tuple) -> None:
+        kind = item[0]
+        if kind == "connected":
+            if item[1].is_failure:
+                log.warning("broker refused the connection: %s", item[1])
+                return
+            self.connected = True
+            self.pending.clear()  # not confirmed: published again
+            self.client.subscribe([(self._shared(leaf), 1) for leaf in
+                                   ("events", "resend", "replies", "status", "telemetry")])
+        elif kind == "disconnected":
+            self.connected = False
+        elif kind == "subscribed":
+            if self.on_ready is not None:
+                self.on_ready()
+        elif kind == "published":
+            self._confirmed(item[1])
+        else:
+            try:
+                self._on_message(item[1], json.loads(item[2]))
+            except (KeyError, TypeError, ValueError) as error:
+                log.error("malformed message on %s (%s): %r", item[1], error, item[2][:200])
+
+    def _on_message(self, topic: str, message: dict) -> None:
+        store_id, leaf = store_of(topic), topic.rsplit("/", 1)[1]
+        if leaf == "events":
+            for attempt in (1, 2):
+                try:
+                    upto = ingest(store_id, message)
+                    break
+                except peewee.IntegrityError as error:  # another HQ instance stored the same events first …
+                    if attempt == 2:  # … or the store reuses a seq for another event (restored from a backup)
+                        log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
+                        flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
+                                                          "error": str(error)})
+                        return
+            self.client.publish(StoreTopics(self.chain_id, store_id).ack, json.dumps({"upto_seq": upto}), qos=1)
+        elif leaf == "resend":
+            last = Broadcast.select(peewee.fn.MAX(Broadcast.hq_seq)).scalar() or 0
+            start = int(message["from_hq_seq"])
+            if start <= last:
+                self.resends.append([start, last])
+        elif leaf == "replies":
+            Command.update(reply=json.dumps(message, ensure_ascii=False), replied_at=utc_now()).where(
+                Command.id == message["id"]).execute()
+        elif leaf == "status":
+            self._store_row(store_id, state=message["state"], version=message.get("version"),
+                            status_at=message.get("at"))
+        elif leaf == "telemetry":
+            self._store_row(store_id, telemetry=json.dumps(message), telemetry_at=utc_now())
+
+    @staticmethod
+    def _store_row(store_id: str, **values) -> None:
+        with transaction():
+            StoreState.insert(store_id=store_id, **values).on_conflict(
+                conflict_target=[StoreState.store_id], update=values).execute()
+
+    # -- HQ's outbox ------------------------------------------------------------------
+
+    def _send_broadcast(self, row: Broadcast) -> int:
+        payload = f'{{"hq_seq":{row.hq_seq},"events":{row.events}}}'
+        return self.client.publish(broadcast(self.chain_id), payload.encode(), qos=1).mid
+
+    def _publish_broadcasts(self) -> None:
+        waiting = {key for kind, key in self.pending.values() if kind == "broadcast"}
+        rows = (Broadcast.select().where(Broadcast.published == False).order_by(Broadcast.hq_seq)  # noqa: E712
+                .limit(PUBLISH_CHUNK + len(waiting)))
+        for row in rows:
+            if row.hq_seq not in waiting:
+                self.pending[self._send_broadcast(row)] = ("broadcast", row.hq_seq)
+
+    def _publish_resends(self) -> None:
+        if not self.resends:
+            return
+        cursor = self.resends[0]
+        rows = list(Broadcast.select().where((Broadcast.hq_seq >= cursor[0]) & (Broadcast.hq_seq <= cursor[1]))
+                    .order_by(Broadcast.hq_seq).limit(PUBLISH_CHUNK))
+        for row in rows:
+            self._send_broadcast(row)
+        cursor[0] = rows[-1].hq_seq + 1 if rows else cursor[1] + 1
+        if cursor[0] > cursor[1]:
+            self.resends.pop(0)
+
+    def _publish_commands(self) -> None:
+        waiting = {key for kind, key in self.pending.values() if kind == "command"}
+        for command in Command.select().where(Command.published == False).limit(PUBLISH_CHUNK):  # noqa: E712
+            if command.id in waiting:
+                continue
+            payload = {"id": command.id, "command": command.command, "args": json.loads(command.args)}
+            topic = StoreTopics(self.chain_id, command.store_id).commands
+            self.pending[self.client.publish(topic, json.dumps(payload), qos=1).mid] = ("command", command.id)
+
+    def _confirmed(self, mid: int) -> None:
+        kind, key = self.pending.pop(mid, (None, None))
+        if kind == "broadcast":
+            Broadcast.update(published=True).where(Broadcast.hq_seq == key).execute()
+        elif kind == "command":
+            Command.update(published=True).where(Command.id == key).execute()

@@ -1,0 +1,35 @@
+"""One paho-mqtt 2.x client as both sides use it: MQTT v5, TLS, credentials, a persistent session."""
+
+from __future__ import annotations
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.config import HQSection, SyncSection
+
+KEEPALIVE_SECONDS = 30
+
+
+def make_client(hq: HQSection, pace: SyncSection, client_id: str,
+                will: tuple[str, bytes] | None = None) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if hq.username is not None:
+        client.username_pw_set(hq.username, hq.password)
+    if hq.tls:
+        client.tls_set(ca_certs=hq.ca_file, certfile=hq.cert_file, keyfile=hq.key_file)
+    if will is not None:
+        client.will_set(will[0], will[1], qos=1, retain=True)
+    client.reconnect_delay_set(1, pace.reconnect_max_seconds)  # paho doubles the wait up to this: backing off
+    client.max_inflight_messages_set(pace.max_batches_in_flight)
+    client.max_queued_messages_set(0)  # we publish only while connected; the outbox is the real queue
+    return client
+
+
+def start(client: mqtt.Client, hq: HQSection, pace: SyncSection) -> None:
+    """Connect in the background (retrying until the broker answers) with a session the broker keeps."""
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = pace.session_expiry_seconds
+    client.connect_async(hq.host, hq.port, keepalive=KEEPALIVE_SECONDS, clean_start=False, properties=properties)
+    client.loop_start()

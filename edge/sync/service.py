@@ -1,0 +1,230 @@
+"""`storeedge sync`: the store's side of the MQTT contract, one loop in one thread.
+
+paho's network thread only puts what arrives on a queue; this loop does all
+the database work: publish the outbox in batches (a window of batches in
+flight, rewound to the first unacked event after a reconnect or when HQ's
+ack is late), mark events acked when HQ says so, apply broadcasts in hq_seq
+order (asking HQ to resend after a gap), answer commands, send telemetry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+
+from edge import __version__
+from edge.db import utc_now
+from edge.sync import connection
+from edge.sync.apply import Applier
+from edge.store_meta import Meta
+from edge.sync.commands import Commands
+from edge.sync.floor import HEARD_AT_KEY
+from edge.sync.outbox import Outbox
+from edge.sync.topics import StoreTopics, status_payload
+
+log = logging.getLogger("storeedge.sync")
+
+POLL_SECONDS = 0.05
+RESEND_PATIENCE_SECONDS = 5.0
+HEARD_WRITE_SECONDS = 5.0  # one resend request at a time, unless this passes with no progress
+
+
+@dataclass
+class InFlight:
+    last_seq: int
+    sent_at: float
+
+
+@dataclass
+class Window:
+    """The batches published and not yet acked by HQ."""
+
+    next_seq: int = 1
+    batches: list[InFlight] = field(default_factory=list)
+
+    def rewind(self, acked_upto: int) -> None:
+        self.next_seq = acked_upto + 1
+        self.batches.clear()
+
+    def acked(self, upto: int) -> None:
+        self.batches = [b for b in self.batches if b.last_seq > upto]
+        self.next_seq = max(self.next_seq, upto + 1)
+
+
+class SyncService:
+    def __init__(self, app, clock=time.monotonic):
+        if app.config.hq is None:
+            raise ValueError("no [hq] section in the config: this store works alone")
+        self.app = app
+        self.hq = app.config.hq
+        self.pace = app.config.sync
+        self.clock = clock
+        self.topics = StoreTopics(app.config.store.chain_id, app.config.store.id)
+        self.outbox = Outbox(app, app.config.store.id)
+        self.applier = Applier(app)
+        self.commands = Commands(app, self.outbox)
+        self.inbox: queue.Queue = queue.Queue()
+        self.window = Window()
+        self.connected = False
+        self.started = clock()
+        self.next_telemetry = 0.0
+        self.resend_asked: tuple[int, float] | None = None
+        self.heard_written = -HEARD_WRITE_SECONDS
+        client_id = f"storeedge-{app.config.store.chain_id}-{app.config.store.id}"
+        self.client = connection.make_client(self.hq, self.pace, client_id,
+                                             will=(self.topics.status, status_payload("offline", __version__)))
+        self.client.on_connect = lambda c, u, flags, reason, props: self.inbox.put(("connected", reason))
+        self.client.on_disconnect = lambda c, u, flags, reason, props: self.inbox.put(("disconnected", reason))
+        self.client.on_message = lambda c, u, message: self.inbox.put(("message", message.topic, message.payload))
+
+    # -- running ---------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        connection.start(self.client, self.hq, self.pace)
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.connected:
+            self.client.publish(self.topics.status, status_payload("offline", __version__), qos=1,
+                                retain=True).wait_for_publish(timeout=5)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def step(self) -> None:
+        try:
+            item = self.inbox.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            item = None
+        while item is not None:
+            self._handle(item)
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                item = None
+        if self.connected:
+            self._late_acks()
+            self._publish_more()
+            self._telemetry()
+
+    def _handle(self, item: tuple) -> None:
+        kind = item[0]
+        if kind == "connected":
+            if item[1].is_failure:
+                log.warning("broker refused the connection: %s", item[1])
+                return
+            self._on_connected()
+        elif kind == "disconnected":
+            self.connected = False
+            log.info("broker connection lost (%s); paho reconnects with back-off", item[1])
+        else:
+            self._on_message(item[1], item[2])
+
+    def _on_connected(self) -> None:
+        self.connected = True
+        self.client.subscribe([(self.topics.ack, 1), (self.topics.commands, 1), (self.topics.broadcast, 1)])
+        self.client.publish(self.topics.status, status_payload("online", __version__), qos=1, retain=True)
+        self.window.rewind(self.outbox.acked_upto())  # whatever was in flight may be lost: send it again
+        self.next_telemetry = 0.0
+        self._ask_resend(self.applier.hq_seq() + 1, force=True)  # broadcasts missed while away
+
+    # -- the outbox up -----------------------------------------------------------
+
+    def _publish_more(self) -> None:
+        while len(self.window.batches) < self.pace.max_batches_in_flight:
+            batch = self.outbox.batch(self.window.next_seq, self.pace.batch_size)
+            if batch is None:
+                return
+            last_seq, payload = batch
+            self.client.publish(self.topics.events, payload, qos=1)
+            self.window.batches.append(InFlight(last_seq, self.clock()))
+            self.window.next_seq = last_seq + 1
+
+    def _late_acks(self) -> None:
+        if self.window.batches and self.clock() - self.window.batches[0].sent_at > self.pace.ack_timeout_seconds:
+            log.warning("HQ has not acked seq %d in %d s: sending from the first unacked event again",
+                        self.window.batches[0].last_seq, self.pace.ack_timeout_seconds)
+            self.window.rewind(self.outbox.acked_upto())
+
+    def _telemetry(self) -> None:
+        now = self.clock()
+        if now < self.next_telemetry:
+            return
+        self.next_telemetry = now + self.pace.telemetry_seconds
+        self.client.publish(self.topics.telemetry, json.dumps(self.figures()).encode(), qos=0)
+
+    def figures(self) -> dict:
+        disk = shutil.disk_usage(self.app.data_dir)
+        return {"store_id": self.app.config.store.id, "version": __version__, "at": utc_now(),
+                **self.outbox.figures(), "hq_seq": self.applier.hq_seq(),
+                "disk": {"total_bytes": disk.total, "free_bytes": disk.free},
+                "uptime_seconds": round(self.clock() - self.started, 1),
+                # the gateway reports live device states; the sync service knows what the config declares
+                "devices": [{"name": d.name, "kind": d.kind, "lane": d.lane, "state": "unknown"}
+                            for d in self.app.config.devices]}
+
+    # -- HQ down -------------------------------------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            log.error("not JSON on %s: %r", topic, payload[:200])
+            return
+        try:
+            self._dispatch(topic, message)
+        except (KeyError, TypeError, ValueError) as error:  # a malformed message must not stop the store's sync
+            log.error("malformed message on %s (%s): %r", topic, error, payload[:200])
+        except Exception:  # noqa: BLE001 — nor one this store cannot apply: the outbox keeps going up, and
+            # hq_seq stays put (telemetry shows it), so the broadcast is tried again after the next gap
+            log.exception("could not apply a message on %s", topic)
+
+    def _dispatch(self, topic: str, message: dict) -> None:
+        if topic in (self.topics.ack, self.topics.broadcast):
+            self._heard_from_hq()
+        if topic == self.topics.ack:
+            upto = self.outbox.ack(int(message["upto_seq"]))
+            self.window.acked(upto)
+        elif topic == self.topics.broadcast:
+            self._on_broadcast(message)
+        elif topic == self.topics.commands:
+            reply = self.commands.run(message)
+            self.client.publish(self.topics.replies, json.dumps(reply, ensure_ascii=False).encode(), qos=1)
+            if message.get("command") == "resend_events":
+                self.window.rewind(self.outbox.acked_upto())
+
+    def _heard_from_hq(self) -> None:
+        """Remember HQ answered (the offline floor limit reads it), at most every few seconds."""
+        now = self.clock()
+        if now - self.heard_written < HEARD_WRITE_SECONDS:
+            return
+        self.heard_written = now
+        with self.app.db.transaction(durable=False):
+            Meta.put(HEARD_AT_KEY, utc_now())
+
+    def _on_broadcast(self, message: dict) -> None:
+        expected = self.applier.hq_seq() + 1
+        hq_seq = message["hq_seq"]
+        if hq_seq < expected:
+            return  # applied already
+        if hq_seq > expected:
+            self._ask_resend(expected)
+            return
+        self.applier.apply_broadcast(message)
+        self.resend_asked = None
+
+    def _ask_resend(self, from_hq_seq: int, force: bool = False) -> None:
+        now = self.clock()
+        if not force and self.resend_asked and self.resend_asked[0] == from_hq_seq \
+                and now - self.resend_asked[1] < RESEND_PATIENCE_SECONDS:
+            return
+        self.resend_asked = (from_hq_seq, now)
+        self.client.publish(self.topics.resend, json.dumps({"from_hq_seq": from_hq_seq}).encode(), qos=1)

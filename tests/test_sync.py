@@ -1,0 +1,335 @@
+"""Sync rules without a broker: the [hq]/[sync] config, the outbox as published and acked, HQ's broadcasts and
+commands applied once at a store, and HQ's ingest (once per event, contiguous acks, relays, overdraw flags,
+settlement, daily sales, catalog push, read API).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from edge.config import ConfigError, parse_config
+from edge.errors import Conflict, DomainError
+from edge.hq import reports
+from edge.hq.api import create_app
+from edge.hq.ingest import ingest
+from edge.hq.models import Broadcast, Flag, StoreEvent, StoreState, open_hq_database
+from edge.hq.push import push_catalog, send_command
+from edge.hq.service import HQService
+from edge.members.models import Member
+from edge.members.service import Consent
+from edge.outbox.events import emit
+from edge.store_meta import Meta
+from edge.sync.apply import Applier
+from edge.sync.commands import Commands
+from edge.sync.floor import HEARD_AT_KEY
+from edge.sync.outbox import Outbox
+from edge.sync.service import SyncService
+from tests.conftest import WATER, terminal
+from tests.domain2_helpers import nothing_written, open_sale_with, refused, row_counts
+
+CHAIN_CONFIG = {"store": {"id": "B", "chain_id": "c1"}, "hq": {"broker": "mqtt://127.0.0.1:9"}}
+MEMBER_ID = "7d3f7c8e-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def store(store_with):
+    return store_with(CHAIN_CONFIG)
+
+
+@pytest.fixture
+def hq(tmp_path):
+    db = open_hq_database(None, tmp_path / "hq")
+    yield db
+    db.close()
+
+
+# -- config ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"hq": {"broker": "mqtt://hq:port"}}, "hq.broker: Value error, must be mqtt[s]://host or mqtt[s]://host:port"),
+    ({"hq": {"broker": "mqtts://hq", "cert_file": "c.pem"}}, "hq: Value error, cert_file and key_file go together"),
+    ({"hq": {"broker": "mqtt://hq", "ca_file": "ca.pem"}}, "hq: Value error, ca_file and cert_file need an mqtts://"),
+    ({"sync": {"batch_size": 0}}, "sync.batch_size: Input should be greater than or equal to 1"),
+    ({"sync": {"batchsize": 10}}, "sync.batchsize: unknown key"),
+])
+def test_bad_hq_and_sync_settings_are_refused_naming_the_key(config, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config)
+    assert str(caught.value).startswith(message)
+
+
+def test_broker_address_gives_host_port_and_tls():
+    hq = parse_config({"hq": {"broker": "mqtts://hq.example", "username": "S001", "password": "x"}}).hq
+    assert (hq.host, hq.port, hq.tls) == ("hq.example", 8883, True)
+    assert parse_config({"hq": {"broker": "mqtt://10.0.0.5:1884"}}).hq.port == 1884
+
+
+# -- the outbox as the sync service sees it ------------------------------------------------------------
+
+
+def test_a_batch_is_the_contracts_events_payload_and_acks_only_move_forward(store):
+    outbox = Outbox(store, "B")
+    last = outbox.last_seq()
+    with store.db.transaction():
+        emit("stock.movement", {"id": "m1", "qty": 2})
+    last_seq, payload = outbox.batch(last, 10)
+    message = json.loads(payload)
+    assert last_seq == last + 1 and message["store_id"] == "B"
+    assert [e["seq"] for e in message["events"]] == [last, last + 1]
+    assert set(message["events"][-1]) == {"id", "seq", "type", "at", "data"}
+    assert message["events"][-1]["data"] == {"id": "m1", "qty": 2}
+
+    assert outbox.ack(last) == last
+    assert outbox.ack(last - 5) == last  # a late, older ack changes nothing
+    assert outbox.ack(last + 100) == last + 1  # never past what exists
+    assert outbox.figures()["outbox_depth"] == 0
+    assert store.db.peewee.execute_sql("SELECT COUNT(*) FROM outbox_event WHERE acked = 0").fetchone()[0] == 0
+
+
+# -- what HQ sends, applied at the store ------------------------------------------------------------------
+
+
+def member_events(store_id: str = "A") -> list[dict]:
+    at = "2026-11-23T08:00:00.000+00:00"
+    record = {"id": MEMBER_ID, "code": "80000000017", "phone": "13912345678", "name": "王芳", "birthday": None,
+              "gender": None, "minor": False, "status": "active", "merged_into": None, "home_store": store_id,
+              "registered_at": at}
+    stored_value = {"ledger": "stored_value", "id": str(uuid.uuid4()), "member_id": MEMBER_ID,
+                    "account": "principal", "amount": 30_000, "kind": "topup", "ref": "t1", "store_id": store_id,
+                    "device_id": 1, "staff_id": 1, "at": at}
+    points = {"ledger": "points", "id": str(uuid.uuid4()), "member_id": MEMBER_ID, "points": 120, "kind": "accrual",
+              "ref": "s1", "reason": None, "store_id": store_id, "expires_on": "2027-11-30",
+              "detail": {"receipt_no": "x"}, "at": at}
+    return [{"id": str(uuid.uuid4()), "type": kind, "at": at, "data": data, "store_id": store_id}
+            for kind, data in (("member.registered", record), ("ledger.entry", stored_value),
+                               ("ledger.entry", points))]
+
+
+def test_a_broadcast_applies_members_and_ledger_entries_once(store):
+    applier = Applier(store)
+    message = {"hq_seq": 1, "events": member_events()}
+    assert applier.apply_broadcast(message) == 3
+    assert store.stored_value.balance(MEMBER_ID).total == 30_000 and store.points.balance(MEMBER_ID) == 120
+    assert store.members.find(phone="13912345678").id == MEMBER_ID
+    before = row_counts(store)
+    assert applier.apply_broadcast({**message, "hq_seq": 2}) == 0  # the same events again, in a resend
+    assert row_counts(store) == before
+    assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000 and applier.hq_seq() == 2
+
+
+def test_a_stores_own_events_coming_back_are_skipped(store):
+    applier = Applier(store)
+    applier.apply_broadcast({"hq_seq": 1, "events": member_events(store_id="B")})
+    assert Member.get_or_none(Member.id == MEMBER_ID) is None
+
+
+def test_broadcasts_out_of_order_wait_for_the_gap_to_be_filled(store):
+    service = SyncService(store)
+    first, second = member_events()[:1], member_events()[1:2]
+    service._dispatch(service.topics.broadcast, {"hq_seq": 2, "events": second})
+    assert service.applier.hq_seq() == 0 and service.resend_asked[0] == 1  # asked HQ to send from 1 again
+    for hq_seq, events in ((1, first), (2, second), (1, first), (2, second)):  # the resend, then duplicates
+        service._dispatch(service.topics.broadcast, {"hq_seq": hq_seq, "events": events})
+    assert service.applier.hq_seq() == 2
+    assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000
+
+
+def test_a_product_from_hq_is_upserted_and_audited(store):
+    product = {"sku": "HQ-1", "name": "总部新品", "price": 990, "barcodes": [], "active": True}
+    Applier(store).apply_broadcast({"hq_seq": 1, "events": [
+        {"id": str(uuid.uuid4()), "type": "product.upserted", "at": "x", "store_id": None,
+         "data": {"source": "hq", "product": product}}]})
+    assert store.catalog.by_sku("HQ-1").price == 990
+
+
+def test_a_price_from_hq_changes_only_the_price_and_an_unknown_sku_changes_nothing(store):
+    water = store.catalog.scan(WATER).product
+    before = row_counts(store)
+    Applier(store).apply_broadcast({"hq_seq": 1, "events": [
+        {"id": str(uuid.uuid4()), "type": "price.changed", "at": "x", "store_id": None,
+         "data": {"sku": sku, "price": 250}} for sku in (water.sku, "NO-SUCH-SKU")]})
+    changed = store.catalog.as_dict(store.catalog.by_sku(water.sku))
+    assert changed == {**store.catalog.as_dict(water), "price": 250}
+    assert row_counts(store)["product"] == before["product"]
+
+
+def test_a_command_is_answered_once_and_a_repeat_gets_the_same_reply(store):
+    commands = Commands(store, Outbox(store, "B"))
+    reply = commands.run({"id": "c1", "command": "ping"})
+    assert reply["ok"] and reply["result"] == {"store_id": "B"}
+    before = row_counts(store)
+    assert commands.run({"id": "c1", "command": "ping"}) == reply
+    assert row_counts(store) == before
+    unknown = commands.run({"id": "c2", "command": "reboot"})
+    assert not unknown["ok"] and unknown["error"].startswith("command: unknown command 'reboot'")
+    bad = commands.run({"id": "c3", "command": "resend_events", "args": {}})
+    assert not bad["ok"] and bad["error"].startswith("args:")
+
+
+def test_resend_events_makes_acked_events_unacked_again(store):
+    outbox = Outbox(store, "B")
+    outbox.ack(outbox.last_seq())
+    reply = Commands(store, outbox).run({"id": "c1", "command": "resend_events", "args": {"from_seq": 3}})
+    assert reply["result"] == {"acked_upto": 2} and outbox.figures()["outbox_depth"] == outbox.last_seq() - 2
+
+
+# -- HQ ------------------------------------------------------------------------------------------------------
+
+
+def batch(store_id: str, events: list[dict], first_seq: int = 1) -> dict:
+    return {"store_id": store_id, "events": [{"id": e["id"], "seq": first_seq + n, "type": e["type"], "at": e["at"],
+                                              "data": e["data"]} for n, e in enumerate(events)]}
+
+
+def spend(store_id: str, amount: int) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "ledger.entry", "at": "2026-11-23T09:00:00.000+00:00",
+            "data": {"ledger": "stored_value", "id": str(uuid.uuid4()), "member_id": MEMBER_ID,
+                     "account": "principal", "amount": -amount, "kind": "spend", "ref": "s", "store_id": store_id,
+                     "at": "2026-11-23T09:00:00.000+00:00"}}
+
+
+def test_hq_stores_each_event_once_and_acks_only_without_gaps(hq):
+    events = member_events()
+    assert ingest("A", batch("A", events[1:], first_seq=2)) == 0  # seq 1 is not there yet
+    assert ingest("A", batch("A", events[:1])) == 3
+    assert ingest("A", batch("A", events)) == 3  # delivered twice
+    assert StoreEvent.select().count() == 3 and StoreState.get_by_id("A").acked_upto == 3
+    relayed = [json.loads(b.events) for b in Broadcast.select().order_by(Broadcast.hq_seq)]
+    assert [len(events) for events in relayed] == [2, 1] and relayed[0][0]["store_id"] == "A"
+
+
+def test_hq_refuses_a_batch_naming_another_store_and_stores_nothing(hq):
+    with pytest.raises(ValueError, match="store_id 'B'"):
+        ingest("A", batch("B", member_events()))
+    assert StoreEvent.select().count() == 0
+
+
+def test_spends_at_two_stores_that_overdraw_are_kept_flagged_and_settled(hq):
+    ingest("A", batch("A", member_events()))  # 300.00 paid in at A
+    ingest("B", batch("B", [spend("B", 20_000)]))
+    ingest("C", batch("C", [spend("C", 15_000)]))  # offline at the same time: 50.00 beyond the balance
+    assert reports.balances(MEMBER_ID)["stored_value"] == -5_000
+    flags = reports.flags()
+    assert [(f["kind"], f["store_id"], f["detail"]["balance"]) for f in flags] == [("overdraw", "C", -5_000)]
+    assert reports.settlement() == {"gross": [{"from": "A", "to": "B", "amount": 20_000},
+                                              {"from": "A", "to": "C", "amount": 10_000}],
+                                    "net": [{"from": "A", "to": "B", "amount": 20_000},
+                                            {"from": "A", "to": "C", "amount": 10_000}],
+                                    "unfunded": {"C": 5_000}}
+    assert Flag.select().count() == 1
+
+
+def test_daily_sales_per_store_count_sales_and_refunds(hq):
+    sale = {"id": str(uuid.uuid4()), "type": "sale.completed", "at": "x",
+            "data": {"business_date": "2026-11-23", "total": 1_230}}
+    refund = {"id": str(uuid.uuid4()), "type": "refund.completed", "at": "x",
+              "data": {"at": "2026-11-23T10:00:00+00:00", "total": 200}}
+    ingest("A", batch("A", [sale, refund]))
+    assert reports.sales() == [{"store_id": "A", "day": "2026-11-23", "sales": 1, "sales_total": 1_230,
+                                "refunds": 1, "refunds_total": 200, "net": 1_030}]
+
+
+def test_a_catalog_csv_becomes_broadcasts_and_a_bad_header_queues_nothing(hq):
+    report = push_catalog("sku,name,price,barcodes\nN1,新品,100,6900000000014\nN2,,5,\nN3,x,5,6900000000017\n")
+    assert report["products"] == 1
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(3, "name"), (4, "barcodes[0]")]
+    assert json.loads(Broadcast.get().events)[0]["data"]["product"]["sku"] == "N1"
+    with pytest.raises(DomainError, match="missing column"):
+        push_catalog("sku,name\nN3,x\n")
+    assert Broadcast.select().count() == 1
+    prices = push_catalog("sku,price\nN1,120\nN2,1.5\n")
+    assert prices == {"products": 1, "errors": [{"line": 3, "field": "price",
+                                                 "message": "price must be a whole number of fen, got '1.5'"}]}
+    assert json.loads(Broadcast.get_by_id(2).events)[0]["data"] == {"sku": "N1", "price": 120}
+
+
+def test_the_read_api_answers_the_chains_figures(hq):
+    ingest("A", batch("A", member_events()))
+    send_command("A", "ping")
+    http = create_app().test_client()
+    assert http.get("/hq/v1/members").json == {"total": 1, "by_home_store": {"A": 1}}
+    found = http.get("/hq/v1/members?phone=13912345678").json["members"][0]
+    assert (found["stored_value"], found["points"]) == (30_000, 120)
+    assert http.get("/hq/v1/settlement").json["net"] == []
+    assert http.get("/hq/v1/stores").json["stores"][0]["acked_upto"] == 3
+
+
+# -- the offline floor limit ---------------------------------------------------------------------------------
+
+
+def spend_here(store, amount_in_water: int = 1):
+    """A sale of bottles of water paid with MEMBER_ID's stored value at this store."""
+    caller = terminal(store, lane=5)
+    sale = open_sale_with(store, caller, [(WATER, amount_in_water)])
+    store.sales.set_member(sale.id, caller, store.members.get(MEMBER_ID))
+    total = store.sales.get(sale.id).total
+    return store.sales.complete(sale.id, caller, [{"method": "stored_value", "amount": total}])
+
+
+def hear_from_hq(store, hours_ago: int) -> None:
+    with store.db.transaction():
+        Meta.put(HEARD_AT_KEY, (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).isoformat())
+
+
+@pytest.fixture
+def floored(store_with):
+    """Store B with a 5.00 floor limit, holding 300.00 paid in at store A (relayed by HQ)."""
+    store = store_with({**CHAIN_CONFIG, "sync": {"offline_floor_limit": 500, "offline_after_seconds": 60}})
+    Applier(store).apply_broadcast({"hq_seq": 1, "events": member_events()})
+    return store
+
+
+def test_offline_value_paid_in_elsewhere_is_spent_only_up_to_the_floor_limit(floored):
+    hear_from_hq(floored, hours_ago=2)
+    spend_here(floored, 2)  # 4.00 of the 5.00 limit
+    caller = terminal(floored, lane=6)
+    sale = open_sale_with(floored, caller, [(WATER, 1)])
+    floored.sales.set_member(sale.id, caller, floored.members.get(MEMBER_ID))
+    with nothing_written(floored), refused(Conflict, field="payments[0].amount", code="offline_floor_limit"):
+        floored.sales.complete(sale.id, caller, [{"method": "stored_value", "amount": 200}])  # 6.00 in all
+    assert floored.stored_value.balance(MEMBER_ID).total == 30_000 - 400
+
+
+def test_in_touch_with_hq_the_floor_does_not_apply(floored):
+    hear_from_hq(floored, hours_ago=0)
+    spend_here(floored, 10)  # 20.00, far above the floor
+    assert floored.stored_value.balance(MEMBER_ID).total == 30_000 - 2_000
+
+
+def test_offline_value_paid_in_here_is_spent_freely(store_with):
+    store = store_with({**CHAIN_CONFIG, "sync": {"offline_floor_limit": 0}})
+    caller = terminal(store, lane=6)
+    member = store.members.register(caller, phone="13912345678", channel="pos",
+                                    consent=Consent(store.config.members.privacy_notice_version, ("membership",)))
+    store.stored_value.top_up(caller, member.id, 5_000, "cash")
+    sale = open_sale_with(store, caller, [(WATER, 10)])
+    store.sales.set_member(sale.id, caller, member)
+    store.sales.complete(sale.id, caller, [{"method": "stored_value", "amount": 2_000}])  # never heard from HQ
+    assert store.stored_value.balance(member.id).total == 3_000
+
+
+def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
+    service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
+    topic = "storeedge/c1/stores/A/events"
+    service._on_message(topic, batch("A", member_events()[:1]))
+    service._on_message(topic, batch("A", member_events()[1:2]))  # seq 1 again, another event: a restored store
+    assert StoreEvent.select().count() == 1
+    assert [(f["kind"], f["store_id"], f["detail"]["seqs"]) for f in reports.flags()] == [("seq_clash", "A", [1])]
+
+
+def test_a_broadcast_the_store_cannot_apply_leaves_hq_seq_and_the_sync_running(store):
+    service = SyncService(store)
+    clash = member_events()[:1]
+    clash[0]["data"]["code"] = store.members.register(
+        terminal(store), phone="13912345670", channel="pos",
+        consent=Consent(store.config.members.privacy_notice_version, ("membership",))).code  # same card code
+    before = row_counts(store, ignore=("meta",))  # meta: the time HQ was last heard from
+    service._on_message(service.topics.broadcast, json.dumps({"hq_seq": 1, "events": clash}).encode())
+    assert service.applier.hq_seq() == 0 and row_counts(store, ignore=("meta",)) == before
+    service._on_message(service.topics.ack, json.dumps({"upto_seq": 3}).encode())
+    assert service.outbox.acked_upto() == 3
