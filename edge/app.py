@@ -27,7 +27,7 @@ from edge.store_meta import Meta
 
 DEFAULT_DATA_DIR = "data"
 CONFIG_KEY = "config"
-SECRET_KEYS = ("hq.password",)
+SECRET_KEYS = ("hq.password", "gateway.token")
 
 
 def flatten(tree, prefix: str = "") -> dict:

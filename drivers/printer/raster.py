@@ -1,0 +1,45 @@
+"""Text as a raster image (GS v 0) for printers without a Chinese font.
+
+Needs a TrueType font with Chinese glyphs (Noto Sans CJK, WenQuanYi);
+``font_path`` names it, else the usual Debian locations are tried, else
+Pillow's built-in font (which has no Chinese glyphs: boxes).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+LINE_DOTS = 24  # font A is 12 × 24 dots: a raster line as tall as a text line
+
+
+@lru_cache(maxsize=4)
+def font(font_path: str | None = None):
+    for path in ([font_path] if font_path else []) + list(CANDIDATES):
+        if Path(path).exists():
+            return ImageFont.truetype(path, LINE_DOTS - 2)
+    return ImageFont.load_default(size=LINE_DOTS - 2)
+
+
+def text_image(text: str, dots: int, font_path: str | None = None) -> Image.Image:
+    image = Image.new("1", (dots, LINE_DOTS), 1)
+    ImageDraw.Draw(image).text((0, 1), text, font=font(font_path), fill=0)
+    return image
+
+
+def raster_bytes(image: Image.Image) -> bytes:
+    """GS v 0 m xL xH yL yH d…: one bit per dot, 1 = black, rows of whole bytes."""
+    width_bytes = (image.width + 7) // 8
+    black = image.convert("1").point(lambda v: 0 if v else 1, mode="1")  # PIL's 1 is white
+    padded = Image.new("1", (width_bytes * 8, image.height), 0)
+    padded.paste(black, (0, 0))
+    data = padded.tobytes()
+    return (b"\x1dv0\x00" + width_bytes.to_bytes(2, "little") + image.height.to_bytes(2, "little") + data)
