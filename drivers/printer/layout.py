@@ -145,19 +145,21 @@ def _receipt(page: Page, doc: Receipt) -> None:
 
 def _lines(page: Page, doc: Receipt) -> None:
     """Name on its own line when long; quantity, unit price and total in fixed right-aligned columns."""
-    qty_w, price_w, total_w = (5, 8, 9) if page.columns < 48 else (6, 10, 10)
+    qty_w, price_w, total_w = (7, 8, 8) if page.columns < 48 else (8, 10, 10)
     name_w = page.columns - qty_w - price_w - total_w
     page.line(t.pad_right("商品", name_w) + t.pad_left("数量", qty_w) + t.pad_left("单价", price_w)
               + t.pad_left("金额", total_w))
     for line in doc.lines:
-        figures = (t.pad_left(line.qty_text, qty_w) + t.pad_left(t.money(line.unit_price), price_w)
+        # a quantity wider than its column (99.999kg) pushes the figures left rather than being cut
+        own_qty_w = max(qty_w, t.width(line.qty_text) + 1)
+        figures = (t.pad_left(line.qty_text, own_qty_w) + t.pad_left(t.money(line.unit_price), price_w)
                    + t.pad_left(t.money(line.total), total_w))
-        if t.width(line.name) <= name_w:
+        if t.width(line.name) <= name_w and own_qty_w == qty_w:
             page.line(t.pad_right(line.name, name_w) + figures)
         else:
             for part in t.wrap(line.name, page.columns):
                 page.line(part)
-            page.line(" " * name_w + figures)
+            page.line(t.pad_left(figures, page.columns))
         for discount in line.discounts:
             page.spread(f"  {discount.label}", t.money(-abs(discount.amount)))
 
