@@ -12,6 +12,7 @@ from edge import audit
 from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
+from edge.hardware.service import HardwareService
 from edge.inventory.service import InventoryService
 from edge.members.coupons import CouponsService
 from edge.members.levels import LevelsService
@@ -66,6 +67,7 @@ class StoreEdge:
         self.levels = LevelsService(self)
         self.stored_value = StoredValueService(self)
         self.coupons = CouponsService(self)
+        self.hardware = HardwareService(self)  # last: its receipt sees what the other listeners wrote
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":
@@ -104,5 +106,9 @@ class StoreEdge:
         from edge.api.web import WebApp
         from edge.routes import all_endpoints
 
+        from edge.hardware.sockets import attach
+
         self.db.checkpoint_in_background()
-        return WebApp(self, all_endpoints()).flask
+        flask_app = WebApp(self, all_endpoints()).flask
+        attach(flask_app, self)
+        return flask_app

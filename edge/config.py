@@ -268,6 +268,8 @@ class GatewaySection(Strict):
     url: str = "ws://127.0.0.1:8080/ws/gateway"
     print_retry_seconds: float = Field(2.0, gt=0, le=300)
     reopen_seconds: float = Field(1.0, gt=0, le=300)
+    # the e-invoice request printed as a QR code; {store_id}, {receipt_no} and {total} (fen) are filled in
+    invoice_url: str | None = None
 
 
 class Config(Strict):

@@ -255,6 +255,7 @@ class _TransactionState(threading.local):
     def __init__(self):
         self.durable = True
         self.regardless = []
+        self.after_commit = []
         self.synchronous: dict[int, bool] = {}  # per connection: is it at FULL?
 
 
@@ -297,14 +298,21 @@ class Database:
             local.synchronous[id(self.peewee.connection())] = durable
         local.durable = durable
         local.regardless = []
+        local.after_commit = []
         try:
             with self._writers, self.peewee.atomic("IMMEDIATE"):
                 yield
         finally:
             pending, local.regardless = local.regardless, []
+            told, local.after_commit = local.after_commit, []
             for write in pending:
                 with self.transaction(durable=True):
                     write()
+        for tell in told:  # reached only when the transaction committed
+            try:
+                tell()
+            except Exception:
+                log.exception("an after-commit notification failed; the transaction stands")
 
     @contextmanager
     def savepoint(self):
@@ -323,6 +331,14 @@ class Database:
         else:
             with self.transaction(durable=True):
                 write()
+
+    def after_commit(self, tell) -> None:
+        """Call ``tell`` once the surrounding transaction has committed (never if it rolls back):
+        live notifications must not announce what the database does not hold."""
+        if self.peewee.in_transaction():
+            self._local.after_commit.append(tell)
+        else:
+            tell()
 
     def checkpoint_in_background(self) -> None:
         """For the long-running web process: commits stop paying for WAL checkpoints."""
