@@ -101,8 +101,9 @@ class NetworkPrinter:
     ``unplug`` stops listening and drops connections; ``plug`` listens again on the same port.
     """
 
-    def __init__(self):
+    def __init__(self, drop_after: int | None = None):
         self.state = {"online": True, "cover_open": False, "paper_out": False}
+        self.drop_after = drop_after  # bytes of print data, then the printer goes away (once)
         self.received = bytearray()
         self.connections = 0
         self.port = 0
@@ -169,6 +170,10 @@ class NetworkPrinter:
                         self.first_byte_at.append(time.perf_counter())
                     self.received += printable
                     self._data.notify_all()
+                if self.drop_after is not None and len(self.received) >= self.drop_after:
+                    self.drop_after = None
+                    self.unplug()
+                    return
 
     def _split(self, data: bytes) -> tuple[bytes, bytes, bytes]:
         """Status questions answered at once (they are real-time commands); the rest is print data."""
@@ -207,3 +212,49 @@ def eventually(check, timeout: float = 5.0, interval: float = 0.01):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+GATEWAY_TOKEN = "gateway-token-for-tests-0001"
+
+
+def gateway_config(*devices: dict, **gateway) -> dict:
+    """A store config with these [[devices]] and fast retries (tests wait for outcomes, not for timers)."""
+    return {"devices": list(devices),
+            "gateway": {"token": GATEWAY_TOKEN, "print_retry_seconds": 0.05, "reopen_seconds": 0.05, **gateway}}
+
+
+def network_printer(port: int, lane: int | None = 1, **options) -> dict:
+    return {"name": "printer", "kind": "printer", "backend": "network", "host": "127.0.0.1", "port": port,
+            "lane": lane, **options}
+
+
+class WebServer:
+    """The real web app (flask-sock and all) on a loopback port, in a thread."""
+
+    def __init__(self, store):
+        from werkzeug.serving import make_server
+
+        self.flask = store.web()
+        self.server = make_server("127.0.0.1", 0, self.flask, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/gateway"
+
+    def lane_url(self, lane: int, token: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/lane/{lane}?token={token}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+def sell(store, caller, barcodes, cash: int = 10_000):
+    """Complete a sale of these items on the caller's lane, paid in cash."""
+    sale = store.sales.open(caller)
+    for barcode in barcodes:
+        store.sales.add_line(sale.id, caller, barcode=barcode)
+    return store.sales.complete(sale.id, caller, [{"method": "cash", "amount": cash}])

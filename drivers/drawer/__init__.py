@@ -14,7 +14,8 @@ class PrinterDrawer:
         self.pulse = drawer_pulse(pin, pulse_ms)
 
     def open_drawer(self) -> None:
-        self.printer.write(self.pulse)
+        with self.printer.lock:
+            self.printer.write(self.pulse)
 
 
 class SerialDrawer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -48,6 +49,8 @@ class Printer(ABC):
         self.paper_mm = paper_mm
         self.columns, self.dots = PAPER[paper_mm]
         self.chinese = chinese  # "gb18030": the printer's own Chinese font (FS &); "raster": Chinese as images
+        # held by whoever writes: a drawer pulse must not land in the middle of a receipt
+        self.lock = threading.RLock()
 
     @abstractmethod
     def open(self) -> None:

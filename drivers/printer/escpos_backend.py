@@ -23,6 +23,7 @@ class EscposPrinter(Printer):
     """A printer whose connection is one python-escpos printer object (``connect`` builds it)."""
 
     can_answer = True  # a device file is write-only: no status to read
+    silence_means_gone = False  # a socket reads empty only at its end; a serial port when nobody answers
 
     def __init__(self, name: str, connect, paper_mm: int = 80, chinese: str = "gb18030", where: str = ""):
         super().__init__(name, paper_mm, chinese)
@@ -56,6 +57,8 @@ class EscposPrinter(Printer):
         self.device._raw(dle_eot.request(kind))
         answer = self.device._read()
         if not answer:
+            if self.silence_means_gone:
+                raise ConnectionResetError("the printer closed the connection")
             return None
         # the last status byte: anything before it is an answer to an earlier, timed-out question
         status_bytes = [b for b in answer if dle_eot.is_status_byte(b)]
@@ -88,10 +91,14 @@ class EscposPrinter(Printer):
             device.device = None
 
 
+class NetworkPrinter(EscposPrinter):
+    silence_means_gone = True
+
+
 def network(name: str, host: str, port: int = 9100, timeout: float = 2.0, **options) -> EscposPrinter:
     from escpos.printer import Network
 
-    return EscposPrinter(name, lambda: Network(host, port, timeout=timeout), where=f"{host}:{port}", **options)
+    return NetworkPrinter(name, lambda: Network(host, port, timeout=timeout), where=f"{host}:{port}", **options)
 
 
 def serial_port(name: str, path: str, baudrate: int = 9600, timeout: float = 1.0, **options) -> EscposPrinter:

@@ -1,0 +1,151 @@
+"""Durable print jobs through the gateway to a TCP printer: queued with the sale, printed once when the printer
+is ready, kept through paper out, cover open, an unplugged printer, a printer gone mid-job and a restart."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.gateway.service import Gateway
+from edge.hardware.models import DeviceState, PrintJob
+from tests.conftest import COLA, WATER, terminal
+from tests.escpos_decoder import decode
+from tests.gateway_helpers import NetworkPrinter, eventually, gateway_config, network_printer, sell
+
+NO_WEB = "ws://127.0.0.1:9/ws/gateway"  # the link retries in the background; printing does not wait for it
+
+
+@pytest.fixture
+def tcp_printer():
+    printer = NetworkPrinter()
+    yield printer
+    printer.close()
+
+
+@pytest.fixture
+def shop(store_with, tcp_printer):
+    store = store_with(gateway_config(network_printer(tcp_printer.port)))
+    return store, terminal(store, lane=1)
+
+
+def job_of(sale) -> PrintJob:
+    return PrintJob.get(PrintJob.ref == sale.id)
+
+
+def state_of(name: str) -> str | None:
+    row = DeviceState.get_or_none(DeviceState.name == name)
+    return row.state if row else None
+
+
+def receipts_printed(tcp_printer) -> list[str]:
+    """The receipt numbers printed whole (their barcode is the last thing before the cut)."""
+    return decode(bytes(tcp_printer.received)).barcodes
+
+
+def test_a_completed_sale_queues_its_receipt_in_the_same_transaction(shop):
+    store, caller = shop
+    sale = sell(store, caller, [WATER, COLA])
+    job = job_of(sale)
+    assert (job.status, job.printer, job.kind) == ("queued", "printer", "receipt")
+    assert store.hardware.jobs.document(job)["receipt_no"] == sale.receipt_no
+
+
+def test_gateway_prints_the_receipt_once(shop, tcp_printer):
+    store, caller = shop
+    sale = sell(store, caller, [WATER, COLA])
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: job_of(sale).status == "done")
+    printed = decode(bytes(tcp_printer.received))
+    assert printed.barcodes == [sale.receipt_no] and printed.cuts == 1
+    assert any(line.startswith("农夫山泉") for line in printed.lines)
+    assert job_of(sale).attempts == 1 and state_of("printer") == "connected"
+
+
+@pytest.mark.parametrize("problem", ["paper_out", "cover_open"])
+def test_a_printer_that_cannot_print_keeps_the_job_queued_then_prints_it_once(shop, tcp_printer, problem):
+    store, caller = shop
+    tcp_printer.state[problem] = True
+    sale = sell(store, caller, [WATER])
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: state_of("printer") == problem)
+        assert job_of(sale).status == "queued" and receipts_printed(tcp_printer) == []
+        tcp_printer.state[problem] = False
+        eventually(lambda: job_of(sale).status == "done")
+    assert receipts_printed(tcp_printer) == [sale.receipt_no]
+    assert state_of("printer") == "connected"
+
+
+def test_an_unplugged_printer_goes_offline_and_prints_everything_in_order_when_back(shop, tcp_printer):
+    store, caller = shop
+    tcp_printer.unplug()
+    sales = [sell(store, caller, [WATER]) for _ in range(3)]
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: state_of("printer") == "offline")
+        assert {job_of(sale).status for sale in sales} == {"queued"}
+        tcp_printer.plug()
+        eventually(lambda: all(job_of(sale).status == "done" for sale in sales))
+    assert receipts_printed(tcp_printer) == [sale.receipt_no for sale in sales]
+
+
+def test_a_printer_gone_mid_job_prints_the_whole_receipt_again_when_back(store_with):
+    tcp_printer = NetworkPrinter(drop_after=100)
+    try:
+        store = store_with(gateway_config(network_printer(tcp_printer.port)))
+        sale = sell(store, terminal(store, lane=1), [WATER, COLA])
+        with Gateway(store, url=NO_WEB):
+            eventually(lambda: state_of("printer") == "offline")
+            assert job_of(sale).status == "queued" and job_of(sale).last_error
+            torn_off = len(tcp_printer.received)
+            tcp_printer.plug()
+            eventually(lambda: job_of(sale).status == "done")
+        again = decode(bytes(tcp_printer.received[torn_off:]))
+        assert again.barcodes == [sale.receipt_no] and again.cuts == 1
+        assert job_of(sale).attempts == 2
+    finally:
+        tcp_printer.close()
+
+
+def test_a_restarted_gateway_loses_no_job(shop, tcp_printer):
+    store, caller = shop
+    tcp_printer.unplug()
+    first = sell(store, caller, [WATER])
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: state_of("printer") == "offline")
+    second = sell(store, caller, [COLA])  # while no gateway runs at all
+    tcp_printer.plug()
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: job_of(second).status == "done")
+    assert receipts_printed(tcp_printer) == [first.receipt_no, second.receipt_no]
+
+
+def test_a_job_left_printing_by_a_killed_gateway_is_queued_again_at_start(shop, tcp_printer):
+    store, caller = shop
+    sale = sell(store, caller, [WATER])
+    PrintJob.update(status="printing", attempts=1).where(PrintJob.id == job_of(sale).id).execute()
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: job_of(sale).status == "done")
+    assert receipts_printed(tcp_printer) == [sale.receipt_no] and job_of(sale).attempts == 2
+
+
+def test_a_job_that_cannot_be_laid_out_fails_and_the_next_one_prints(shop, tcp_printer):
+    store, caller = shop
+    broken, good = sell(store, caller, [WATER]), sell(store, caller, [COLA])
+    PrintJob.update(document='{"kind": "receipt"}').where(PrintJob.id == job_of(broken).id).execute()
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: job_of(good).status == "done")
+    assert job_of(broken).status == "failed" and "cannot lay out" in job_of(broken).last_error
+    assert receipts_printed(tcp_printer) == [good.receipt_no]
+
+
+def test_no_printer_for_the_lane_queues_nothing(store_with):
+    store = store_with(gateway_config(network_printer(9100, lane=2)))
+    sale = sell(store, terminal(store, lane=1), [WATER])
+    assert PrintJob.select().where(PrintJob.ref == sale.id).count() == 0
+
+
+def test_a_sale_that_fails_queues_no_receipt(shop):
+    store, caller = shop
+    sale = store.sales.open(caller)
+    store.sales.add_line(sale.id, caller, barcode=WATER)
+    with pytest.raises(Exception, match="short"):
+        store.sales.complete(sale.id, caller, [{"method": "cash", "amount": 1}])
+    assert PrintJob.select().count() == 0
