@@ -101,10 +101,10 @@ class Gateway:
 
     def sale_completed(self, message: dict) -> None:
         """The receipt prints; the drawer opens for cash; the customer sees the change (or the total)."""
-        self.wake_printers(message.get("printer"))
         lane = message.get("lane")
-        if message.get("cash"):
+        if message.get("cash"):  # first: the cashier makes change while the receipt prints
             self.open_drawer(lane)
+        self.wake_printers(message.get("printer"))
         if message.get("change"):
             self.show(lane, ["找零 CHANGE", f"{message['change'] / 100:.2f}"], {"kind": "change", "fen": message["change"]})
         else:

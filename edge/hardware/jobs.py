@@ -83,7 +83,7 @@ class PrintQueue:
     # -- device states ---------------------------------------------------------
 
     def set_state(self, name: str, kind: str, lane: int | None, state: str, detail: str | None = None) -> bool:
-        """Record a device's state; True when it changed."""
+        """Record a device's state; True when the state changed (a new detail alone is recorded quietly)."""
         if state not in STATES:
             raise ValueError(f"device state must be one of {STATES}, not {state!r}")
         with self.db.transaction(durable=False):
@@ -92,7 +92,7 @@ class PrintQueue:
                 return False
             DeviceState.insert(name=name, kind=kind, lane=lane, state=state, detail=detail,
                                updated_at=utc_now()).on_conflict_replace().execute()
-        return True
+        return current is None or current.state != state
 
     @staticmethod
     def states() -> list[dict]:
