@@ -7,6 +7,7 @@ from pathlib import Path
 
 from drivers.display.led import LedDisplay
 from drivers.display.vfd import Cd5220Display, EpsonDisplay
+from drivers.display.virtual import VirtualDisplay
 from drivers.drawer import PrinterDrawer, SerialDrawer
 from drivers.printer import escpos_backend
 from drivers.printer.virtual import VirtualPrinter
@@ -77,7 +78,9 @@ def drawer(section, printers: dict):
     return SerialDrawer(section.name, _transport(section, DEFAULT_BAUD["drawer"]))
 
 
-def display(section):
+def display(section, data_dir: Path):
+    if section.backend == "virtual":
+        return VirtualDisplay(section.name, Path(data_dir) / "displays")
     if section.protocol == "led8":
         return LedDisplay(section.name, _transport(section, LED_BAUD), section.lamp_command)
     return DISPLAYS[section.protocol](section.name, _transport(section, DEFAULT_BAUD["display"]))
@@ -92,7 +95,7 @@ def build(sections, data_dir: Path) -> Devices:
         elif section.kind == "printer":
             devices.printers[section.name] = printer(section, data_dir)
         elif section.kind == "display":
-            devices.displays[section.name] = display(section)
+            devices.displays[section.name] = display(section, data_dir)
     for section in sections:  # drawers last: one may pulse through a printer declared after it
         if section.kind == "drawer":
             devices.drawers[section.name] = drawer(section, devices.printers)

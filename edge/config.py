@@ -94,7 +94,7 @@ class DeviceSection(Strict):
         if self.backend not in allowed:
             raise ValueError(f"{self.name}: a {self.kind} cannot use backend {self.backend} "
                              f"(one of {', '.join(sorted(allowed))})")
-        if self.kind == "display" and self.protocol is None:
+        if self.kind == "display" and self.protocol is None and self.backend != "virtual":
             raise ValueError(f"{self.name}: a display needs protocol (epson, cd5220 or led8)")
         return self
 
@@ -265,7 +265,7 @@ class GatewaySection(Strict):
     """The hardware gateway's link to web: a WebSocket on loopback, authenticated by this token."""
 
     token: str | None = Field(None, min_length=16)
-    url: str = "ws://127.0.0.1:8080/ws/gateway"
+    url: str | None = Field(None, description="web's gateway socket; default ws://127.0.0.1:{web.port}/ws/gateway")
     print_retry_seconds: float = Field(2.0, gt=0, le=300)
     reopen_seconds: float = Field(1.0, gt=0, le=300)
     # the e-invoice request printed as a QR code; {store_id}, {receipt_no} and {total} (fen) are filled in

@@ -149,3 +149,29 @@ def test_a_sale_that_fails_queues_no_receipt(shop):
     with pytest.raises(Exception, match="short"):
         store.sales.complete(sale.id, caller, [{"method": "cash", "amount": 1}])
     assert PrintJob.select().count() == 0
+
+
+def test_a_reprint_is_marked_as_a_copy_audited_and_printed(shop, tcp_printer):
+    from edge.audit.journal import AuditRecord
+
+    store, caller = shop
+    sale = sell(store, caller, [WATER])
+    answer = store.hardware.reprint(sale.id, caller)
+    reprint = PrintJob.get_by_id(answer["job_id"])
+    assert (reprint.kind, reprint.ref, answer["receipt_no"]) == ("reprint", sale.id, sale.receipt_no)
+    audited = AuditRecord.select().where(AuditRecord.action == "receipt.reprinted").get()
+    assert (audited.entity_id, audited.staff_id) == (sale.id, caller.staff_id)
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: PrintJob.get_by_id(reprint.id).status == "done")
+    printed = decode(bytes(tcp_printer.received))
+    assert printed.barcodes == [sale.receipt_no, sale.receipt_no]
+    assert [line.strip() for line in printed.lines].count("*** 重印 ***") == 1
+
+
+def test_a_sale_still_open_has_no_receipt_to_reprint(shop):
+    store, caller = shop
+    sale = store.sales.open(caller)
+    jobs = PrintJob.select().count()
+    with pytest.raises(Exception, match="only a completed sale has a receipt"):
+        store.hardware.reprint(sale.id, caller)
+    assert PrintJob.select().count() == jobs

@@ -38,6 +38,8 @@ class PrinterWorker:
         self.printer.close()
 
     def _run(self) -> None:
+        with self.printer.lock:
+            self.ready()  # the state is known from the start, not from the first receipt
         while not self._stop.is_set():
             try:
                 with self.printer.lock:

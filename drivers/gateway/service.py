@@ -15,6 +15,7 @@ from drivers import factory
 from drivers.gateway.devices import OnDemand, ScannerWorker
 from drivers.gateway.link import WebLink
 from drivers.gateway.printing import PrinterWorker
+from edge.hardware.token import gateway_token
 
 log = logging.getLogger("storeedge.gateway")
 
@@ -27,7 +28,8 @@ class Gateway:
         self.devices = devices or factory.build(self.config.devices, store.data_dir)
         self.kinds = {s.name: s.kind for s in self.config.devices}
         self.jobs = store.hardware.jobs
-        self.link = WebLink(url or settings.url, settings.token or "", self.on_message, settings.reopen_seconds)
+        url = url or settings.url or f"ws://127.0.0.1:{self.config.web.port}/ws/gateway"
+        self.link = WebLink(url, gateway_token(store), self.on_message, settings.reopen_seconds)
         self.printers = {name: PrinterWorker(printer, self.jobs, self.report, settings.print_retry_seconds,
                                              self._job_done)
                          for name, printer in self.devices.printers.items()}
@@ -44,6 +46,8 @@ class Gateway:
             log.warning("%d print job(s) interrupted by the last stop are queued again", recovered)
         for worker in [*self.printers.values(), *self.scanners]:
             worker.start()
+        for device in [*self.displays.values(), *self.drawers.values()]:
+            device.use(lambda _: None)  # opened now, so its state is known before the first sale
         self.link.start()
 
     def stop(self) -> None:

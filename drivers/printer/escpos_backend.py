@@ -17,6 +17,8 @@ from drivers.printer import status as dle_eot
 from drivers.printer.base import Printer, PrinterStatus
 
 _IO_ERRORS = (OSError, serial.SerialException, DeviceNotFoundError, AssertionError)
+# opening also meets these: pyusb without a libusb backend (ValueError), python-escpos without pyusb (RuntimeError)
+_OPEN_ERRORS = (*_IO_ERRORS, ValueError, RuntimeError)
 
 
 class EscposPrinter(Printer):
@@ -36,7 +38,7 @@ class EscposPrinter(Printer):
         device = self.connect()
         try:
             device.open()
-        except _IO_ERRORS as error:
+        except _OPEN_ERRORS as error:
             device.device = None  # keeps python-escpos's __del__ from closing a half-open device
             raise DeviceGone(f"{self.name}: cannot open {self.where}: {error}") from None
         self.device = device

@@ -16,14 +16,15 @@ from flask_sock import ConnectionClosed, Sock
 
 from edge.errors import DomainError
 from edge.hardware.live import Peer
+from edge.hardware.token import gateway_token
 
 log = logging.getLogger("storeedge.ws")
 POLICY_VIOLATION = 1008
 
 
 def gateway_token_ok(store, header: str | None) -> bool:
-    expected = store.config.gateway.token
-    if not expected or not header or not header.startswith("Bearer "):
+    expected = gateway_token(store)
+    if not header or not header.startswith("Bearer "):
         return False
     return hmac.compare_digest(header[len("Bearer "):].encode(), expected.encode())
 
@@ -35,7 +36,8 @@ def attach(flask_app, store) -> Sock:
     @sock.route("/ws/gateway")
     def gateway(ws):
         if not gateway_token_ok(store, request.headers.get("Authorization")):
-            ws.close(POLICY_VIOLATION, "gateway token missing or wrong ([gateway] token in the config)")
+            ws.close(POLICY_VIOLATION, "gateway token missing or wrong ([gateway] token, or gateway.token in the "
+                                       "data folder)")
             return
         peer = Peer(ws)
         hardware.hub.join(peer, gateway=True)
@@ -83,10 +85,13 @@ def from_gateway(hardware, message: dict) -> dict | None:
         except DomainError as error:
             hardware.hub.to_lane(lane, {"type": "scan.rejected", "lane": lane, "code": code,
                                         "message": error.message})
-            return {"type": "display", "lane": lane, "text": ["?", code]}
+            return {"type": "scan.result", "ok": False, "lane": lane, "code": code, "message": error.message}
         line = event["line"]
-        return {"type": "display", "lane": lane, "amount": {"kind": "price", "fen": line["unit_price"]},
-                "text": [line["name"], f"{line['unit_price'] / 100:.2f}"]}
+        # every gateway: the one with the lane's display may not be the one that sent the scan (storeedge scan)
+        hardware.hub.to_gateways({"type": "display", "lane": lane, "amount": {"kind": "price", "fen": line["unit_price"]},
+                                  "text": [line["name"], f"{line['unit_price'] / 100:.2f}"]})
+        return {"type": "scan.result", "ok": True, "lane": lane, "code": code, "line": line,
+                "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
     if kind == "device.state":
         hardware.hub.device_state({k: message.get(k) for k in ("name", "kind", "lane", "state", "detail")})
         return None
