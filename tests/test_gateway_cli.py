@@ -155,3 +155,11 @@ def test_two_devices_with_one_name_are_refused():
     twice = {"name": "p", "kind": "printer", "backend": "virtual"}
     with pytest.raises(ConfigError, match="two devices have the same name"):
         parse_config({"devices": [twice, twice]})
+
+
+def test_bench_devices_reports_both_figures():
+    done = storeedge("bench", "devices", "--scans", "5", "--sales", "2", timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("scan at the pty → cart.line at the lane screen (5 scans): p50")
+    assert lines[1].startswith("completed sale → first receipt byte at the TCP printer (2 sales): p50")
