@@ -17,8 +17,8 @@ from drivers.scanner.virtual import VirtualScanner
 from drivers.transport import MemoryTransport, SerialTransport
 
 DISPLAYS = {"epson": EpsonDisplay, "cd5220": Cd5220Display}
-DEFAULT_BAUD = {"scanner": 9600, "printer": 9600, "drawer": 9600, "display": 9600}
-LED_BAUD = 2400
+DEFAULT_BAUD = 9600
+LED_BAUD = 2400  # the Chinese LED price displays' usual rate
 
 
 @dataclass
@@ -48,7 +48,7 @@ def scanner(section):
     if section.backend == "evdev":
         return EvdevScanner(section.name, section.path, section.suffix or "enter", section.key_gap_ms / 1000,
                             section.grab)
-    return SerialScanner(section.name, section.path, section.baudrate or DEFAULT_BAUD["scanner"],
+    return SerialScanner(section.name, section.path, section.baudrate or DEFAULT_BAUD,
                          section.suffix or "cr", max(section.key_gap_ms / 1000, 0.2))
 
 
@@ -60,7 +60,7 @@ def printer(section, data_dir: Path):
     if backend == "network":
         return escpos_backend.network(section.name, section.host, section.port or 9100, **options)
     if backend == "serial":
-        return escpos_backend.serial_port(section.name, section.path, section.baudrate or 9600, **options)
+        return escpos_backend.serial_port(section.name, section.path, section.baudrate or DEFAULT_BAUD, **options)
     if backend == "file":
         return escpos_backend.device_file(section.name, section.path, **options)
     return escpos_backend.usb(section.name, section.vendor_id, section.product_id, **options)
@@ -75,7 +75,7 @@ def _transport(section, baudrate: int):
 def drawer(section, printers: dict):
     if section.printer is not None:
         return PrinterDrawer(section.name, printers[section.printer], section.pin, section.pulse_ms)
-    return SerialDrawer(section.name, _transport(section, DEFAULT_BAUD["drawer"]))
+    return SerialDrawer(section.name, _transport(section, DEFAULT_BAUD))
 
 
 def display(section, data_dir: Path):
@@ -83,7 +83,7 @@ def display(section, data_dir: Path):
         return VirtualDisplay(section.name, Path(data_dir) / "displays")
     if section.protocol == "led8":
         return LedDisplay(section.name, _transport(section, LED_BAUD), section.lamp_command)
-    return DISPLAYS[section.protocol](section.name, _transport(section, DEFAULT_BAUD["display"]))
+    return DISPLAYS[section.protocol](section.name, _transport(section, DEFAULT_BAUD))
 
 
 def build(sections, data_dir: Path) -> Devices:

@@ -202,6 +202,9 @@ def scan(ctx: Context, code, lane, url):
         ws.close()
     if not answer["ok"]:
         raise Refused(f"lane {lane}: {answer['message']}")
+    if "member" in answer:
+        click.echo(f"lane {lane}: member {answer['member']['code']} on the sale")
+        return
     line = answer["line"]
     click.echo(f"lane {lane}: {line['name']} × {line['qty']}, sale total {answer['total'] / 100:.2f}")
 

@@ -135,3 +135,14 @@ def test_a_lane_screen_without_a_paired_token_is_turned_away(lane):
         for _ in range(50):
             ws.receive(timeout=0.1)
     assert closed.value.reason == 1008
+
+
+def test_a_member_code_scanned_names_the_member_on_the_sale(lane):
+    from edge.members.service import Consent
+
+    consent = Consent(notice_version="2026-11", purposes=("membership",))
+    member = lane.store.members.register(lane.caller, phone="13800138000", consent=consent, channel="pos")
+    lane.scanner.send(WATER.encode() + b"\r" + member.code.encode() + b"\r")
+    named = lane.screen.wait_for("cart.member")
+    assert named["sale"]["member"]["code"] == member.code
+    assert open_sale(lane.store, lane.caller).member_id == member.id

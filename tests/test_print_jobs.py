@@ -175,3 +175,33 @@ def test_a_sale_still_open_has_no_receipt_to_reprint(shop):
     with pytest.raises(Exception, match="only a completed sale has a receipt"):
         store.hardware.reprint(sale.id, caller)
     assert PrintJob.select().count() == jobs
+
+
+def test_the_api_lists_the_devices_with_their_state(shop):
+    from tests.api_helpers import client_for
+
+    store, _ = shop
+    store.hardware.jobs.set_state("printer", "printer", 1, "cover_open", "lid up")
+    client = client_for(store, store.web(), lane=2)
+    answer = client.get("/hardware/devices")
+    assert answer.status_code == 200
+    assert answer.json["devices"] == [{"name": "printer", "kind": "printer", "backend": "network", "lane": 1,
+                                       "state": "cover_open", "detail": "lid up",
+                                       "updated_at": answer.json["devices"][0]["updated_at"]}]
+
+
+def test_a_member_sale_receipt_carries_the_members_points_and_balance(shop):
+    from edge.members.service import Consent
+
+    store, caller = shop
+    member = store.members.register(caller, phone="13900139000", channel="pos",
+                                    consent=Consent(notice_version="2026-11", purposes=("membership",)))
+    sale = store.sales.open(caller)
+    store.sales.add_line(sale.id, caller, barcode=COLA)
+    store.sales.set_member(sale.id, caller, member)
+    done = store.sales.complete(sale.id, caller, [{"method": "cash", "amount": 500}])
+    document = store.hardware.jobs.document(job_of(done))
+    assert document["member"] == {"code": member.code, "level": None, "points_earned": None,
+                                  "points_balance": store.points.balance(member.id), "stored_value_balance": 0}
+    assert store.points.balance(member.id) > 0  # earned by this very sale: the receipt is taken after the points
+    assert (document["change"], [p["label"] for p in document["payments"]]) == (200, ["现金"])

@@ -90,8 +90,13 @@ class HardwareService:
             raise DomainError("a scanned code has 1 to 64 characters", field="code")
         caller = self.lane_caller(lane)
         sale = self.app.sales.current(caller.device_id) or self.app.sales.open(caller)
-        line = self.app.sales.add_line(sale.id, caller, barcode=code)
-        event = {"type": "cart.line", "lane": lane, "code": code,
-                 "line": self.app.sales._line_dict(line), "sale": self.app.sales.as_dict(line.sale)}
+        if self.app.members.is_member_code(code):  # as POST /sales/{id}/scan: a member's code names the member
+            member = self.app.members.find(code=code)
+            sale = self.app.sales.set_member(sale.id, caller, member)
+            event = {"type": "cart.member", "lane": lane, "code": code, "sale": self.app.sales.as_dict(sale)}
+        else:
+            line = self.app.sales.add_line(sale.id, caller, barcode=code)
+            event = {"type": "cart.line", "lane": lane, "code": code,
+                     "line": self.app.sales._line_dict(line), "sale": self.app.sales.as_dict(line.sale)}
         self.hub.to_lane(lane, event)
         return event

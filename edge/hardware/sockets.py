@@ -65,8 +65,8 @@ def attach(flask_app, store) -> Sock:
         peer = Peer(ws, lane=lane)
         hardware.hub.join(peer, gateway=False)
         try:
-            while ws.receive() is not None or ws.connected:
-                pass  # screens only listen; what they send is not read
+            while True:
+                ws.receive()  # screens only listen; this waits for the socket to close
         except ConnectionClosed:
             pass
         finally:
@@ -86,6 +86,10 @@ def from_gateway(hardware, message: dict) -> dict | None:
             hardware.hub.to_lane(lane, {"type": "scan.rejected", "lane": lane, "code": code,
                                         "message": error.message})
             return {"type": "scan.result", "ok": False, "lane": lane, "code": code, "message": error.message}
+        if event["type"] == "cart.member":
+            member = event["sale"]["member"]
+            return {"type": "scan.result", "ok": True, "lane": lane, "code": code, "member": member,
+                    "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
         line = event["line"]
         # every gateway: the one with the lane's display may not be the one that sent the scan (storeedge scan)
         hardware.hub.to_gateways({"type": "display", "lane": lane, "amount": {"kind": "price", "fen": line["unit_price"]},
