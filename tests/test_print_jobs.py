@@ -205,3 +205,18 @@ def test_a_member_sale_receipt_carries_the_members_points_and_balance(shop):
                                   "points_balance": store.points.balance(member.id), "stored_value_balance": 0}
     assert store.points.balance(member.id) > 0  # earned by this very sale: the receipt is taken after the points
     assert (document["change"], [p["label"] for p in document["payments"]]) == (200, ["现金"])
+
+
+def test_closing_a_shift_prints_its_z_report(shop, tcp_printer):
+    store, caller = shop
+    sell(store, caller, [WATER], cash=1000)
+    shift = store.shifts.current(caller.device_id)
+    store.shifts.close(shift.id, caller, counted_cash=10_200)
+    report_job = PrintJob.get((PrintJob.kind == "report") & (PrintJob.ref == shift.id))
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: PrintJob.get_by_id(report_job.id).status == "done")
+    printed = decode(bytes(tcp_printer.received))
+    assert printed.cuts == 2  # the receipt, then the report
+    report = printed.lines[printed.lines.index(next(l for l in printed.lines if "Z 报表" in l)):]
+    assert "销售笔数" + " " * 39 + "1" in report and any(l.startswith("实收") and l.endswith("2.00") for l in report)
+    assert any(l.startswith("差额") and l.endswith("0.00") for l in report)

@@ -8,6 +8,7 @@ from edge.errors import Conflict, DomainError
 from edge.hardware.jobs import PrintQueue
 from edge.hardware.live import LiveHub
 from edge.hardware.receipts import receipt_for
+from edge.hardware.reports import shift_report_page
 from edge.sales.models import Payment
 from edge.staff.models import Device, Staff
 from edge.staff.service import Caller
@@ -30,6 +31,7 @@ class HardwareService:
         self.hub = LiveHub()
         self.devices = app.config.devices
         app.sales.completion_listeners.append(self._on_sale_completed)
+        app.shifts.close_listeners.append(self._on_shift_closed)
 
     def printer_for_lane(self, lane: int | None) -> str | None:
         section = device_for_lane(self.devices, "printer", lane)
@@ -50,6 +52,25 @@ class HardwareService:
                    "total": sale.total + sale.rounding, "paid": sale.paid, "change": sale.change}
         self.app.db.after_commit(lambda: self.hub.to_gateways(message))
         return None
+
+    def _on_shift_closed(self, shift, report: dict, caller) -> None:
+        """The Z report prints on the lane's printer when the shift closes."""
+        self.print_page(shift_report_page(self.app, report, self._columns(shift.lane)), shift.lane, "report",
+                        ref=shift.id)
+
+    def print_page(self, page, lane: int | None, kind: str, ref: str | None = None):
+        """A plain print-out (a report, a coupon) queued on the lane's printer; None when it has none."""
+        printer = self.printer_for_lane(lane)
+        if printer is None:
+            return None
+        job = self.jobs.enqueue(printer, kind, page, ref=ref)
+        message = {"type": "print", "job_id": job.id, "printer": printer}
+        self.app.db.after_commit(lambda: self.hub.to_gateways(message))
+        return job
+
+    def _columns(self, lane: int | None) -> int:
+        section = device_for_lane(self.devices, "printer", lane)
+        return 32 if section is None or section.paper_mm == 58 else 48
 
     def reprint(self, sale_id: str, caller: Caller) -> dict:
         """A copy of a completed sale's receipt, marked 重印, on the printer of the caller's lane; audited."""

@@ -27,6 +27,8 @@ class ShiftService:
         # Money other domains take at the till outside sales (stored-value top-ups): each is
         # (shift) -> (name, section); the section's "cash" counts in the drawer's expected cash.
         self.report_sections: list = []
+        # called inside the closing transaction with (shift, Z report, caller): the printed Z report
+        self.close_listeners: list = []
 
     def current(self, device_id: int) -> Shift | None:
         return _OPEN_SHIFT.first(device_id)
@@ -106,6 +108,8 @@ class ShiftService:
             shift.report = json.dumps(report, ensure_ascii=False)
             shift.save()
             emit("shift.closed", report)
+            for listener in self.close_listeners:
+                listener(shift, report, caller)
             audit.record("shift.closed", staff_id=caller.staff_id, device_id=caller.device_id, entity="shift",
                          entity_id=shift.id, data={"expected": expected, "counted": counted_cash,
                                                    "variance": shift.variance})
