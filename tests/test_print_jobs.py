@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.gateway.service import Gateway
+from drivers.text import width
 from edge.hardware.models import DeviceState, PrintJob
 from tests.conftest import COLA, WATER, terminal
 from tests.escpos_decoder import decode
@@ -220,3 +221,17 @@ def test_closing_a_shift_prints_its_z_report(shop, tcp_printer):
     report = printed.lines[printed.lines.index(next(l for l in printed.lines if "Z 报表" in l)):]
     assert "销售笔数" + " " * 39 + "1" in report and any(l.startswith("实收") and l.endswith("2.00") for l in report)
     assert any(l.startswith("差额") and l.endswith("0.00") for l in report)
+
+
+def test_the_virtual_printer_writes_each_receipt_as_text_and_a_png(store_with):
+    from PIL import Image
+
+    store = store_with(gateway_config({"name": "printer", "kind": "printer", "backend": "virtual", "paper_mm": 58}))
+    sale = sell(store, terminal(store, lane=1), [WATER, COLA])
+    with Gateway(store, url=NO_WEB):
+        eventually(lambda: job_of(sale).status == "done")
+    [text_file] = (store.data_dir / "receipts").glob("*.txt")
+    text = text_file.read_text(encoding="utf-8")
+    assert sale.receipt_no in text and "农夫山泉" in text and max(map(width, text.splitlines())) <= 32
+    image = Image.open(text_file.with_suffix(".png"))
+    assert image.width == 384 and image.height > 24 * len(text.splitlines())

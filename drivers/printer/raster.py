@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from drivers.text import char_width
+
 CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -19,19 +21,24 @@ CANDIDATES = (
     "/usr/share/fonts/truetype/arphic/uming.ttc",
 )
 LINE_DOTS = 24  # font A is 12 × 24 dots: a raster line as tall as a text line
+CELL_DOTS = 12  # one column; a wide character takes two, as the printer's own font does
 
 
 @lru_cache(maxsize=4)
 def font(font_path: str | None = None):
     for path in ([font_path] if font_path else []) + list(CANDIDATES):
         if Path(path).exists():
-            return ImageFont.truetype(path, LINE_DOTS - 2)
-    return ImageFont.load_default(size=LINE_DOTS - 2)
+            return ImageFont.truetype(path, LINE_DOTS - 4)
+    return ImageFont.load_default(size=LINE_DOTS - 4)
 
 
 def text_image(text: str, dots: int, font_path: str | None = None) -> Image.Image:
+    """The line drawn character by character on the printer's column grid, so columns still line up."""
     image = Image.new("1", (dots, LINE_DOTS), 1)
-    ImageDraw.Draw(image).text((0, 1), text, font=font(font_path), fill=0)
+    draw, face, column = ImageDraw.Draw(image), font(font_path), 0
+    for char in text:
+        draw.text((column * CELL_DOTS, 1), char, font=face, fill=0)
+        column += char_width(char)
     return image
 
 

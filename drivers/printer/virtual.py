@@ -1,4 +1,4 @@
-"""The demo's printer: each print-out written as a text file into the data folder (and its bytes kept)."""
+"""The demo's printer: each print-out written into the data folder as text and as a PNG preview (its bytes kept)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from drivers.printer.base import Printer, PrinterStatus, Rendered
+from drivers.printer.preview import preview
 
 
 class VirtualPrinter(Printer):
@@ -30,6 +31,7 @@ class VirtualPrinter(Printer):
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.name}-{next(self._numbers):04d}.txt"
         path.write_text("\n".join(rendered.text) + "\n", encoding="utf-8")
+        preview(rendered.text, self.dots, path.with_suffix(".png"))
         return path
 
     def close(self) -> None:
