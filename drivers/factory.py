@@ -53,7 +53,8 @@ def scanner(section):
 
 
 def printer(section, data_dir: Path):
-    options = {"paper_mm": section.paper_mm, "chinese": section.chinese}
+    options = {"paper_mm": section.paper_mm, "chinese": section.chinese,
+               "logo": section.logo_nv if section.logo_nv is not None else section.logo}
     backend = section.backend
     if backend == "virtual":
         return VirtualPrinter(section.name, Path(data_dir) / "receipts", **options)

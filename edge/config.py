@@ -72,6 +72,10 @@ class DeviceSection(Strict):
     paper_mm: Literal[58, 80] = 80
     chinese: Literal["gb18030", "raster"] = "gb18030"
     font: str | None = None
+    # the shop's logo atop each receipt: an image stored in the printer's NV memory (its number, printed with
+    # FS p), or an image file sent as a raster converted once and cached
+    logo_nv: int | None = Field(None, ge=1, le=255)
+    logo: str | None = None
     # drawers: pulsed through this printer (pin, pulse), or a serial trigger box of its own
     printer: str | None = None
     pin: Literal[2, 5] = 2

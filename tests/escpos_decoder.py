@@ -17,6 +17,7 @@ class Printed:
     qr: list[str] = field(default_factory=list)
     barcodes: list[str] = field(default_factory=list)
     images: list[tuple[int, int]] = field(default_factory=list)  # (width dots, height dots)
+    nv_images: list[int] = field(default_factory=list)  # FS p: images printed from the printer's NV memory
     status_requests: list[int] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # the order: "text", "cut", "pulse", "qr", …
     bold_lines: list[str] = field(default_factory=list)
@@ -61,9 +62,13 @@ class Decoder:
                 self.gs(self.take(1))
             elif byte == FS:
                 command = self.take(1)
-                if command not in (b"&", b"."):
+                if command == b"p":
+                    self.out.nv_images.append(self.take(2)[0])
+                    self.out.events.append("nv_image")
+                elif command in (b"&", b"."):
+                    self.chinese = command == b"&"
+                else:
                     raise ValueError(f"unknown FS {command!r}")
-                self.chinese = command == b"&"
             elif byte == DLE:
                 if self.take(1) != b"\x04":
                     raise ValueError("unknown DLE command")

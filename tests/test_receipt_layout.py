@@ -117,3 +117,17 @@ def test_any_name_and_amount_keep_the_columns(name, total):
 def test_width_counts_chinese_double():
     assert (t.width("可口可乐"), len("可口可乐"), t.width("￥1.00"), t.width("Cola")) == (8, 4, 6, 4)
     assert t.pad_left("可乐", 6) == "  可乐" and t.clip("可口可乐", 5) == "可口"
+
+
+def test_logo_from_nv_memory_comes_first():
+    printed = decode(render(RECEIPT, 80, logo=1).escpos)
+    assert printed.nv_images == [1] and printed.events[0] == "nv_image"
+
+
+def test_logo_file_goes_out_as_a_raster_the_paper_wide(tmp_path):
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("L", (800, 100), 0).save(logo)  # wider than 58 mm paper: scaled down to 384 dots
+    printed = decode(render(RECEIPT, 58, logo=str(logo)).escpos)
+    assert printed.images == [(384, 48)] and printed.events[0] == "image"

@@ -85,7 +85,8 @@ class PrinterWorker:
             if not self.jobs.claim(job.id):
                 continue
             try:
-                rendered = render(document_of(self.jobs.document(job)), self.printer.paper_mm, self.printer.chinese)
+                rendered = render(document_of(self.jobs.document(job)), self.printer.paper_mm, self.printer.chinese,
+                                  logo=self.printer.logo)
             except Exception as error:  # a document that cannot be laid out will never print: failed
                 self.jobs.fail(job.id, f"cannot lay out: {error}")
                 self.on_done(job, False)

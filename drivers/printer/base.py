@@ -42,12 +42,13 @@ class Rendered:
 
 
 class Printer(ABC):
-    def __init__(self, name: str, paper_mm: int = 80, chinese: str = "gb18030"):
+    def __init__(self, name: str, paper_mm: int = 80, chinese: str = "gb18030", logo: int | str | None = None):
         if paper_mm not in PAPER:
             raise ValueError(f"paper width must be one of {sorted(PAPER)} mm, not {paper_mm}")
         self.name = name
         self.paper_mm = paper_mm
         self.columns, self.dots = PAPER[paper_mm]
+        self.logo = logo  # NV image number, or an image file sent as raster
         self.chinese = chinese  # "gb18030": the printer's own Chinese font (FS &); "raster": Chinese as images
         # held by whoever writes: a drawer pulse must not land in the middle of a receipt
         self.lock = threading.RLock()

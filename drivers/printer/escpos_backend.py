@@ -27,8 +27,9 @@ class EscposPrinter(Printer):
     can_answer = True  # a device file is write-only: no status to read
     silence_means_gone = False  # a socket reads empty only at its end; a serial port when nobody answers
 
-    def __init__(self, name: str, connect, paper_mm: int = 80, chinese: str = "gb18030", where: str = ""):
-        super().__init__(name, paper_mm, chinese)
+    def __init__(self, name: str, connect, paper_mm: int = 80, chinese: str = "gb18030", where: str = "",
+                 logo: int | str | None = None):
+        super().__init__(name, paper_mm, chinese, logo)
         self.connect = connect
         self.where = where
         self.device = None

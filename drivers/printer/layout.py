@@ -14,7 +14,7 @@ from escpos.printer import Dummy
 from drivers import text as t
 from drivers.printer.base import PAPER, Rendered
 from drivers.printer.document import Receipt, TextPage
-from drivers.printer.raster import raster_bytes, text_image
+from drivers.printer.raster import logo_bytes, raster_bytes, text_image
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
 INIT = ESC + b"@"
@@ -36,7 +36,7 @@ def drawer_pulse(pin: int = 2, pulse_ms: int = 100) -> bytes:
 class Page:
     """Builds one print-out for one paper width and Chinese mode."""
 
-    def __init__(self, paper_mm: int = 80, chinese: str = "gb18030", font_path: str | None = None):
+    def __init__(self, paper_mm: int = 80, chinese: str = "gb18030", font_path: str | None = None, logo=None):
         if chinese not in ("gb18030", "raster"):
             raise ValueError(f"chinese must be 'gb18030' or 'raster', not {chinese!r}")
         self.columns, self.dots = PAPER[paper_mm]
@@ -44,6 +44,17 @@ class Page:
         self.font_path = font_path
         self.out = bytearray(INIT + (CHINESE_ON if chinese == "gb18030" else b""))
         self.text: list[str] = []
+        self.logo = logo
+
+    def print_logo(self) -> None:
+        """FS p n 0: the logo kept in the printer's NV memory as image n; or the cached raster of a file."""
+        if self.logo is None:
+            return
+        if isinstance(self.logo, int):
+            self.out += ALIGN["center"] + FS + b"p" + bytes([self.logo, 0]) + ALIGN["left"]
+        else:
+            self.out += logo_bytes(self.logo, self.dots)
+        self.text.append("[LOGO]")
 
     def line(self, content: str = "", align: str = "left", bold: bool = False, tall: bool = False) -> None:
         laid = {"left": t.pad_right, "center": t.center, "right": t.pad_left}[align](content, self.columns).rstrip()
@@ -90,8 +101,9 @@ class Page:
 
 
 def render(document: Receipt | TextPage, paper_mm: int = 80, chinese: str = "gb18030",
-           font_path: str | None = None) -> Rendered:
-    page = Page(paper_mm, chinese, font_path)
+           font_path: str | None = None, logo: int | str | None = None) -> Rendered:
+    """``logo``: the NV image number, or an image file's path (receipts only)."""
+    page = Page(paper_mm, chinese, font_path, logo)
     if isinstance(document, TextPage):
         _text_page(page, document)
     else:
@@ -110,6 +122,7 @@ def _text_page(page: Page, doc: TextPage) -> None:
 
 
 def _receipt(page: Page, doc: Receipt) -> None:
+    page.print_logo()
     page.line(doc.title, align="center", bold=True, tall=True)
     if doc.reprint:
         page.line(f"*** {COPY_MARK} ***", align="center", bold=True)

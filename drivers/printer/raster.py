@@ -50,3 +50,18 @@ def raster_bytes(image: Image.Image) -> bytes:
     padded.paste(black, (0, 0))
     data = padded.tobytes()
     return (b"\x1dv0\x00" + width_bytes.to_bytes(2, "little") + image.height.to_bytes(2, "little") + data)
+
+
+@lru_cache(maxsize=8)
+def _logo(path: str, mtime: float, dots: int) -> bytes:
+    image = Image.open(path).convert("L")
+    if image.width > dots:  # never wider than the paper
+        image = image.resize((dots, max(1, image.height * dots // image.width)))
+    centred = Image.new("L", (dots, image.height), 255)
+    centred.paste(image, ((dots - image.width) // 2, 0))
+    return raster_bytes(centred.convert("1"))
+
+
+def logo_bytes(path: str, dots: int) -> bytes:
+    """The logo file as GS v 0, converted once per file version and paper width."""
+    return _logo(path, Path(path).stat().st_mtime, dots)

@@ -11,8 +11,9 @@ from drivers.printer.preview import preview
 
 
 class VirtualPrinter(Printer):
-    def __init__(self, name: str, folder: str | Path, paper_mm: int = 80, chinese: str = "gb18030"):
-        super().__init__(name, paper_mm, chinese)
+    def __init__(self, name: str, folder: str | Path, paper_mm: int = 80, chinese: str = "gb18030",
+                 logo: int | str | None = None):
+        super().__init__(name, paper_mm, chinese, logo)
         self.folder = Path(folder)
         self.written = bytearray()
         self._numbers = itertools.count(1)
