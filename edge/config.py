@@ -98,6 +98,8 @@ class DeviceSection(Strict):
         if self.backend not in allowed:
             raise ValueError(f"{self.name}: a {self.kind} cannot use backend {self.backend} "
                              f"(one of {', '.join(sorted(allowed))})")
+        if self.kind == "scanner" and self.lane is None:
+            raise ValueError(f"{self.name}: a scanner needs lane (the lane whose cart its scans fill)")
         if self.kind == "display" and self.protocol is None and self.backend != "virtual":
             raise ValueError(f"{self.name}: a display needs protocol (epson, cd5220 or led8)")
         return self

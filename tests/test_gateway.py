@@ -146,3 +146,25 @@ def test_a_member_code_scanned_names_the_member_on_the_sale(lane):
     named = lane.screen.wait_for("cart.member")
     assert named["sale"]["member"]["code"] == member.code
     assert open_sale(lane.store, lane.caller).member_id == member.id
+
+
+@pytest.mark.parametrize("shelf_life, reaches_the_cart", [(10.0, True), (0.0, False)])
+def test_a_scan_made_while_web_was_away_goes_up_when_it_returns_unless_stale(lane, monkeypatch, shelf_life,
+                                                                            reaches_the_cart):
+    from drivers.gateway import link as link_module
+
+    monkeypatch.setattr(link_module, "SCAN_SHELF_LIFE", shelf_life)
+    link = link_module.WebLink(lane.server.gateway_url, GATEWAY_TOKEN, lambda message: None, 0.05)
+    assert not link.send({"type": "scan", "lane": 1, "code": WATER, "device": "scanner"})  # not connected yet
+    link.start()
+    try:
+        assert link.connected.wait(5)
+        if reaches_the_cart:
+            assert lane.screen.wait_for("cart.line")["code"] == WATER
+        else:
+            lane.scanner.send(b"6904321000029\r")  # a later scan arrives; the stale one never did
+            assert lane.screen.wait_for("cart.line")["code"] == "6904321000029"
+            sale = open_sale(lane.store, lane.caller)
+            assert [line.barcode for line in lane.store.sales.lines(sale)] == ["6904321000029"]
+    finally:
+        link.stop()

@@ -12,10 +12,14 @@ import collections
 import json
 import logging
 import threading
+import time
 
 import simple_websocket
 
 log = logging.getLogger("storeedge.gateway.link")
+
+
+SCAN_SHELF_LIFE = 10.0  # seconds: an older scan is not put into a cart when web comes back
 
 
 class WebLink:
@@ -55,7 +59,7 @@ class WebLink:
                     return True
                 except Exception:
                     pass
-            self._backlog.append(text)
+            self._backlog.append((time.monotonic(), message.get("type"), text))
             return False
 
     def _run(self) -> None:
@@ -69,7 +73,10 @@ class WebLink:
             with self._send_lock:
                 self._ws = ws
                 while self._backlog:
-                    ws.send(self._backlog.popleft())
+                    at, kind, text = self._backlog.popleft()
+                    # the customer has moved on from a scan web never got; a device state is still news
+                    if kind != "scan" or time.monotonic() - at < SCAN_SHELF_LIFE:
+                        ws.send(text)
             self.connected.set()
             try:
                 while not self._stop.is_set():

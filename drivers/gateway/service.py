@@ -27,6 +27,7 @@ class Gateway:
         settings = self.config.gateway
         self.devices = devices or factory.build(self.config.devices, store.data_dir)
         self.kinds = {s.name: s.kind for s in self.config.devices}
+        self._reported: dict[str, tuple] = {}
         self.jobs = store.hardware.jobs
         url = url or settings.url or f"ws://127.0.0.1:{self.config.web.port}/ws/gateway"
         self.link = WebLink(url, gateway_token(store), self.on_message, settings.reopen_seconds)
@@ -69,6 +70,9 @@ class Gateway:
     # -- up ---------------------------------------------------------------------------------------
 
     def report(self, name: str, state: str, detail: str | None) -> None:
+        if self._reported.get(name) == (state, detail):
+            return  # most reports repeat the last one (a display used at every scan): no database read
+        self._reported[name] = (state, detail)
         lane = self.devices.lanes.get(name)
         if self.jobs.set_state(name, self.kinds.get(name, "printer"), lane, state, detail):
             log.info("%s: %s%s", name, state, f" ({detail})" if detail else "")
