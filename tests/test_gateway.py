@@ -168,3 +168,23 @@ def test_a_scan_made_while_web_was_away_goes_up_when_it_returns_unless_stale(lan
             assert [line.barcode for line in lane.store.sales.lines(sale)] == ["6904321000029"]
     finally:
         link.stop()
+
+
+def test_a_no_sale_approved_by_the_manager_opens_the_lanes_drawer(lane):
+    from tests.conftest import MANAGER_PIN
+
+    shift = lane.store.shifts.current(lane.caller.device_id)
+    lane.store.shifts.cash_movement(shift.id, lane.caller, "no_sale", 0, "换零钱", approval={"pin": MANAGER_PIN})
+    printed = decode(lane.printer.wait_for(lambda data: b"\x1bp" in data))
+    assert printed.pulses == [(2, 120, 120)] and printed.barcodes == []
+
+
+def test_a_refused_no_sale_opens_nothing(lane):
+    shift = lane.store.shifts.current(lane.caller.device_id)
+    with pytest.raises(Exception, match="PIN"):
+        lane.store.shifts.cash_movement(shift.id, lane.caller, "no_sale", 0, "换零钱", approval={"pin": "0000"})
+    # web → gateway is one ordered socket: once the scan's price is on the display, an earlier drawer
+    # command would have been carried out too
+    lane.scanner.send(WATER.encode() + b"\r")
+    assert eventually(lambda: b"\x1bQA2.00\r" in lane.display.received(0.02) or None)
+    assert b"\x1bp" not in bytes(lane.printer.received)

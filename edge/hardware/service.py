@@ -32,6 +32,7 @@ class HardwareService:
         self.devices = app.config.devices
         app.sales.completion_listeners.append(self._on_sale_completed)
         app.shifts.close_listeners.append(self._on_shift_closed)
+        app.shifts.cash_listeners.append(self._on_cash_movement)
 
     def printer_for_lane(self, lane: int | None) -> str | None:
         section = device_for_lane(self.devices, "printer", lane)
@@ -52,6 +53,11 @@ class HardwareService:
                    "total": sale.total + sale.rounding, "paid": sale.paid, "change": sale.change}
         self.app.db.after_commit(lambda: self.hub.to_gateways(message))
         return None
+
+    def _on_cash_movement(self, shift, movement, caller) -> None:
+        """Cash in, cash out and a no-sale (approved and audited by the shift) open the lane's drawer."""
+        message = {"type": "drawer", "lane": shift.lane, "reason": movement.kind}
+        self.app.db.after_commit(lambda: self.hub.to_gateways(message))
 
     def _on_shift_closed(self, shift, report: dict, caller) -> None:
         """The Z report prints on the lane's printer when the shift closes."""
