@@ -235,3 +235,23 @@ def test_the_virtual_printer_writes_each_receipt_as_text_and_a_png(store_with):
     assert sale.receipt_no in text and "农夫山泉" in text and max(map(width, text.splitlines())) <= 32
     image = Image.open(text_file.with_suffix(".png"))
     assert image.width == 384 and image.height > 24 * len(text.splitlines())
+
+
+def test_reprint_over_the_api_is_idempotent_and_refused_without_a_printer(shop, store_with):
+    from tests.api_helpers import client_for, nothing_written, refusal
+
+    store, caller = shop
+    sale = sell(store, caller, [WATER])
+    client = client_for(store, store.web(), lane=1)
+    key = {"Idempotency-Key": "reprint-1"}
+    first = client.post(f"/sales/{sale.id}/reprint", headers=key)
+    assert first.status_code == 201 and first.json["receipt_no"] == sale.receipt_no
+    with nothing_written(store):
+        again = client.post(f"/sales/{sale.id}/reprint", headers=key)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+
+    bare = store_with({})  # no printer at all
+    bare_sale = sell(bare, terminal(bare, lane=1), [WATER])
+    bare_client = client_for(bare, bare.web(), lane=1)
+    with nothing_written(bare):
+        refusal(bare_client.post(f"/sales/{bare_sale.id}/reprint"), 409, field="sale_id", code="no_printer")

@@ -17,3 +17,9 @@ def devices(call: Call):
          "detail": states.get(section.name, {}).get("detail"),
          "updated_at": states.get(section.name, {}).get("updated_at")}
         for section in call.store.config.devices]}
+
+
+@routes.post("/sales/{sale_id}/reprint", "Print a completed sale's receipt again, marked 重印 (audited)",
+             status=201)
+def reprint(call: Call, sale_id: str):
+    return call.store.hardware.reprint(sale_id, call.caller)
