@@ -318,6 +318,26 @@ def devices_list(ctx: Context):
         click.echo(f"{group}: {', '.join(found) if found else 'none found'}")
 
 
+@devices.command("jobs")
+@store_options
+@click.option("--retry", "retry_id", help="queue this failed job again")
+@click.pass_obj
+@domain_errors
+def devices_jobs(ctx: Context, retry_id):
+    """Print jobs not yet done (queued, printing, failed), or queue a failed one again."""
+    store = ctx.store()
+    if retry_id:
+        job = store.hardware.jobs.retry(retry_id)
+        click.echo(f"print job {job.id} queued again on {job.printer}")
+        return
+    jobs = store.hardware.jobs.unfinished()
+    for job in jobs:
+        click.echo(f"{job.id}\t{job.printer}\t{job.kind}\t{job.status}\t{job.attempts}\t{job.created_at}\t"
+                   f"{job.last_error or ''}")
+    if not jobs:
+        click.echo("every print job is done")
+
+
 @devices.command("test")
 @store_options
 @click.argument("name")

@@ -163,3 +163,19 @@ def test_bench_devices_reports_both_figures():
     lines = done.stdout.splitlines()
     assert lines[0].startswith("scan at the pty → cart.line at the lane screen (5 scans): p50")
     assert lines[1].startswith("completed sale → first receipt byte at the TCP printer (2 sales): p50")
+
+
+def test_devices_jobs_lists_what_is_not_done_and_queues_a_failed_job_again(shop):
+    from edge.hardware.models import PrintJob
+
+    store, config_file = shop
+    sale = sell(store, terminal(store, lane=1), [WATER])
+    job = PrintJob.get(PrintJob.ref == sale.id)
+    store.hardware.jobs.fail(job.id, "cannot lay out: test")
+    common = ["--config", config_file, "--data-dir", str(store.data_dir), "devices", "jobs"]
+    listed = storeedge(*common)
+    assert listed.returncode == 0 and listed.stdout.split("\t")[:4] == [job.id, "printer", "receipt", "failed"]
+    retried = storeedge(*common, "--retry", job.id)
+    assert retried.returncode == 0 and PrintJob.get_by_id(job.id).status == "queued"
+    again = storeedge(*common, "--retry", job.id)
+    assert again.returncode == 2 and "only a failed job is queued again" in again.stderr

@@ -16,6 +16,7 @@ import json
 import uuid
 
 from edge.db import Prepared, RowInsert, utc_now
+from edge.errors import Conflict, NotFound
 from edge.hardware.models import DeviceState, PrintJob
 
 _INSERT_JOB = RowInsert(PrintJob)
@@ -42,9 +43,6 @@ class PrintQueue:
     def waiting(self, printer: str) -> list[PrintJob]:
         return _WAITING.all(printer)
 
-    def get(self, job_id: str) -> PrintJob:
-        return PrintJob.get_by_id(job_id)
-
     def claim(self, job_id: str) -> bool:
         """queued → printing; False when another worker (or an earlier run) has it already.
 
@@ -68,9 +66,22 @@ class PrintQueue:
     def fail(self, job_id: str, error: str) -> None:
         self._move(job_id, "failed", error)
 
-    def retry(self, job_id: str) -> None:
-        """A failed job queued again by a technician."""
-        self._move(job_id, "queued")
+    def retry(self, job_id: str) -> PrintJob:
+        """A failed job queued again by a technician (once what made it fail is mended)."""
+        with self.db.transaction():
+            job = PrintJob.get_or_none(PrintJob.id == job_id)
+            if job is None:
+                raise NotFound(f"no print job {job_id}", field="job_id")
+            if job.status != "failed":
+                raise Conflict(f"print job {job_id} is {job.status}; only a failed job is queued again",
+                               field="job_id", code=f"job_{job.status}")
+            self._move(job_id, "queued")
+        return job
+
+    @staticmethod
+    def unfinished() -> list[PrintJob]:
+        """Jobs queued, printing or failed, oldest first: what a technician looks at."""
+        return list(PrintJob.select().where(PrintJob.status != "done").order_by(PrintJob.created_at, PrintJob.id))
 
     def recover(self, printers) -> int:
         """At gateway start: jobs left 'printing' by a killed gateway are queued again."""
