@@ -33,6 +33,6 @@ def candidates() -> dict[str, list[str]]:
     return {
         "scanners (evdev)": _links("/dev/input/by-id", "*-event-kbd"),
         "serial ports": _links("/dev/serial/by-id"),
-        "printer device files": sorted(str(p) for p in Path("/dev/usb").glob("lp*")) if Path("/dev/usb").is_dir() else [],
+        "printer device files": _links("/dev/usb", "lp*"),
         "USB printers (vendor_id:product_id)": usb_printers(),
     }

@@ -91,7 +91,8 @@ class DeviceSection(Strict):
         missing = [key for key in needs if getattr(self, key) is None]
         if missing:
             raise ValueError(f"{self.name}: backend {self.backend} needs {' and '.join(missing)}")
-        allowed = {"scanner": {"evdev", "serial", "virtual"}, "printer": {"usb", "network", "file", "serial", "virtual"},
+        allowed = {"scanner": {"evdev", "serial", "virtual"},
+                   "printer": {"usb", "network", "file", "serial", "virtual"},
                    "drawer": {"serial", "virtual"}, "display": {"serial", "virtual"}}[self.kind]
         if self.kind == "drawer" and self.printer is not None:
             allowed = {"virtual", "serial", "usb", "network", "file"}  # the printer's connection carries the pulse

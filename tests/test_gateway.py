@@ -121,7 +121,8 @@ def test_a_display_unplugged_is_reported_and_used_again_when_back(lane):
 
 
 def test_a_gateway_with_the_wrong_token_is_turned_away(lane):
-    ws = simple_websocket.Client.connect(lane.server.gateway_url, headers={"Authorization": "Bearer wrong-token-123456"})
+    ws = simple_websocket.Client.connect(lane.server.gateway_url,
+                                         headers={"Authorization": "Bearer wrong-token-123456"})
     with pytest.raises(simple_websocket.ConnectionClosed) as closed:
         for _ in range(50):
             ws.receive(timeout=0.1)

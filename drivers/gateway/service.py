@@ -113,10 +113,8 @@ class Gateway:
         if message.get("cash"):  # first: the cashier makes change while the receipt prints
             self.open_drawer(lane)
         self.wake_printers(message.get("printer"))
-        if message.get("change"):
-            self.show(lane, ["找零 CHANGE", f"{message['change'] / 100:.2f}"], {"kind": "change", "fen": message["change"]})
-        else:
-            self.show(lane, ["合计 TOTAL", f"{message['total'] / 100:.2f}"], {"kind": "total", "fen": message["total"]})
+        kind, label = ("change", "找零 CHANGE") if message.get("change") else ("total", "合计 TOTAL")
+        self.show(lane, [label, f"{message[kind] / 100:.2f}"], {"kind": kind, "fen": message[kind]})
 
     def _for_lane(self, kind: str, lane) -> OnDemand | None:
         device = self.devices.for_lane(kind, lane)

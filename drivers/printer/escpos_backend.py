@@ -125,5 +125,5 @@ def usb(name: str, vendor_id: int, product_id: int, **options) -> EscposPrinter:
     """Through libusb (pyusb): needs a udev rule giving the lp group the device; untested here (no USB)."""
     from escpos.printer import Usb
 
-    return EscposPrinter(name, lambda: Usb(vendor_id, product_id, timeout=2000), where=f"usb {vendor_id:04x}:{product_id:04x}",
-                         **options)
+    return EscposPrinter(name, lambda: Usb(vendor_id, product_id, timeout=2000),
+                         where=f"usb {vendor_id:04x}:{product_id:04x}", **options)

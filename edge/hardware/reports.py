@@ -21,7 +21,8 @@ def shift_report_page(app, report: dict, columns: int = 32) -> TextPage:
     body += [row(app.sales.tenders.get(method).label.split(" ")[0], amount)
              for method, amount in sorted(report["tenders"].items())]
     body += [t.spread("退货笔数", str(refunds["count"]), columns), row("退货金额", refunds["total"]),
-             t.spread("作废", str(report["voids"]), columns), t.spread("开钱箱", str(report["no_sale_opens"]), columns),
+             t.spread("作废", str(report["voids"]), columns),
+             t.spread("开钱箱", str(report["no_sale_opens"]), columns),
              row("备用金", cash["opening_float"]), row("应有现金", cash["expected"]),
              row("实点现金", cash["counted"]), row("差额", cash["variance"])]
     return TextPage(title=TITLES[report["kind"]], body=[line for line in body if line])

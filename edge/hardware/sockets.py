@@ -92,7 +92,8 @@ def from_gateway(hardware, message: dict) -> dict | None:
                     "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
         line = event["line"]
         # every gateway: the one with the lane's display may not be the one that sent the scan (storeedge scan)
-        hardware.hub.to_gateways({"type": "display", "lane": lane, "amount": {"kind": "price", "fen": line["unit_price"]},
+        hardware.hub.to_gateways({"type": "display", "lane": lane,
+                                  "amount": {"kind": "price", "fen": line["unit_price"]},
                                   "text": [line["name"], f"{line['unit_price'] / 100:.2f}"]})
         return {"type": "scan.result", "ok": True, "lane": lane, "code": code, "line": line,
                 "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
