@@ -3,6 +3,8 @@ is ready, kept through paper out, cover open, an unplugged printer, a printer go
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from drivers.gateway.service import Gateway
@@ -47,7 +49,11 @@ def test_a_completed_sale_queues_its_receipt_in_the_same_transaction(shop):
     sale = sell(store, caller, [WATER, COLA])
     job = job_of(sale)
     assert (job.status, job.printer, job.kind) == ("queued", "printer", "receipt")
-    assert store.hardware.jobs.document(job)["receipt_no"] == sale.receipt_no
+    document = store.hardware.jobs.document(job)
+    assert (document["receipt_no"], document["cashier"], document["lane"]) == (sale.receipt_no, "李收银", 1)
+    # the shop's wall clock: completed_at is UTC, the demo store is in Asia/Shanghai (UTC+8, no DST)
+    completed = datetime.fromisoformat(sale.completed_at)
+    assert document["at"] == (completed + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_gateway_prints_the_receipt_once(shop, tcp_printer):

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from drivers.printer.document import Receipt
+from edge.db import Prepared
+from edge.staff.models import Staff
+
+_STAFF_NAME = Prepared(Staff.select(Staff.id, Staff.name).where(Staff.id == Prepared.arg(0)))
 
 DISCOUNT_LABELS = {"percent": "折扣", "amount": "优惠", "price": "改价"}
 
@@ -32,8 +39,8 @@ def receipt_for(app, sale, lines, payments, reprint: bool = False) -> Receipt:
         member = {"code": found.code, "points_balance": app.points.balance(sale.member_id),
                   "stored_value_balance": app.stored_value.balance(sale.member_id).total}
     return Receipt(
-        title=store.name, receipt_no=sale.receipt_no, at=(sale.completed_at or "")[:19].replace("T", " "),
-        lane=sale.lane, lines=printed_lines,
+        title=store.name, receipt_no=sale.receipt_no, at=_local_time(sale.completed_at, store.timezone),
+        cashier=_cashier_name(sale.cashier_id), lane=sale.lane, lines=printed_lines,
         discounts=[{"label": "整单优惠", "amount": sale_discount}] if sale_discount else [],
         subtotal=sale.subtotal, total=sale.total + sale.rounding, rounding=sale.rounding,
         payments=[{"label": tender_label(app, p["method"]), "amount": p["tendered"]} for p in payments],
@@ -48,3 +55,15 @@ def _invoice_url(app, sale) -> str | None:
     if template is None:
         return None
     return template.format(store_id=app.config.store.id, receipt_no=sale.receipt_no, total=sale.total)
+
+
+def _local_time(stamp: str | None, timezone: str) -> str:
+    """The shop's wall clock (timestamps are stored in UTC)."""
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _cashier_name(staff_id: int | None) -> str | None:
+    staff = _STAFF_NAME.first(staff_id) if staff_id is not None else None
+    return staff.name if staff else None
