@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import select
+import threading
+
 import pytest
 from evdev import InputEvent, ecodes
 
@@ -160,6 +164,7 @@ def test_serial_printer_on_a_pty(tmp_path):
         with escpos_backend.serial_port("p", pty.path, 19200, timeout=0.2) as printer:
             printer.write(b"\x1c&" + "￥6.50\n".encode("gb18030"))  # FS &: Chinese mode
             assert not printer.status().answered  # nobody answered the DLE EOT: unknown, not broken
+            assert not printer.status().answered  # and not asked again (each question costs the timeout)
         data = pty.received()
         printed = decode(data)
         assert (printed.lines, printed.status_requests) == (["￥6.50"], [1, 2, 4])
@@ -253,3 +258,28 @@ def test_display_unplugged_is_gone(tmp_path):
         for _ in range(200):  # the pty's buffer takes the first writes
             display.show_text("x" * 20, "y" * 20)
     display.close()
+
+
+def test_serial_printer_status_read_from_a_pty_that_answers(tmp_path):
+    pty = Pty(tmp_path / "printer")
+    answers = dle_eot.answer_bytes(cover_open=True)
+    stop = threading.Event()
+
+    def printer_side():  # answers each DLE EOT n as a printer with its cover open would
+        while not stop.is_set():
+            if select.select([pty.master], [], [], 0.05)[0]:
+                data = os.read(pty.master, 64)
+                for index in range(len(data) - 2):
+                    if data[index:index + 2] == dle_eot.DLE_EOT:
+                        os.write(pty.master, bytes([answers[data[index + 2]]]))
+
+    answering = threading.Thread(target=printer_side)
+    answering.start()
+    try:
+        with escpos_backend.serial_port("p", pty.path, 115200) as printer:
+            status = printer.status()
+        assert (status.answered, status.ready, status.problem) == (True, False, "cover_open")
+    finally:
+        stop.set()
+        answering.join()
+        pty.close()

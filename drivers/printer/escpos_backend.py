@@ -33,6 +33,9 @@ class EscposPrinter(Printer):
         self.connect = connect
         self.where = where
         self.device = None
+        # a printer that left DLE EOT unanswered once is not asked again until reopened: each unanswered
+        # question costs the read timeout, before and after every receipt
+        self.silent = False
 
     def open(self) -> None:
         self.close()
@@ -43,6 +46,7 @@ class EscposPrinter(Printer):
             device.device = None  # keeps python-escpos's __del__ from closing a half-open device
             raise DeviceGone(f"{self.name}: cannot open {self.where}: {error}") from None
         self.device = device
+        self.silent = False
 
     def write(self, data: bytes) -> None:
         if self.device is None:
@@ -70,7 +74,7 @@ class EscposPrinter(Printer):
     def status(self) -> PrinterStatus:
         if self.device is None:
             self.open()
-        if not self.can_answer:
+        if not self.can_answer or self.silent:
             return PrinterStatus(answered=False)
         try:
             answers = [self._ask(kind) for kind in (dle_eot.PRINTER, dle_eot.OFFLINE_CAUSE, dle_eot.PAPER_SENSOR)]
@@ -81,6 +85,7 @@ class EscposPrinter(Printer):
             raise DeviceGone(f"{self.name}: {self.where} went away: {error}") from None
         if None in answers:
             # connected but silent: a printer that cannot answer (or switched off behind a converter)
+            self.silent = True
             return PrinterStatus(answered=False)
         return dle_eot.parse(*answers)
 
@@ -104,7 +109,7 @@ def network(name: str, host: str, port: int = 9100, timeout: float = 2.0, **opti
     return NetworkPrinter(name, lambda: Network(host, port, timeout=timeout), where=f"{host}:{port}", **options)
 
 
-def serial_port(name: str, path: str, baudrate: int = 9600, timeout: float = 1.0, **options) -> EscposPrinter:
+def serial_port(name: str, path: str, baudrate: int = 9600, timeout: float = 0.3, **options) -> EscposPrinter:
     from escpos.printer import Serial
 
     return EscposPrinter(name, lambda: Serial(path, baudrate=baudrate, timeout=timeout), where=path, **options)
