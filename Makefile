@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml provisioning/dev-setup.sh
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/storeedge --data-dir $(DATA) serve --demo --host $(HOST) --port $(PORT)
+	$(BIN)/storeedge --data-dir $(DATA) --config provisioning/demo.toml serve --demo --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest

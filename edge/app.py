@@ -12,6 +12,7 @@ from edge import audit
 from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
+from edge.hardware.service import HardwareService
 from edge.inventory.service import InventoryService
 from edge.members.coupons import CouponsService
 from edge.members.gifts import GiftsService
@@ -31,7 +32,7 @@ from edge.store_meta import Meta
 
 DEFAULT_DATA_DIR = "data"
 CONFIG_KEY = "config"
-SECRET_KEYS = ("hq.password",)
+SECRET_KEYS = ("hq.password", "gateway.token")
 
 
 def flatten(tree, prefix: str = "") -> dict:
@@ -78,6 +79,7 @@ class StoreEdge:
             from edge.sync.floor import OfflineFloorLimit
 
             self.sales.tenders.wrap_ledger("stored_value", lambda ledger: OfflineFloorLimit(self, ledger))
+        self.hardware = HardwareService(self)  # last: its receipt sees what the other listeners wrote
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":
@@ -116,6 +118,10 @@ class StoreEdge:
         from edge.api.web import WebApp
         from edge.routes import all_endpoints
 
+        from edge.hardware.sockets import attach
+
         self.db.checkpoint_in_background()
         self.payments.start_background()
-        return WebApp(self, all_endpoints()).flask
+        flask_app = WebApp(self, all_endpoints()).flask
+        attach(flask_app, self)
+        return flask_app

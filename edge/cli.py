@@ -120,7 +120,94 @@ def serve(ctx: Context, host, port, threads, demo):
         for line in seed(store, promotions=True):
             click.echo(line, err=True)
         store.db.close()
-    _run_web(ctx, host, port, threads, access_log=True)
+    gateway_process = _start_gateway(ctx, port)
+    try:
+        _run_web(ctx, host, port, threads, access_log=True)
+    finally:
+        if gateway_process is not None:
+            gateway_process.terminate()
+            gateway_process.wait(timeout=10)
+
+
+def _start_gateway(ctx: Context, port: int | None):
+    """The gateway beside web, as its own process (as in production), when devices are configured."""
+    import subprocess
+
+    store = ctx.store()
+    configured = bool(store.config.devices)
+    data_dir = str(store.data_dir)
+    store.db.close()
+    if not configured:
+        click.echo("no [[devices]] in the config: no gateway (see README, Hardware)", err=True)
+        return None
+    command = [sys.executable, "-m", "edge.cli", "gateway", "--data-dir", data_dir]
+    if ctx.config_path:
+        command += ["--config", ctx.config_path]
+    if port:
+        command += ["--url", f"ws://127.0.0.1:{port}/ws/gateway"]
+    return subprocess.Popen(command)
+
+
+@main.command()
+@store_options
+@click.option("--url", help="web's gateway socket (default [gateway] url, or ws://127.0.0.1:{web.port}/ws/gateway)")
+@click.pass_obj
+def gateway(ctx: Context, url):
+    """Run the hardware gateway: the devices in [[devices]], linked to web over a loopback WebSocket."""
+    import signal
+    import threading
+
+    from drivers.gateway.service import Gateway
+
+    store = ctx.store()
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    with Gateway(store, url=url) as running:
+        click.echo(f"gateway: {len(running.devices.all())} device(s), web at {running.link.url}", err=True)
+        stopping.wait()
+
+
+@main.command()
+@store_options
+@click.argument("code")
+@click.option("--lane", type=int, required=True, help="the lane whose cart gets the item")
+@click.option("--url", help="web's gateway socket (default as for `storeedge gateway`)")
+@click.pass_obj
+def scan(ctx: Context, code, lane, url):
+    """Scan a code on a lane, as a scanner there would (the demo's virtual scanner)."""
+    import json
+
+    import simple_websocket
+
+    from edge.hardware.token import gateway_token
+
+    store = ctx.store()
+    url = url or store.config.gateway.url or f"ws://127.0.0.1:{store.config.web.port}/ws/gateway"
+    try:
+        ws = simple_websocket.Client.connect(url, headers={"Authorization": f"Bearer {gateway_token(store)}"})
+    except Exception as error:
+        raise click.ClickException(f"web is not reachable at {url}: {error}") from None
+    try:
+        ws.send(json.dumps({"type": "scan", "device": "cli", "lane": lane, "code": code}))
+        while True:
+            text = ws.receive(timeout=10)
+            if text is None:
+                raise click.ClickException("web did not answer the scan within 10 s")
+            answer = json.loads(text)
+            if answer.get("type") == "scan.result":
+                break
+    except simple_websocket.ConnectionClosed as closed:
+        raise click.ClickException(f"web closed the connection: {closed.message}") from None
+    finally:
+        ws.close()
+    if not answer["ok"]:
+        raise Refused(f"lane {lane}: {answer['message']}")
+    if "member" in answer:
+        click.echo(f"lane {lane}: member {answer['member']['code']} on the sale")
+        return
+    line = answer["line"]
+    click.echo(f"lane {lane}: {line['name']} × {line['qty']}, sale total {answer['total'] / 100:.2f}")
 
 
 @main.command()
@@ -206,7 +293,96 @@ def staff_add(ctx: Context, name, role, pin):
 
 @main.group()
 def devices():
-    """Paired devices."""
+    """Paired devices, and the hardware in [[devices]]."""
+
+
+@devices.command("list")
+@store_options
+@click.pass_obj
+def devices_list(ctx: Context):
+    """The configured hardware with its last known state, then the candidates found on this box."""
+    from drivers.candidates import candidates
+
+    store = ctx.store()
+    states = {state["name"]: state for state in store.hardware.jobs.states()}
+    for section in store.config.devices:
+        where = section.path or (f"{section.host}:{section.port or 9100}" if section.host else None) or (
+            f"usb {section.vendor_id:04x}:{section.product_id:04x}" if section.vendor_id is not None else "virtual")
+        state = states.get(section.name, {})
+        detail = f" ({state['detail']})" if state.get("detail") else ""
+        lane = f"lane {section.lane}" if section.lane else "every lane"
+        click.echo(f"{section.name}\t{section.kind}\t{section.backend}\t{where}\t{lane}\t"
+                   f"{state.get('state', 'unknown')}{detail}")
+    if not store.config.devices:
+        click.echo("no [[devices]] configured")
+    for group, found in candidates().items():
+        click.echo(f"{group}: {', '.join(found) if found else 'none found'}")
+
+
+@devices.command("jobs")
+@store_options
+@click.option("--retry", "retry_id", help="queue this failed job again")
+@click.pass_obj
+@domain_errors
+def devices_jobs(ctx: Context, retry_id):
+    """Print jobs not yet done (queued, printing, failed), or queue a failed one again."""
+    store = ctx.store()
+    if retry_id:
+        job = store.hardware.jobs.retry(retry_id)
+        click.echo(f"print job {job.id} queued again on {job.printer}")
+        return
+    jobs = store.hardware.jobs.unfinished()
+    for job in jobs:
+        click.echo(f"{job.id}\t{job.printer}\t{job.kind}\t{job.status}\t{job.attempts}\t{job.created_at}\t"
+                   f"{job.last_error or ''}")
+    if not jobs:
+        click.echo("every print job is done")
+
+
+@devices.command("test")
+@store_options
+@click.argument("name")
+@click.pass_obj
+def devices_test(ctx: Context, name):
+    """Print a test page, open the drawer, show text on a display, or echo scans for 10 s."""
+    from drivers import factory
+    from drivers.errors import DeviceError
+    from drivers.printer.document import TextPage
+    from drivers.printer.layout import render
+
+    store = ctx.store()
+    built = factory.build(store.config.devices, store.data_dir)
+    device = built.all().get(name)
+    if device is None:
+        raise Refused(f"no device named {name!r} in [[devices]] (storeedge devices list)")
+    try:
+        if name in built.printers:
+            with device:
+                page = TextPage(title="StoreEdge 打印测试", body=[f"{name}: {device.paper_mm} mm, {device.columns} 列",
+                                                                  "中文 ABC 123 ￥12.50"], qr="StoreEdge")
+                device.print(render(page, device.paper_mm, device.chinese))
+            click.echo(f"{name}: test page sent")
+        elif name in built.drawers:
+            opener = getattr(device, "open", None)
+            if opener is not None:
+                opener()
+            device.open_drawer()
+            click.echo(f"{name}: drawer pulse sent")
+        elif name in built.displays:
+            with device:
+                device.show_text("StoreEdge 测试", "0123456789")
+            click.echo(f"{name}: text shown")
+        else:
+            import time
+
+            with device:
+                click.echo(f"{name}: scan something within 10 s")
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    for code in device.read(0.2):
+                        click.echo(f"{name}: {code}")
+    except DeviceError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @devices.command("add")
@@ -458,6 +634,16 @@ def sync(ctx: Context):
 from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)
 
 main.add_command(hq)
+
+
+@bench.command("devices")
+@click.option("--scans", type=int, default=300, show_default=True, help="scans at the pty scanner")
+@click.option("--sales", type=int, default=200, show_default=True, help="sales completed (one receipt each)")
+def bench_devices(scans, sales):
+    """Scan → cart event at a lane screen; completed sale → first receipt byte at a TCP printer."""
+    from edge.bench.devices import run
+
+    run(scans, sales, echo=click.echo)
 
 
 if __name__ == "__main__":

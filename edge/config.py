@@ -104,8 +104,48 @@ class DeviceSection(Strict):
     port: int | None = Field(None, ge=1, le=65535)
     vendor_id: int | None = None
     product_id: int | None = None
-    baudrate: int | None = None
+    baudrate: int | None = Field(None, ge=300, le=921_600)
     lane: int | None = Field(None, ge=1, le=99)
+    # scanners: the key or byte ending a code; a longer pause between keys drops a partial code
+    suffix: Literal["enter", "tab", "cr", "lf", "crlf"] | None = None
+    key_gap_ms: int = Field(50, ge=5, le=2000)
+    grab: bool = True
+    # printers: paper width, and Chinese through the printer's own font or as raster images
+    paper_mm: Literal[58, 80] = 80
+    chinese: Literal["gb18030", "raster"] = "gb18030"
+    font: str | None = None
+    # the shop's logo atop each receipt: an image stored in the printer's NV memory (its number, printed with
+    # FS p), or an image file sent as a raster converted once and cached
+    logo_nv: int | None = Field(None, ge=1, le=255)
+    logo: str | None = None
+    # drawers: pulsed through this printer (pin, pulse), or a serial trigger box of its own
+    printer: str | None = None
+    pin: Literal[2, 5] = 2
+    pulse_ms: int = Field(100, ge=2, le=510)
+    # displays: the command set; the LED price display's lamp command differs between models
+    protocol: Literal["epson", "cd5220", "led8"] | None = None
+    lamp_command: Literal["esc_s", "stx_l"] = "esc_s"
+
+    @model_validator(mode="after")
+    def _backend_needs(self):
+        needs = {"evdev": ("path",), "serial": ("path",), "file": ("path",), "network": ("host",),
+                 "usb": ("vendor_id", "product_id"), "virtual": ()}[self.backend]
+        missing = [key for key in needs if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"{self.name}: backend {self.backend} needs {' and '.join(missing)}")
+        allowed = {"scanner": {"evdev", "serial", "virtual"},
+                   "printer": {"usb", "network", "file", "serial", "virtual"},
+                   "drawer": {"serial", "virtual"}, "display": {"serial", "virtual"}}[self.kind]
+        if self.kind == "drawer" and self.printer is not None:
+            allowed = {"virtual", "serial", "usb", "network", "file"}  # the printer's connection carries the pulse
+        if self.backend not in allowed:
+            raise ValueError(f"{self.name}: a {self.kind} cannot use backend {self.backend} "
+                             f"(one of {', '.join(sorted(allowed))})")
+        if self.kind == "scanner" and self.lane is None:
+            raise ValueError(f"{self.name}: a scanner needs lane (the lane whose cart its scans fill)")
+        if self.kind == "display" and self.protocol is None and self.backend != "virtual":
+            raise ValueError(f"{self.name}: a display needs protocol (epson, cd5220 or led8)")
+        return self
 
 
 class VariableBarcodeSection(Strict):
@@ -341,16 +381,39 @@ class PaymentsSection(Strict):
         return value
 
 
+class GatewaySection(Strict):
+    """The hardware gateway's link to web: a WebSocket on loopback, authenticated by this token."""
+
+    token: str | None = Field(None, min_length=16)
+    url: str | None = Field(None, description="web's gateway socket; default ws://127.0.0.1:{web.port}/ws/gateway")
+    print_retry_seconds: float = Field(2.0, gt=0, le=300)
+    reopen_seconds: float = Field(1.0, gt=0, le=300)
+    # the e-invoice request printed as a QR code; {store_id}, {receipt_no} and {total} (fen) are filled in
+    invoice_url: str | None = None
+
+
 class Config(Strict):
     store: StoreSection = Field(default_factory=StoreSection)
     hq: HQSection | None = None
     sync: SyncSection = Field(default_factory=SyncSection)
     devices: list[DeviceSection] = Field(default_factory=list)
+    gateway: GatewaySection = Field(default_factory=GatewaySection)
     checkout: CheckoutSection = Field(default_factory=CheckoutSection)
     security: SecuritySection = Field(default_factory=SecuritySection)
     members: MembersSection = Field(default_factory=MembersSection)
     web: WebSection = Field(default_factory=WebSection)
     payments: PaymentsSection = Field(default_factory=PaymentsSection)
+
+    @model_validator(mode="after")
+    def _devices_named_once(self):
+        names = [device.name for device in self.devices]
+        if len(set(names)) != len(names):
+            raise ValueError("devices: two devices have the same name")
+        printers = {device.name for device in self.devices if device.kind == "printer"}
+        for device in self.devices:
+            if device.printer is not None and device.printer not in printers:
+                raise ValueError(f"devices: {device.name} names printer {device.printer!r}, which is not configured")
+        return self
 
 
 class ConfigError(Exception):

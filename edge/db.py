@@ -302,14 +302,17 @@ class Database:
         try:
             with self._writers, self.peewee.atomic("IMMEDIATE"):
                 yield
-            committed = local.after_commit
         finally:
-            pending, local.regardless, local.after_commit = local.regardless, [], []
+            pending, local.regardless = local.regardless, []
+            told, local.after_commit = local.after_commit, []
             for write in pending:
                 with self.transaction(durable=True):
                     write()
-        for action in committed:
-            action()
+        for tell in told:  # reached only when the transaction committed
+            try:
+                tell()
+            except Exception:
+                log.exception("an after-commit notification failed; the transaction stands")
 
     @contextmanager
     def savepoint(self):
@@ -329,15 +332,14 @@ class Database:
             with self.transaction(durable=True):
                 write()
 
-    def after_commit(self, action) -> None:
-        """Run ``action`` once the surrounding transaction has committed (never if it rolls back).
-
-        A payment attempt must be on disk before the provider hears of it.
-        """
+    def after_commit(self, tell) -> None:
+        """Call ``tell`` once the surrounding transaction has committed (never if it rolls back): a payment
+        attempt is on disk before the provider hears of it, and live notifications never announce what the
+        database does not hold."""
         if self.peewee.in_transaction():
-            self._local.after_commit.append(action)
+            self._local.after_commit.append(tell)
         else:
-            action()
+            tell()
 
     def checkpoint_in_background(self) -> None:
         """For the long-running web process: commits stop paying for WAL checkpoints."""

@@ -9,8 +9,8 @@ from pydantic import Field, model_validator
 from edge.api.registry import Call, Routes, Schema
 from edge.errors import NotFound
 from edge.money import MAX_AMOUNT
-from edge.payments.codes import provider_of
 from edge.sales.pricing import Discount
+from edge.sales.scanning import read_scan
 from edge.shifts.routes import ApprovalIn
 
 routes = Routes("sales")
@@ -183,15 +183,13 @@ def clear_member(call: Call, sale_id: str):
 @routes.post("/sales/{sale_id}/scan", "A scanner read: a member code names the member, a payment code (付款码) "
              "starts that payment, anything else adds an item", body=ScanIn, durable=False)
 def scan(call: Call, sale_id: str):
-    code, store = call.body.code, call.store
-    if provider_of(code) is not None:
-        attempt = store.payments.start(sale_id, call.caller, code)
-        return {"kind": "payment", "payment": store.payments.as_dict(attempt), "sale": _sale(call, store.sales.get(sale_id))}
-    if store.members.is_member_code(code):
-        member = store.members.find(code=code)
-        return {"kind": "member", "sale": _sale(call, store.sales.set_member(sale_id, call.caller, member))}
-    line = store.sales.add_line(sale_id, call.caller, barcode=code)
-    return {"kind": "item", "line_id": line.id, "sale": _sale(call, line.sale)}
+    outcome = read_scan(call.store, sale_id, call.caller, call.body.code)
+    answer = {"kind": outcome.kind, "sale": _sale(call, outcome.sale)}
+    if outcome.payment is not None:
+        answer["payment"] = call.store.payments.as_dict(outcome.payment)
+    if outcome.line is not None:
+        answer["line_id"] = outcome.line.id
+    return answer
 
 
 @routes.patch("/sales/{sale_id}", "Name the salesperson (导购)", body=SalePatchIn, durable=False)

@@ -27,6 +27,10 @@ class ShiftService:
         # Money other domains take at the till outside sales (stored-value top-ups): each is
         # (shift) -> (name, section); the section's "cash" counts in the drawer's expected cash.
         self.report_sections: list = []
+        # called inside the closing transaction with (shift, Z report, caller): the printed Z report
+        self.close_listeners: list = []
+        # called inside the transaction of each cash movement with (shift, movement, caller): the drawer opens
+        self.cash_listeners: list = []
 
     def current(self, device_id: int) -> Shift | None:
         return _OPEN_SHIFT.first(device_id)
@@ -77,6 +81,8 @@ class ShiftService:
             audit.record("drawer.no_sale" if kind == "no_sale" else f"shift.cash_{kind}",
                          staff_id=caller.staff_id, device_id=caller.device_id, entity="shift", entity_id=shift.id,
                          data={"amount": amount, "reason": reason, "approved_by": movement.approved_by})
+            for listener in self.cash_listeners:
+                listener(shift, movement, caller)
         return movement
 
     def _own_open_shift(self, shift_id: str, caller: Caller) -> Shift:
@@ -108,6 +114,8 @@ class ShiftService:
             shift.report = json.dumps(report, ensure_ascii=False)
             shift.save()
             emit("shift.closed", report)
+            for listener in self.close_listeners:
+                listener(shift, report, caller)
             audit.record("shift.closed", staff_id=caller.staff_id, device_id=caller.device_id, entity="shift",
                          entity_id=shift.id, data={"expected": expected, "counted": counted_cash,
                                                    "variance": shift.variance})

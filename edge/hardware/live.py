@@ -1,0 +1,66 @@
+"""The live hub: gateways and lane screens connected over WebSockets, and what is sent to each.
+
+In-process, as DESIGN.md allows for a single web worker: a restarted
+worker loses only the connections, and both the gateway and the screens
+reconnect by themselves (carts and print jobs live in SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+log = logging.getLogger("storeedge.live")
+
+
+class Peer:
+    """One socket; sends are serialised because the socket is shared between threads."""
+
+    def __init__(self, ws, lane: int | None = None):
+        self.ws = ws
+        self.lane = lane
+        self._lock = threading.Lock()
+
+    def send(self, message: dict) -> bool:
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        try:
+            with self._lock:
+                self.ws.send(text)
+            return True
+        except Exception:  # a closed socket: its own handler is leaving and drops it
+            return False
+
+
+class LiveHub:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.gateways: list[Peer] = []
+        self.screens: list[Peer] = []
+        self.device_states: dict[str, dict] = {}
+
+    def join(self, peer: Peer, gateway: bool) -> None:
+        with self._lock:
+            (self.gateways if gateway else self.screens).append(peer)
+
+    def leave(self, peer: Peer) -> None:
+        with self._lock:
+            for group in (self.gateways, self.screens):
+                if peer in group:
+                    group.remove(peer)
+
+    def to_gateways(self, message: dict) -> int:
+        """How many gateways were told (0: none connected; queued jobs wait for one)."""
+        with self._lock:
+            peers = list(self.gateways)
+        return sum(peer.send(message) for peer in peers)
+
+    def to_lane(self, lane: int | None, message: dict) -> int:
+        """Screens of that lane, and screens watching every lane."""
+        with self._lock:
+            peers = [peer for peer in self.screens if peer.lane is None or peer.lane == lane]
+        return sum(peer.send(message) for peer in peers)
+
+    def device_state(self, state: dict) -> None:
+        self.device_states[state["name"]] = state
+        self.to_lane(state.get("lane"), {"type": "device.state", **state})

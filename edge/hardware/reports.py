@@ -1,0 +1,28 @@
+"""Shift reports (X while open, Z at close) as a plain print-out."""
+
+from __future__ import annotations
+
+from drivers import text as t
+from drivers.printer.document import TextPage
+
+TITLES = {"X": "X 报表（班中）", "Z": "Z 报表（交班）"}
+
+
+def shift_report_page(app, report: dict, columns: int = 32) -> TextPage:
+    def row(label: str, fen: int | None) -> str:
+        return t.spread(label, "—" if fen is None else t.money(fen), columns)
+
+    sales, cash, refunds = report["sales"], report["cash"], report["refunds"]
+    body = [f"班次 {report['shift_id'][:8]}  {report['lane'] or '-'}号机",
+            f"开班 {(report['opened_at'] or '')[:16].replace('T', ' ')}",
+            f"交班 {(report['closed_at'] or '')[:16].replace('T', ' ')}" if report["closed_at"] else "",
+            t.spread("销售笔数", str(sales["count"]), columns), row("销售额", sales["gross"]),
+            row("优惠", -sales["discounts"]), row("实收", sales["net"])]
+    body += [row(app.sales.tenders.get(method).label.split(" ")[0], amount)
+             for method, amount in sorted(report["tenders"].items())]
+    body += [t.spread("退货笔数", str(refunds["count"]), columns), row("退货金额", refunds["total"]),
+             t.spread("作废", str(report["voids"]), columns),
+             t.spread("开钱箱", str(report["no_sale_opens"]), columns),
+             row("备用金", cash["opening_float"]), row("应有现金", cash["expected"]),
+             row("实点现金", cash["counted"]), row("差额", cash["variance"])]
+    return TextPage(title=TITLES[report["kind"]], body=[line for line in body if line])

@@ -1,0 +1,25 @@
+"""Hardware endpoints: the configured devices and their last known state, for the screens and the back office."""
+
+from __future__ import annotations
+
+from edge.api.registry import Call, Routes
+
+routes = Routes("hardware")
+
+
+@routes.get("/hardware/devices", "The shop's hardware from the config, each with its last known state",
+            auth="device", kinds=("terminal", "display", "kiosk"))
+def devices(call: Call):
+    states = {state["name"]: state for state in call.store.hardware.jobs.states()}
+    return {"devices": [
+        {"name": section.name, "kind": section.kind, "backend": section.backend, "lane": section.lane,
+         "state": states.get(section.name, {}).get("state", "unknown"),
+         "detail": states.get(section.name, {}).get("detail"),
+         "updated_at": states.get(section.name, {}).get("updated_at")}
+        for section in call.store.config.devices]}
+
+
+@routes.post("/sales/{sale_id}/reprint", "Print a completed sale's receipt again, marked 重印 (audited)",
+             status=201)
+def reprint(call: Call, sale_id: str):
+    return call.store.hardware.reprint(sale_id, call.caller)

@@ -1,0 +1,131 @@
+"""Hardware on the store's side: receipts queued with the sale, scans into a lane's cart, the gateway told."""
+
+from __future__ import annotations
+
+from edge import audit
+from edge.db import Prepared
+from edge.errors import Conflict, DomainError
+from edge.hardware.jobs import PrintQueue
+from edge.hardware.live import LiveHub
+from edge.hardware.receipts import receipt_for
+from edge.hardware.reports import shift_report_page
+from edge.sales.models import Payment
+from edge.sales.scanning import read_scan
+from edge.staff.models import Device, Staff
+from edge.staff.service import Caller
+
+_TERMINALS_ON_LANE = Prepared(Device.select().where(
+    (Device.lane == Prepared.arg(0)) & (Device.kind == "terminal") & Device.active).order_by(Device.id))
+_STAFF_BY_ID = Prepared(Staff.select().where(Staff.id == Prepared.arg(0)))
+
+
+def device_for_lane(sections, kind: str, lane: int | None):
+    """The lane's own device of a kind, else one serving every lane (no lane set), else None."""
+    of_kind = [s for s in sections if s.kind == kind]
+    return next((s for s in of_kind if s.lane == lane), None) or next((s for s in of_kind if s.lane is None), None)
+
+
+class HardwareService:
+    def __init__(self, app):
+        self.app = app
+        self.jobs = PrintQueue(app.db)
+        self.hub = LiveHub()
+        self.devices = app.config.devices
+        app.sales.completion_listeners.append(self._on_sale_completed)
+        app.shifts.close_listeners.append(self._on_shift_closed)
+        app.shifts.cash_listeners.append(self._on_cash_movement)
+
+    def printer_for_lane(self, lane: int | None) -> str | None:
+        section = device_for_lane(self.devices, "printer", lane)
+        return section.name if section else None
+
+    # -- a completed sale: its receipt job, then (once committed) the gateway told -----------
+
+    def _on_sale_completed(self, sale, lines, caller) -> None:
+        printer = self.printer_for_lane(sale.lane)
+        job = None
+        if printer is not None:
+            document = receipt_for(self.app, sale, lines, sale.payments_taken)
+            job = self.jobs.enqueue(printer, "receipt", document, ref=sale.id)
+        cash = sum(row["tendered"] for row in sale.payments_taken
+                   if self.app.sales.tenders.get(row["method"]).gives_change)
+        message = {"type": "sale.completed", "lane": sale.lane, "sale_id": sale.id, "receipt_no": sale.receipt_no,
+                   "job_id": job.id if job else None, "printer": printer, "cash": cash > 0,
+                   "total": sale.total + sale.rounding, "paid": sale.paid, "change": sale.change}
+        self.app.db.after_commit(lambda: self.hub.to_gateways(message))
+        return None
+
+    def _on_cash_movement(self, shift, movement, caller) -> None:
+        """Cash in, cash out and a no-sale (approved and audited by the shift) open the lane's drawer."""
+        message = {"type": "drawer", "lane": shift.lane, "reason": movement.kind}
+        self.app.db.after_commit(lambda: self.hub.to_gateways(message))
+
+    def _on_shift_closed(self, shift, report: dict, caller) -> None:
+        """The Z report prints on the lane's printer when the shift closes."""
+        self.print_page(shift_report_page(self.app, report, self._columns(shift.lane)), shift.lane, "report",
+                        ref=shift.id)
+
+    def print_page(self, page, lane: int | None, kind: str, ref: str | None = None):
+        """A plain print-out (a report, a coupon) queued on the lane's printer; None when it has none."""
+        printer = self.printer_for_lane(lane)
+        if printer is None:
+            return None
+        job = self.jobs.enqueue(printer, kind, page, ref=ref)
+        message = {"type": "print", "job_id": job.id, "printer": printer}
+        self.app.db.after_commit(lambda: self.hub.to_gateways(message))
+        return job
+
+    def _columns(self, lane: int | None) -> int:
+        section = device_for_lane(self.devices, "printer", lane)
+        return 32 if section is None or section.paper_mm == 58 else 48
+
+    def reprint(self, sale_id: str, caller: Caller) -> dict:
+        """A copy of a completed sale's receipt, marked 重印, on the printer of the caller's lane; audited."""
+        with self.app.db.transaction():
+            sale = self.app.sales.get(sale_id)
+            if sale.status != "completed":
+                raise Conflict(f"sale {sale_id} is {sale.status}: only a completed sale has a receipt",
+                               field="sale_id", code=f"sale_{sale.status}")
+            lane = caller.device.lane if caller.device and caller.device.lane is not None else sale.lane
+            printer = self.printer_for_lane(lane)
+            if printer is None:
+                raise Conflict(f"no receipt printer is configured for lane {lane}", field="sale_id",
+                               code="no_printer")
+            payments = [{"method": p.method, "tendered": p.tendered}
+                        for p in Payment.select().where(Payment.sale_id == sale.id).order_by(Payment.at)]
+            document = receipt_for(self.app, sale, self.app.sales.lines(sale), payments, reprint=True)
+            job = self.jobs.enqueue(printer, "reprint", document, ref=sale.id)
+            audit.record("receipt.reprinted", staff_id=caller.staff_id, device_id=caller.device_id, entity="sale",
+                         entity_id=sale.id, data={"receipt_no": sale.receipt_no, "job_id": job.id,
+                                                  "printer": printer})
+            message = {"type": "print", "job_id": job.id, "printer": printer}
+            self.app.db.after_commit(lambda: self.hub.to_gateways(message))
+        return {"job_id": job.id, "printer": printer, "status": job.status, "receipt_no": sale.receipt_no}
+
+    # -- a scan from the gateway, into the lane's open cart ------------------------------------
+
+    def lane_caller(self, lane: int) -> Caller:
+        """The lane's terminal that has an open shift, acting as the cashier who opened it."""
+        for device in _TERMINALS_ON_LANE.all(lane):
+            shift = self.app.shifts.current(device.id)
+            if shift is not None:
+                return Caller(device=device, staff=_STAFF_BY_ID.first(shift.opened_by))
+        raise Conflict(f"no terminal on lane {lane} has an open shift", field="lane", code="no_open_shift")
+
+    def scan(self, lane: int, code: str) -> dict:
+        """A read at the lane's scanner, on the lane's open sale (opening one if there is none), as
+        POST /sales/{id}/scan reads it; tells the lane."""
+        if not code or len(code) > 64:
+            raise DomainError("a scanned code has 1 to 64 characters", field="code")
+        caller = self.lane_caller(lane)
+        sale = self.app.sales.current(caller.device_id) or self.app.sales.open(caller)
+        outcome = read_scan(self.app, sale.id, caller, code)
+        event = {"type": f"cart.{'line' if outcome.kind == 'item' else outcome.kind}", "lane": lane, "code": code,
+                 "sale": self.app.sales.as_dict(outcome.sale)}
+        if outcome.line is not None:
+            event["line"] = self.app.sales._line_dict(outcome.line)
+        if outcome.payment is not None:
+            event["payment"] = self.app.payments.as_dict(outcome.payment)
+            event["code"] = outcome.payment.code_masked  # a payment code is a bearer token: never shown whole
+        self.hub.to_lane(lane, event)
+        return event
