@@ -7,7 +7,6 @@ import itertools
 import pytest
 
 from edge.members.service import Consent
-from tests.conftest import MANAGER_PIN, terminal
 
 AGREED = Consent(notice_version="2026-11", purposes=("membership",))
 # Two cheap levels, so one small sale crosses the threshold.
@@ -27,16 +26,6 @@ def shop(store_with):
 @pytest.fixture
 def store(shop):
     return shop()
-
-
-@pytest.fixture
-def cashier(store):
-    return terminal(store)
-
-
-@pytest.fixture
-def manager(store):
-    return terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
 
 
 def join(store, caller, **personal):

@@ -91,6 +91,12 @@ def cashier(store) -> Caller:
     return terminal(store)
 
 
+@pytest.fixture
+def manager(store) -> Caller:
+    """A manager logged in on lane 2 (no shift): approvals, definitions, corrections."""
+    return terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
+
+
 class ApiClient:
     """Flask test client speaking as one paired device, optionally logged in."""
 

@@ -13,17 +13,12 @@ from edge.members.coupons import Coupon, CouponDefinition, looks_like_coupon_cod
 from edge.members.service import Consent
 from edge.outbox.events import OutboxEvent
 from tests.api_helpers import client_for, member_body, nothing_written, refusal
-from tests.conftest import COLA, MANAGER_PIN, WATER, terminal
+from tests.conftest import COLA, MANAGER_PIN, WATER
 
 CRISPS = "6904321000074"  # 乐事薯片, 零食, 7.50
 AGREED = Consent(notice_version="2026-11", purposes=("membership",))
 WIDE_OPEN = {"valid_from": "2020-01-01", "valid_to": "2099-12-31"}
 _phones = (str(number) for number in itertools.count(13_700_000_000))
-
-
-@pytest.fixture
-def manager(store):
-    return terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
 
 
 def join(store, caller):

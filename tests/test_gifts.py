@@ -14,7 +14,7 @@ from edge.errors import Conflict, DomainError, NotFound
 from edge.inventory.models import StockMovement
 from edge.members.gifts import GiftRedemption
 from tests.api_helpers import World, client_for, nothing_written, refusal
-from tests.card_helpers import cashier, join, manager, shop, store  # noqa: F401 (fixtures)
+from tests.card_helpers import join, shop, store  # noqa: F401 (fixtures)
 from tests.conftest import MANAGER_PIN
 from tests.domain2_helpers import audit_records, events, refused
 

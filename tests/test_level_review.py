@@ -17,7 +17,7 @@ from edge.members.level_review import LevelReview, Period
 from edge.members.levels import MemberLevel, MemberLevelHistory
 from edge.sales.models import Sale
 from tests.api_helpers import nothing_written
-from tests.card_helpers import LEVELS, cashier, join, manager, member_sale, shop, store  # noqa: F401 (fixtures)
+from tests.card_helpers import LEVELS, join, member_sale, shop, store  # noqa: F401 (fixtures)
 from tests.conftest import COLA, terminal
 from tests.domain2_helpers import audit_records, events
 

@@ -10,7 +10,7 @@ import pytest
 from edge.errors import NotFound
 from edge.members.card import EXPIRING_DAYS, birthday_this_week, member_card
 from tests.api_helpers import World, client_for, refusal
-from tests.card_helpers import cashier, join, manager, member_sale, shop, store  # noqa: F401 (fixtures)
+from tests.card_helpers import join, member_sale, shop, store  # noqa: F401 (fixtures)
 from tests.conftest import COLA, WATER, ApiClient
 
 

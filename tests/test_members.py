@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import MANAGER_PIN, WATER, ApiClient, terminal
+from tests.conftest import MANAGER_PIN, WATER, ApiClient
 from edge.audit.journal import AuditRecord, verify
 from edge.errors import Conflict, DomainError, NotFound
 from edge.members.identity import check_member_code, looks_like_member_code, new_member_code
@@ -31,11 +31,6 @@ def events(kind: str) -> list[dict]:
 
 def join(store, caller, phone=PHONE, consent=AGREED, **personal):
     return store.members.register(caller, phone=phone, consent=consent, channel="pos", **personal)
-
-
-@pytest.fixture
-def manager(store):
-    return terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
 
 
 def test_joining_records_the_member_the_consent_the_event_and_the_audit(store, cashier):

@@ -38,16 +38,6 @@ def store(shop):
     return shop()
 
 
-@pytest.fixture
-def cashier(store):
-    return terminal(store)
-
-
-@pytest.fixture
-def manager(store):
-    return terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
-
-
 phones = iter(range(13_800_000_000, 13_900_000_000))
 
 

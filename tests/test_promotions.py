@@ -17,7 +17,7 @@ from edge.members.service import Consent
 from edge.outbox.events import OutboxEvent
 from edge.promotions.models import SalePromotion
 from edge.sales.pricing import Discount
-from tests.api_helpers import PROMOTION_BODY, World, client_for, nothing_written, refusal
+from tests.api_helpers import PROMOTION_BODY, World, nothing_written, refusal
 from tests.conftest import COLA, MANAGER_PIN, WATER, terminal
 
 CRISPS = "6904321000074"  # 乐事薯片, 零食, 7.50
@@ -26,11 +26,6 @@ WINDOW = {"starts_at": "2020-01-01T00:00", "ends_at": "2099-12-31T00:00"}
 DRINKS_10 = {"name": "饮料9折", "kind": "category_percent", "percent": 10, "categories": ["饮料"], **WINDOW}
 SPEND_10_SAVE_1 = {"name": "满10减1", "kind": "threshold", "threshold": 1000, "amount": 100, **WINDOW}
 _phones = (str(number) for number in itertools.count(13_600_000_000))
-
-
-@pytest.fixture
-def manager(store):
-    return terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
 
 
 def member_of(store, caller):

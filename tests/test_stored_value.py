@@ -57,11 +57,6 @@ def store(make_store):
     return make_store()
 
 
-@pytest.fixture
-def manager(store):
-    return terminal(store, lane=2, pin=MANAGER_PIN, shift_float=None)
-
-
 def join(store, caller):
     consent = Consent(notice_version="2026-11", purposes=("membership",))
     return store.members.register(caller, phone=next(_phones), consent=consent, channel="pos")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -33,3 +35,18 @@ def start(client: mqtt.Client, hq: HQSection, pace: SyncSection) -> None:
     properties.SessionExpiryInterval = pace.session_expiry_seconds
     client.connect_async(hq.host, hq.port, keepalive=KEEPALIVE_SECONDS, clean_start=False, properties=properties)
     client.loop_start()
+
+
+def drain(inbox: queue.Queue, handle, wait_seconds: float) -> None:
+    """Handle what paho's callbacks queued (they run on paho's thread, the work on ours): wait up to
+    wait_seconds for the first item, then take every one already there."""
+    try:
+        item = inbox.get(timeout=wait_seconds)
+    except queue.Empty:
+        return
+    while True:
+        handle(item)
+        try:
+            item = inbox.get_nowait()
+        except queue.Empty:
+            return

@@ -100,16 +100,7 @@ class SyncService:
         self.client.loop_stop()
 
     def step(self) -> None:
-        try:
-            item = self.inbox.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            item = None
-        while item is not None:
-            self._handle(item)
-            try:
-                item = self.inbox.get_nowait()
-            except queue.Empty:
-                item = None
+        connection.drain(self.inbox, self._handle, POLL_SECONDS)
         if self.connected:
             self._late_acks()
             self._publish_more()
