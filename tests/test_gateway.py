@@ -8,10 +8,13 @@ import json
 import pytest
 import simple_websocket
 
+from edge.errors import Conflict
+
 from drivers.gateway.service import Gateway
 from edge.hardware.models import DeviceState
 from edge.sales.models import Sale
-from tests.conftest import WATER, terminal
+from tests.conftest import MANAGER_PIN, WATER, terminal
+from tests.domain2_helpers import audit_records, nothing_written, refused
 from tests.escpos_decoder import decode
 from tests.payments_helpers import payment_code
 from tests.gateway_helpers import (
@@ -163,6 +166,26 @@ def test_a_payment_code_scanned_at_the_lane_starts_that_payment_and_the_sale_com
     eventually(lambda: Sale.get_by_id(sale.id).status == "completed" or None)
     assert [(p["method"], p["amount"]) for p in lane.store.sales.as_dict(Sale.get_by_id(sale.id))["payments"]] == [
         ("wechat", 200)]
+
+
+def test_a_paper_coupon_prints_with_its_code_as_a_barcode_once_issued(lane):
+    manager = terminal(lane.store, lane=2, pin=MANAGER_PIN, shift_float=None)
+    definition = lane.store.coupons.define(manager, name="满20减3", kind="threshold", value=300, threshold=2000,
+                                           valid_from="2020-01-01", valid_to="2099-12-31")
+    [coupon] = lane.store.coupons.issue(manager, definition.id, count=1)
+    lane.store.hardware.print_coupon(coupon.code, lane.caller)
+    printed = decode(lane.printer.wait_for(lambda data: coupon.code.encode() in data and b"\x1dV" in data))
+    assert printed.barcodes == [coupon.code]
+    assert "满 ￥20.00 立减 ￥3.00" in printed.lines and "有效期 2020-01-01 至 2099-12-31" in printed.lines
+    assert [r["data"]["code"] for r in audit_records("coupon.printed")] == [coupon.code]
+    sale = lane.store.sales.open(lane.caller)
+    for _ in range(10):
+        lane.store.sales.add_line(sale.id, lane.caller, barcode=WATER)
+    lane.store.sales.complete(sale.id, lane.caller, [{"method": "coupon", "amount": 300, "reference": coupon.code},
+                                                     {"method": "cash", "amount": 1700}])
+    # used up: no second paper copy
+    with nothing_written(lane.store), refused(Conflict, code="coupon_redeemed"):
+        lane.store.hardware.print_coupon(coupon.code, lane.caller)
 
 @pytest.mark.parametrize("shelf_life, reaches_the_cart", [(10.0, True), (0.0, False)])
 def test_a_scan_made_while_web_was_away_goes_up_when_it_returns_unless_stale(lane, monkeypatch, shelf_life,

@@ -333,3 +333,13 @@ def test_a_broadcast_the_store_cannot_apply_leaves_hq_seq_and_the_sync_running(s
     assert service.applier.hq_seq() == 0 and row_counts(store, ignore=("meta",)) == before
     service._on_message(service.topics.ack, json.dumps({"upto_seq": 3}).encode())
     assert service.outbox.acked_upto() == 3
+
+
+def test_telemetry_shows_each_configured_device_with_the_state_the_gateway_last_reported(store_with):
+    devices = [{"name": "printer", "kind": "printer", "backend": "network", "host": "127.0.0.1", "port": 9100,
+                "lane": 1},
+               {"name": "display", "kind": "display", "backend": "virtual", "lane": 1}]
+    store = store_with({**CHAIN_CONFIG, "devices": devices})
+    store.hardware.jobs.set_state("printer", "printer", 1, "paper_out", "DLE EOT: paper end")
+    shown = {d["name"]: (d["state"], d["detail"]) for d in SyncService(store).figures()["devices"]}
+    assert shown == {"printer": ("paper_out", "DLE EOT: paper end"), "display": ("unknown", None)}

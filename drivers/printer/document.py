@@ -63,3 +63,4 @@ class TextPage(Strict):
     title: str
     body: list[str] = Field(default_factory=list)
     qr: str | None = None
+    barcode: str | None = Field(None, description="printed as CODE128 under the body (a coupon's code)")

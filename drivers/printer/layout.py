@@ -119,6 +119,8 @@ def _text_page(page: Page, doc: TextPage) -> None:
             page.line(part)
     if doc.qr:
         page.qr(doc.qr)
+    if doc.barcode:
+        page.barcode(doc.barcode)
 
 
 def _receipt(page: Page, doc: Receipt) -> None:

@@ -1,4 +1,4 @@
-"""Shift reports (X while open, Z at close) as a plain print-out."""
+"""Plain print-outs: shift reports (X while open, Z at close) and paper coupons."""
 
 from __future__ import annotations
 
@@ -26,3 +26,18 @@ def shift_report_page(app, report: dict, columns: int = 32) -> TextPage:
              row("备用金", cash["opening_float"]), row("应有现金", cash["expected"]),
              row("实点现金", cash["counted"]), row("差额", cash["variance"])]
     return TextPage(title=TITLES[report["kind"]], body=[line for line in body if line])
+
+
+def coupon_page(coupon: dict, definition: dict, store_name: str, columns: int = 32) -> TextPage:
+    """A paper coupon: what it takes off, where and until when, and its code as a barcode for the till."""
+    if definition["kind"] == "percent":
+        left = 100 - definition["value"]  # 10 % off is 9折, 15 % off 85折
+        worth = f"{left // 10 if left % 10 == 0 else left}折"
+    else:
+        worth = f"立减 {t.money(definition['value'], sign=True)}"
+    if definition["threshold"]:
+        worth = f"满 {t.money(definition['threshold'], sign=True)} {worth}"
+    body = [store_name, worth, f"适用：{definition['category'] or '全场'}",
+            f"有效期 {definition['valid_from']} 至 {definition['valid_to']}",
+            t.spread("券号", coupon["code"], columns), "每券限用一次，不找零不兑现"]
+    return TextPage(title=f"优惠券 {definition['name']}", body=body, barcode=coupon["code"])

@@ -19,6 +19,12 @@ def devices(call: Call):
         for section in call.store.config.devices]}
 
 
+@routes.post("/coupons/{code}/print", "Print a coupon on this lane's printer, its code as a barcode (audited)",
+             status=201)
+def print_coupon(call: Call, code: str):
+    return call.store.hardware.print_coupon(code, call.caller)
+
+
 @routes.post("/sales/{sale_id}/reprint", "Print a completed sale's receipt again, marked 重印 (audited)",
              status=201)
 def reprint(call: Call, sale_id: str):

@@ -8,7 +8,7 @@ from edge.errors import Conflict, DomainError
 from edge.hardware.jobs import PrintQueue
 from edge.hardware.live import LiveHub
 from edge.hardware.receipts import receipt_for
-from edge.hardware.reports import shift_report_page
+from edge.hardware.reports import coupon_page, shift_report_page
 from edge.sales.models import Payment
 from edge.sales.scanning import read_scan
 from edge.staff.models import Device, Staff
@@ -101,6 +101,25 @@ class HardwareService:
             message = {"type": "print", "job_id": job.id, "printer": printer}
             self.app.db.after_commit(lambda: self.hub.to_gateways(message))
         return {"job_id": job.id, "printer": printer, "status": job.status, "receipt_no": sale.receipt_no}
+
+    def print_coupon(self, code: str, caller: Caller) -> dict:
+        """A paper coupon on the printer of the caller's lane, with its code as a barcode; audited."""
+        with self.app.db.transaction():
+            coupons = self.app.coupons
+            coupon = coupons.by_code(code)
+            shown = coupons.coupon_dict(coupon)
+            if shown["status"] != "issued":
+                raise Conflict(f"coupon {coupon.code} is {shown['status'].replace('_', ' ')}: not printed",
+                               field="code", code=f"coupon_{shown['status']}")
+            definition = coupons.definition_dict(coupons.definition(coupon.definition_id))
+            lane = caller.device.lane if caller.device else None
+            page = coupon_page(shown, definition, self.app.config.store.name, self._columns(lane))
+            job = self.print_page(page, lane, "coupon", ref=coupon.id)
+            if job is None:
+                raise Conflict(f"no receipt printer is configured for lane {lane}", field="code", code="no_printer")
+            audit.record("coupon.printed", staff_id=caller.staff_id, device_id=caller.device_id, entity="coupon",
+                         entity_id=coupon.id, data={"code": coupon.code, "job_id": job.id, "printer": job.printer})
+        return {"job_id": job.id, "printer": job.printer, "status": job.status, "code": coupon.code}
 
     # -- a scan from the gateway, into the lane's open cart ------------------------------------
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from edge import __version__
 from edge.db import utc_now
+from edge.hardware.models import DeviceState
 from edge.sync import connection
 from edge.sync.apply import Applier
 from edge.store_meta import Meta
@@ -158,9 +159,16 @@ class SyncService:
                 **self.outbox.figures(), "hq_seq": self.applier.hq_seq(),
                 "disk": {"total_bytes": disk.total, "free_bytes": disk.free},
                 "uptime_seconds": round(self.clock() - self.started, 1),
-                # the gateway reports live device states; the sync service knows what the config declares
-                "devices": [{"name": d.name, "kind": d.kind, "lane": d.lane, "state": "unknown"}
-                            for d in self.app.config.devices]}
+                "devices": self.device_states()}
+
+    def device_states(self) -> list[dict]:
+        """Each configured device with the last state the gateway reported (unknown before its first report)."""
+        reported = {row.name: row for row in DeviceState.select()}
+        return [{"name": d.name, "kind": d.kind, "lane": d.lane,
+                 "state": reported[d.name].state if d.name in reported else "unknown",
+                 "detail": reported[d.name].detail if d.name in reported else None,
+                 "since": reported[d.name].updated_at if d.name in reported else None}
+                for d in self.app.config.devices]
 
     # -- HQ down -------------------------------------------------------------------
 
