@@ -17,17 +17,19 @@ from edge.hq import reports
 from edge.hq.api import create_app
 from edge.hq.ingest import ingest
 from edge.hq.models import Broadcast, Flag, StoreEvent, StoreState, open_hq_database
-from edge.hq.push import push_catalog, send_command
+from edge.hq.push import push_catalog, push_promotions, send_command
 from edge.hq.service import HQService
 from edge.members.models import Member
 from edge.members.service import Consent
 from edge.outbox.events import emit
+from edge.promotions.models import Promotion
 from edge.store_meta import Meta
 from edge.sync.apply import Applier
 from edge.sync.commands import Commands
 from edge.sync.floor import HEARD_AT_KEY
 from edge.sync.outbox import Outbox
 from edge.sync.service import SyncService
+from tests.api_helpers import PROMOTION_BODY
 from tests.conftest import WATER, terminal
 from tests.domain2_helpers import nothing_written, open_sale_with, refused, row_counts
 
@@ -343,3 +345,24 @@ def test_telemetry_shows_each_configured_device_with_the_state_the_gateway_last_
     store.hardware.jobs.set_state("printer", "printer", 1, "paper_out", "DLE EOT: paper end")
     shown = {d["name"]: (d["state"], d["detail"]) for d in SyncService(store).figures()["devices"]}
     assert shown == {"printer": ("paper_out", "DLE EOT: paper end"), "display": ("unknown", None)}
+
+
+def test_chain_promotions_pushed_by_hq_price_the_stores_carts_once_and_a_bad_one_is_refused_alone(hq, store):
+    chain_offer = {**PROMOTION_BODY, "id": "HQ-2026-12", "threshold": 300, "amount": 100}
+    report = push_promotions(json.dumps([chain_offer, {"name": "no id", "kind": "threshold"}]))
+    assert report == {"promotions": 1, "errors": [{"index": 1, "field": "id", "message": "id is missing"}]}
+    [broadcast] = Broadcast.select()
+    events = json.loads(broadcast.events)
+    bad = {**events[0], "id": str(uuid.uuid4()), "data": {"change": "hq", "promotion": {
+        **chain_offer, "id": "HQ-BAD", "kind": "threshold", "amount": -5}}}
+    applier = Applier(store)
+    assert applier.apply_broadcast({"hq_seq": 1, "events": [bad, *events]}) == 2
+    applied = store.promotions.get("HQ-2026-12")
+    assert (applied.source, applied.amount) == ("hq", 100)
+    assert Promotion.get_or_none(Promotion.id == "HQ-BAD") is None
+    before = row_counts(store)
+    assert applier.apply_broadcast({"hq_seq": 2, "events": events}) == 0  # the same event again changes nothing
+    assert row_counts(store) == before
+    sale = open_sale_with(store, terminal(store), [(WATER, 2)])  # 2 × ¥2.00 reaches 满¥3减¥1
+    assert [(p["id"], p["amount"]) for p in store.sales.as_dict(store.sales.get(sale.id))["promotions"]] == [
+        ("HQ-2026-12", 100)]

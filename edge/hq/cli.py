@@ -78,6 +78,23 @@ def push_catalog(data_dir, dsn, csv_file):
         raise SystemExit(1)
 
 
+@hq.command("push-promotions")
+@database_options
+@click.argument("json_file", type=click.File(encoding="utf-8"))
+def push_promotions(data_dir, dsn, json_file):
+    """Queue chain promotions (a JSON list, each as POST /promotions takes it, with its id) for every store."""
+    from edge.hq.push import push_promotions as push
+
+    _database(data_dir, dsn)
+    try:
+        report = push(json_file.read())
+    except DomainError as error:
+        raise click.ClickException(f"{error.field}: {error.message}") from None
+    click.echo(json.dumps(report, ensure_ascii=False))
+    if report["errors"]:
+        raise SystemExit(1)
+
+
 @hq.command("command")
 @database_options
 @click.argument("store_id")

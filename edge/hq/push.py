@@ -1,4 +1,5 @@
-"""What HQ pushes down: catalog and prices from a CSV (as broadcasts), commands to one store."""
+"""What HQ pushes down: catalog and prices from a CSV, chain promotions from JSON (as broadcasts), commands to
+one store."""
 
 from __future__ import annotations
 
@@ -63,6 +64,37 @@ def _price(row: dict) -> dict:
     if not price.isdigit():
         raise DomainError(f"price must be a whole number of fen, got {price!r}", field="price")
     return {"sku": sku, "price": int(price)}
+
+
+PROMOTION_REQUIRED = ("id", "name", "kind", "starts_at", "ends_at")
+
+
+def push_promotions(text: str) -> dict:
+    """A JSON list of promotions (as POST /promotions takes them, each with its chain-wide id) for every store.
+
+    HQ checks what it can without a store's config (the fields every promotion needs); each store checks the
+    rest as its own promotions are checked, and logs one it refuses.
+    """
+    try:
+        items = json.loads(text)
+    except ValueError as error:
+        raise DomainError(f"not JSON: {error}", field="file") from None
+    if not isinstance(items, list):
+        raise DomainError("give a JSON list of promotions", field="file")
+    good, errors = [], []
+    for index, item in enumerate(items):
+        missing = [name for name in PROMOTION_REQUIRED if not (isinstance(item, dict) and item.get(name))]
+        if missing:
+            errors.append({"index": index, "field": missing[0], "message": f"{missing[0]} is missing"})
+        else:
+            good.append(item)
+    now = utc_now()
+    events = [{"id": str(uuid.uuid4()), "type": "promotion.changed", "at": now, "store_id": None,
+               "data": {"change": "hq", "promotion": item}} for item in good]
+    if events:
+        with transaction():
+            Broadcast.create(events=json.dumps(events, ensure_ascii=False), created_at=now)
+    return {"promotions": len(good), "errors": errors}
 
 
 def send_command(store_id: str, command: str, args: dict | None = None) -> str:

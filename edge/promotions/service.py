@@ -128,6 +128,22 @@ class PromotionsService:
             self._changed(caller, promotion, "updated", before={k: current[k] for k in changes})
         return promotion
 
+    def apply_from_hq(self, snapshot: dict) -> Promotion:
+        """A chain-wide promotion HQ sent, created or replaced as HQ has it (source hq). Call inside the
+        broadcast's transaction; no outbox event, since HQ has it already. A bad one raises DomainError."""
+        promotion_id = snapshot.get("id") or ""
+        if not _ID.match(promotion_id):
+            raise DomainError("id: 1 to 64 letters, digits or . _ : -", field="id")
+        clean = self._validated({**DEFAULTS, **{k: snapshot[k] for k in FIELDS if k in snapshot}})
+        now = utc_now()
+        Promotion.insert(id=promotion_id, source="hq", created_by=None, created_at=now, updated_at=now,
+                         **clean).on_conflict(conflict_target=[Promotion.id],
+                                              update={**clean, "source": "hq", "updated_at": now}).execute()
+        self.app.db.peewee.execute_sql(_BUMP_SQL, (VERSION_KEY,))
+        audit.record("promotion.applied", entity="promotion", entity_id=promotion_id,
+                     data={"promotion": {"id": promotion_id, **clean}, "source": "hq"})
+        return self.get(promotion_id)
+
     def deactivate(self, caller, promotion_id: str) -> Promotion:
         return self.update(caller, promotion_id, {"active": False})
 

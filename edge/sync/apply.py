@@ -51,6 +51,7 @@ class Applier:
         self.handlers = {
             "product.upserted": self._product,
             "price.changed": self._price,
+            "promotion.changed": self._promotion,
             "member.registered": self._member_registered,
             "member.updated": self._member_updated,
             "member.erased": self._member_erased,
@@ -97,6 +98,12 @@ class Applier:
             return
         current = {k: v for k, v in self.app.catalog.as_dict(product).items() if k in ProductIn.model_fields}
         self._product({"product": {**current, "price": data["price"]}})
+
+    def _promotion(self, data: dict) -> None:
+        try:
+            self.app.promotions.apply_from_hq(data["promotion"])
+        except DomainError as error:  # checked before anything is written; the rest of the broadcast applies
+            log.error("HQ sent a promotion this store refuses (%s): %s", data["promotion"].get("id"), error)
 
     # -- members ------------------------------------------------------------------
 
