@@ -326,12 +326,10 @@ def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
 
 def test_a_broadcast_the_store_cannot_apply_leaves_hq_seq_and_the_sync_running(store):
     service = SyncService(store)
-    clash = member_events()[:1]
-    clash[0]["data"]["code"] = store.members.register(
-        terminal(store), phone="13912345670", channel="pos",
-        consent=Consent(store.config.members.privacy_notice_version, ("membership",))).code  # same card code
+    broken = member_events()[:1]
+    broken[0]["data"] = {"id": MEMBER_ID, "home_store": "A"}  # no card code: the member table refuses it
     before = row_counts(store, ignore=("meta",))  # meta: the time HQ was last heard from
-    service._on_message(service.topics.broadcast, json.dumps({"hq_seq": 1, "events": clash}).encode())
+    service._on_message(service.topics.broadcast, json.dumps({"hq_seq": 1, "events": broken}).encode())
     assert service.applier.hq_seq() == 0 and row_counts(store, ignore=("meta",)) == before
     service._on_message(service.topics.ack, json.dumps({"upto_seq": 3}).encode())
     assert service.outbox.acked_upto() == 3
@@ -366,3 +364,16 @@ def test_chain_promotions_pushed_by_hq_price_the_stores_carts_once_and_a_bad_one
     sale = open_sale_with(store, terminal(store), [(WATER, 2)])  # 2 × ¥2.00 reaches 满¥3减¥1
     assert [(p["id"], p["amount"]) for p in store.sales.as_dict(store.sales.get(sale.id))["promotions"]] == [
         ("HQ-2026-12", 100)]
+
+
+def test_a_remote_member_with_a_local_members_card_code_is_refused_alone_and_later_broadcasts_flow(store):
+    local = store.members.register(terminal(store), phone="13700001111", channel="pos",
+                                   consent=Consent(notice_version="2026-11", purposes=("membership",)))
+    [registered] = [e for e in member_events() if e["type"] == "member.registered"]
+    clash = {**registered, "data": {**registered["data"], "code": local.code}}
+    applier = Applier(store)
+    applier.apply_broadcast({"hq_seq": 1, "events": [clash]})
+    assert applier.hq_seq() == 1 and Member.get_or_none(Member.id == MEMBER_ID) is None
+    assert store.members.find(code=local.code).id == local.id
+    assert applier.apply_broadcast({"hq_seq": 2, "events": member_events()}) == 3  # the next one applies whole
+    assert applier.hq_seq() == 2 and store.stored_value.balance(MEMBER_ID).total == 30_000

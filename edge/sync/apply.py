@@ -111,6 +111,11 @@ class Applier:
         if Member.get_or_none(Member.id == data["id"]) is not None:
             return
         record = {name: data.get(name) for name in MEMBER_FIELDS}
+        if Member.select().where(Member.code == record["code"]).exists():
+            # two stores drew the same card code: refusing this event alone keeps every later broadcast flowing
+            log.error("member %s from %s has the card code of a local member; not applied", data["id"],
+                      record["home_store"])
+            return
         holder = record["phone"] and Member.get_or_none(Member.phone == record["phone"])
         if holder:
             # the same phone joined at two stores while apart: both kept, HQ flags the pair for a manager
