@@ -11,6 +11,7 @@ from edge.app import StoreEdge, resolve_data_dir
 from edge.db import DB_FILENAME
 from edge.config import ConfigError, load_config
 from edge.errors import DomainError
+from edge.systemd import Watchdog, notify
 
 
 class Context:
@@ -165,7 +166,11 @@ def gateway(ctx: Context, url):
         signal.signal(signum, lambda *_: stopping.set())
     with Gateway(store, url=url) as running:
         click.echo(f"gateway: {len(running.devices.all())} device(s), web at {running.link.url}", err=True)
-        stopping.wait()
+        notify("READY=1")
+        watchdog = Watchdog()
+        while not stopping.wait(watchdog.interval / 2 if watchdog.interval else None):
+            if running.alive():
+                watchdog.ping()
 
 
 @main.command()
@@ -628,7 +633,9 @@ def sync(ctx: Context):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"sync: store {store.config.store.id} to {store.config.hq.broker}", err=True)
-    SyncService(store).run(stop)
+    service = SyncService(store)
+    notify("READY=1")
+    service.run(stop, alive=Watchdog().ping)
 
 
 from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)
