@@ -246,6 +246,57 @@ def db_migrate(ctx: Context, target):
     click.echo(f"schema version {store.db.schema_version()}")
 
 
+# -- field service ----------------------------------------------------------
+
+
+def existing_store_dir(ctx: Context) -> Path:
+    """The data folder, which must hold a store: a mistyped --data-dir must not become a new, empty store."""
+    data_dir = resolve_data_dir(ctx.data_dir)
+    if not (data_dir / DB_FILENAME).exists():
+        raise click.ClickException(f"no store database in {data_dir}")
+    return data_dir
+
+
+@main.command()
+@store_options
+@click.option("--to", "folder", envvar="STOREEDGE_BACKUP_DIR", type=click.Path(file_okay=False),
+              help="folder for the backups, e.g. a USB stick's (default $STOREEDGE_BACKUP_DIR or DATA_DIR/backups)")
+@click.option("--keep", type=click.IntRange(min=1), default=14, show_default=True,
+              help="backups kept in that folder; older ones are removed")
+@click.pass_obj
+def backup(ctx: Context, folder, keep):
+    """Copy the database while the store keeps selling (SQLite's online backup), check it, rotate."""
+    from edge.field import backup as backups
+
+    ctx.check_config()
+    data_dir = existing_store_dir(ctx)
+    store = ctx.store(migrate=False)
+    try:
+        made = backups.take(store.db, data_dir, Path(folder) if folder else data_dir / "backups", keep)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backup {made.path} (schema version {made.schema_version}, {made.path.stat().st_size} bytes); "
+               f"removed {len(made.removed)} older")
+
+
+@main.command()
+@store_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def restore(ctx: Context, file):
+    """Put a backup back (stop the services first); a file failing its integrity check is refused."""
+    from edge.field import backup as backups
+
+    try:
+        restored = backups.restore(Path(file), resolve_data_dir(ctx.data_dir))
+    except backups.BackupError as error:
+        raise Refused(str(error)) from None
+    if restored.previous:
+        click.echo(f"the database it replaced is kept as {restored.previous}")
+    click.echo(f"restored {file} (schema version {restored.schema_version}); "
+               "the services migrate it on start if it is older")
+
+
 # -- catalog ----------------------------------------------------------------
 
 
