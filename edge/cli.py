@@ -297,6 +297,33 @@ def restore(ctx: Context, file):
                "the services migrate it on start if it is older")
 
 
+@main.command()
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="one JSON object instead of lines")
+@click.option("--gateway-user", default="storeedge", show_default=True,
+              help="the user whose access to the device files is checked (the gateway's)")
+@click.pass_obj
+def doctor(ctx: Context, as_json, gateway_user):
+    """Check clock, disk, database, broker, devices and outbox; exit 0 all OK, 1 a warning, 2 a failure."""
+    import json
+
+    from edge.field import doctor as checks
+
+    found = []
+    try:
+        config = load_config(ctx.config_path)
+    except ConfigError as error:
+        config = None
+        found.append(checks.Check("config", checks.FAIL, str(error).replace("\n", "; ")))
+    found += checks.examine(config, resolve_data_dir(ctx.data_dir), gateway_user)
+    if as_json:
+        click.echo(json.dumps(checks.as_json(found), ensure_ascii=False))
+    else:
+        for check in found:
+            click.echo(check.line())
+    sys.exit(checks.EXIT_CODES[checks.worst(found)])
+
+
 # -- catalog ----------------------------------------------------------------
 
 
