@@ -324,6 +324,42 @@ def doctor(ctx: Context, as_json, gateway_user):
     sys.exit(checks.EXIT_CODES[checks.worst(found)])
 
 
+@main.command()
+@store_options
+@click.option("--store-id", required=True, help="this store's id (letters, digits, _ and -)")
+@click.option("--chain", "chain_id", required=True, help="the chain's id")
+@click.option("--store-name", help="the store's name on receipts")
+@click.option("--broker", help="HQ's broker, mqtts://host:port")
+@click.option("--username", help="this store's broker user")
+@click.option("--password", envvar="STOREEDGE_HQ_PASSWORD", help="its password (better: $STOREEDGE_HQ_PASSWORD)")
+@click.option("--ca-file", help="HQ's CA certificate, copied beside the config")
+@click.option("--cert-file", help="this store's client certificate, copied beside the config")
+@click.option("--key-file", help="its key, copied beside the config")
+@click.option("--device", "devices", multiple=True, metavar="KEY=VALUE,…",
+              help="a [[devices]] entry, e.g. name=scanner1,kind=scanner,backend=evdev,path=/dev/…,lane=1")
+@click.option("--admin-name", default="admin", show_default=True)
+@click.option("--admin-pin", envvar="STOREEDGE_ADMIN_PIN", help="the first admin's PIN (better: $STOREEDGE_ADMIN_PIN)")
+@click.option("--force", is_flag=True, help="write the config although one exists")
+@click.pass_obj
+def provision(ctx: Context, store_id, chain_id, store_name, broker, username, password, ca_file, cert_file,
+              key_file, devices, admin_name, admin_pin, force):
+    """Write this box's config (mode 0600) and HQ certificates, and add the first admin."""
+    import os
+
+    from edge.field.provision import Provisioning, ProvisionError, parse_device, provision as write
+
+    config_path = Path(ctx.config_path or os.environ.get("STOREEDGE_CONFIG") or "/etc/storeedge/storeedge.toml")
+    certificates = {key: Path(value) for key, value in
+                    {"ca_file": ca_file, "cert_file": cert_file, "key_file": key_file}.items() if value}
+    try:
+        plan = Provisioning(store_id, chain_id, store_name, broker, username, password, certificates,
+                            [parse_device(text) for text in devices], admin_name, admin_pin)
+        for line in write(plan, config_path, resolve_data_dir(ctx.data_dir), force):
+            click.echo(line)
+    except ProvisionError as error:
+        raise Refused(str(error)) from None
+
+
 # -- catalog ----------------------------------------------------------------
 
 

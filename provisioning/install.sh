@@ -100,17 +100,19 @@ fi
 
 folder 0755 root:root /opt/storeedge
 folder 0750 "root:$user" /etc/storeedge
+new_config=""
+[ -e "$root/etc/storeedge/storeedge.toml" ] || new_config=yes
 folder 0750 "$user:$user" /var/lib/storeedge
 folder 0750 "$user:$user" /var/lib/storeedge/backups
 
-put_once 0640 /etc/storeedge/storeedge.toml "# StoreEdge's config: \`storeedge provision\` fills it in (see README, Field service).
+# The config holds HQ credentials: 0600, the service user's (as `storeedge provision` writes it).
+put_once 0600 /etc/storeedge/storeedge.toml "# StoreEdge's config: \`storeedge provision\` fills it in (see README, Field service).
 # Until then the store runs with the built-in defaults and no devices."
 put_once 0644 /etc/default/storeedge "# Environment for the StoreEdge units.
 # Backups to a USB stick mounted there (the backup unit may write only there and in /var/lib/storeedge):
 # STOREEDGE_BACKUP_DIR=/media/storeedge-backup"
-if on_system && [ "$(stat -c %U:%G /etc/storeedge/storeedge.toml)" != "root:$user" ]; then
-  chown "root:$user" /etc/storeedge/storeedge.toml
-  changed "owner root:$user on /etc/storeedge/storeedge.toml"
+if on_system && [ -n "$new_config" ]; then
+  chown "$user:$user" /etc/storeedge/storeedge.toml
 fi
 
 venv=/opt/storeedge/venv

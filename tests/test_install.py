@@ -70,7 +70,7 @@ def test_web_gateway_and_the_timers_are_enabled_sync_only_with_hq(installed):
 
 def test_folders_and_config_have_safe_modes(installed):
     modes = {"etc/storeedge": 0o750, "var/lib/storeedge": 0o750, "var/lib/storeedge/backups": 0o750,
-             "opt/storeedge": 0o755, "etc/storeedge/storeedge.toml": 0o640, "etc/default/storeedge": 0o644}
+             "opt/storeedge": 0o755, "etc/storeedge/storeedge.toml": 0o600, "etc/default/storeedge": 0o644}
     assert {path: (installed / path).stat().st_mode & 0o777 for path in modes} == modes
     assert load_config(installed / "etc/storeedge/storeedge.toml").store.id  # the template is a valid config
 

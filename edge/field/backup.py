@@ -95,7 +95,7 @@ def take(db: Database, data_dir: Path, folder: Path, keep: int = DEFAULT_KEEP,
         raise BackupError(f"the copy failed its integrity check: {'; '.join(problems)}")
     key = Path(data_dir) / SECRET_FILENAME
     if key.exists():
-        _write_private(path.with_suffix(KEY_SUFFIX), key.read_bytes())
+        write_private(path.with_suffix(KEY_SUFFIX), key.read_bytes())
     return BackupMade(path, schema_version_of(path), rotate(folder, keep))
 
 
@@ -140,7 +140,7 @@ def restore(backup: Path, data_dir: Path, now: datetime | None = None) -> Restor
         secret = data_dir / SECRET_FILENAME
         if secret.exists() and secret.read_bytes() != key.read_bytes():
             shutil.copy2(secret, data_dir / f"{SECRET_FILENAME}.before-restore-{stamp}")
-        _write_private(secret, key.read_bytes())
+        write_private(secret, key.read_bytes())
     return Restored(version, previous)
 
 
@@ -154,7 +154,7 @@ def _copy(source: Path, destination: Path) -> None:
         source_conn.close()
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Owner-only, written whole then renamed (a stick pulled mid-write leaves the old file)."""
     part = path.with_name(path.name + ".part")
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
