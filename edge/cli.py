@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -97,8 +98,30 @@ def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | No
     click.echo(f"StoreEdge {store.config.store.id} on http://{host or web.host}:{port or web.port} "
                f"(data in {data_dir})", err=True)
     click.echo(store.payments.describe(), err=True)
-    GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
-                   access_log).run()
+    with _advertised(store.config, port or web.port):  # here, in gunicorn's arbiter: once per box
+        GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
+                       access_log).run()
+
+
+@contextlib.contextmanager
+def _advertised(config, port: int):
+    """The box on mDNS while web runs, when [discovery] is on; a LAN without multicast only loses discovery."""
+    if not config.discovery.enabled:
+        yield
+        return
+    from edge.discovery import Advertiser
+
+    advertiser = Advertiser(config.store.id, config.store.name, port, config.discovery.interfaces)
+    try:
+        advertiser.start()
+    except OSError as error:
+        click.echo(f"discovery: not advertised ({error}); tablets need the address", err=True)
+        yield
+        return
+    try:
+        yield
+    finally:
+        advertiser.stop()
 
 
 def listen_options(command):
@@ -358,6 +381,26 @@ def provision(ctx: Context, store_id, chain_id, store_name, broker, username, pa
             click.echo(line)
     except ProvisionError as error:
         raise Refused(str(error)) from None
+
+
+@main.command()
+@click.option("--seconds", type=click.FloatRange(min=0.5, max=60), default=3, show_default=True,
+              help="how long to listen for answers")
+@click.option("--interface", "interfaces", multiple=True, help="an address to browse on (default: all)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON array instead of lines")
+def discover(seconds, interfaces, as_json):
+    """List the StoreEdge boxes answering on the LAN (mDNS), with each one's API URL; exit 1 when none."""
+    import dataclasses
+    import json
+
+    from edge.discovery import browse
+
+    found = browse(seconds, list(interfaces) or "all")
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(box) for box in found], ensure_ascii=False))
+    for box in [] if as_json else found:
+        click.echo(f"{box.store_id}\t{box.name}\t{box.url}\t(StoreEdge {box.version})")
+    sys.exit(0 if found else 1)
 
 
 # -- catalog ----------------------------------------------------------------

@@ -67,6 +67,7 @@ def config_for(plan: Provisioning, config_dir: Path) -> dict:
         raise ProvisionError("--broker: HQ credentials and certificates need the broker's URL")
     if plan.devices:
         config["devices"] = plan.devices
+    config["discovery"] = {"enabled": True, "interfaces": ["all"]}  # tablets find the box by its .local name
     return config
 
 
@@ -77,6 +78,8 @@ def to_toml(config: dict) -> str:
             return "true" if item else "false"
         if isinstance(item, int):
             return str(item)
+        if isinstance(item, list):
+            return "[" + ", ".join(value(element) for element in item) + "]"
         return json.dumps(str(item), ensure_ascii=False)  # a JSON string is a TOML basic string
 
     lines = ["# Written by `storeedge provision`; see README, Configuration."]
