@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from edge.app import StoreEdge, resolve_data_dir
 from edge.db import DB_FILENAME
 from edge.config import ConfigError, load_config
 from edge.errors import DomainError
+from edge.systemd import Watchdog, notify
 
 
 class Context:
@@ -96,8 +98,30 @@ def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | No
     click.echo(f"StoreEdge {store.config.store.id} on http://{host or web.host}:{port or web.port} "
                f"(data in {data_dir})", err=True)
     click.echo(store.payments.describe(), err=True)
-    GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
-                   access_log).run()
+    with _advertised(store.config, port or web.port):  # here, in gunicorn's arbiter: once per box
+        GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
+                       access_log).run()
+
+
+@contextlib.contextmanager
+def _advertised(config, port: int):
+    """The box on mDNS while web runs, when [discovery] is on; a LAN without multicast only loses discovery."""
+    if not config.discovery.enabled:
+        yield
+        return
+    from edge.discovery import Advertiser
+
+    advertiser = Advertiser(config.store.id, config.store.name, port, config.discovery.interfaces)
+    try:
+        advertiser.start()
+    except OSError as error:
+        click.echo(f"discovery: not advertised ({error}); tablets need the address", err=True)
+        yield
+        return
+    try:
+        yield
+    finally:
+        advertiser.stop()
 
 
 def listen_options(command):
@@ -165,7 +189,11 @@ def gateway(ctx: Context, url):
         signal.signal(signum, lambda *_: stopping.set())
     with Gateway(store, url=url) as running:
         click.echo(f"gateway: {len(running.devices.all())} device(s), web at {running.link.url}", err=True)
-        stopping.wait()
+        notify("READY=1")
+        watchdog = Watchdog()
+        while not stopping.wait(watchdog.interval / 2 if watchdog.interval else None):
+            if running.alive():
+                watchdog.ping()
 
 
 @main.command()
@@ -239,6 +267,140 @@ def db_migrate(ctx: Context, target):
         store.record_config_change()
     click.echo(f"applied {applied}" if applied else "already up to date")
     click.echo(f"schema version {store.db.schema_version()}")
+
+
+# -- field service ----------------------------------------------------------
+
+
+def existing_store_dir(ctx: Context) -> Path:
+    """The data folder, which must hold a store: a mistyped --data-dir must not become a new, empty store."""
+    data_dir = resolve_data_dir(ctx.data_dir)
+    if not (data_dir / DB_FILENAME).exists():
+        raise click.ClickException(f"no store database in {data_dir}")
+    return data_dir
+
+
+@main.command()
+@store_options
+@click.option("--to", "folder", envvar="STOREEDGE_BACKUP_DIR", type=click.Path(file_okay=False),
+              help="folder for the backups, e.g. a USB stick's (default $STOREEDGE_BACKUP_DIR or DATA_DIR/backups)")
+@click.option("--keep", type=click.IntRange(min=1), default=14, show_default=True,
+              help="backups kept in that folder; older ones are removed")
+@click.pass_obj
+def backup(ctx: Context, folder, keep):
+    """Copy the database while the store keeps selling (SQLite's online backup), check it, rotate."""
+    from edge.field import backup as backups
+
+    ctx.check_config()
+    data_dir = existing_store_dir(ctx)
+    store = ctx.store(migrate=False)
+    try:
+        made = backups.take(store.db, data_dir, Path(folder) if folder else data_dir / "backups", keep)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backup {made.path} (schema version {made.schema_version}, {made.path.stat().st_size} bytes); "
+               f"removed {len(made.removed)} older")
+
+
+@main.command()
+@store_options
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def restore(ctx: Context, file):
+    """Put a backup back (stop the services first); a file failing its integrity check is refused."""
+    from edge.field import backup as backups
+
+    try:
+        restored = backups.restore(Path(file), resolve_data_dir(ctx.data_dir))
+    except backups.BackupError as error:
+        raise Refused(str(error)) from None
+    if restored.previous:
+        click.echo(f"the database it replaced is kept as {restored.previous}")
+    click.echo(f"restored {file} (schema version {restored.schema_version}); "
+               "the services migrate it on start if it is older")
+
+
+@main.command()
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="one JSON object instead of lines")
+@click.option("--gateway-user", default="storeedge", show_default=True,
+              help="the user whose access to the device files is checked (the gateway's)")
+@click.pass_obj
+def doctor(ctx: Context, as_json, gateway_user):
+    """Check clock, disk, database, broker, devices and outbox; exit 0 all OK, 1 a warning, 2 a failure."""
+    import json
+
+    from edge.field import doctor as checks
+
+    found = []
+    try:
+        config = load_config(ctx.config_path)
+    except ConfigError as error:
+        config = None
+        found.append(checks.Check("config", checks.FAIL, str(error).replace("\n", "; ")))
+    found += checks.examine(config, resolve_data_dir(ctx.data_dir), gateway_user)
+    if as_json:
+        click.echo(json.dumps(checks.as_json(found), ensure_ascii=False))
+    else:
+        for check in found:
+            click.echo(check.line())
+    sys.exit(checks.EXIT_CODES[checks.worst(found)])
+
+
+@main.command()
+@store_options
+@click.option("--store-id", required=True, help="this store's id (letters, digits, _ and -)")
+@click.option("--chain", "chain_id", required=True, help="the chain's id")
+@click.option("--store-name", help="the store's name on receipts")
+@click.option("--broker", help="HQ's broker, mqtts://host:port")
+@click.option("--username", help="this store's broker user")
+@click.option("--password", envvar="STOREEDGE_HQ_PASSWORD", help="its password (better: $STOREEDGE_HQ_PASSWORD)")
+@click.option("--ca-file", help="HQ's CA certificate, copied beside the config")
+@click.option("--cert-file", help="this store's client certificate, copied beside the config")
+@click.option("--key-file", help="its key, copied beside the config")
+@click.option("--device", "devices", multiple=True, metavar="KEY=VALUE,…",
+              help="a [[devices]] entry, e.g. name=scanner1,kind=scanner,backend=evdev,path=/dev/…,lane=1")
+@click.option("--admin-name", default="admin", show_default=True)
+@click.option("--admin-pin", envvar="STOREEDGE_ADMIN_PIN", help="the first admin's PIN (better: $STOREEDGE_ADMIN_PIN)")
+@click.option("--force", is_flag=True, help="write the config although one exists")
+@click.pass_obj
+def provision(ctx: Context, store_id, chain_id, store_name, broker, username, password, ca_file, cert_file,
+              key_file, devices, admin_name, admin_pin, force):
+    """Write this box's config (mode 0600) and HQ certificates, and add the first admin."""
+    import os
+
+    from edge.field.provision import Provisioning, ProvisionError, parse_device, provision as write
+
+    config_path = Path(ctx.config_path or os.environ.get("STOREEDGE_CONFIG") or "/etc/storeedge/storeedge.toml")
+    certificates = {key: Path(value) for key, value in
+                    {"ca_file": ca_file, "cert_file": cert_file, "key_file": key_file}.items() if value}
+    try:
+        plan = Provisioning(store_id, chain_id, store_name, broker, username, password, certificates,
+                            [parse_device(text) for text in devices], admin_name, admin_pin)
+        for line in write(plan, config_path, resolve_data_dir(ctx.data_dir), force):
+            click.echo(line)
+    except ProvisionError as error:
+        raise Refused(str(error)) from None
+
+
+@main.command()
+@click.option("--seconds", type=click.FloatRange(min=0.5, max=60), default=3, show_default=True,
+              help="how long to listen for answers")
+@click.option("--interface", "interfaces", multiple=True, help="an address to browse on (default: all)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON array instead of lines")
+def discover(seconds, interfaces, as_json):
+    """List the StoreEdge boxes answering on the LAN (mDNS), with each one's API URL; exit 1 when none."""
+    import dataclasses
+    import json
+
+    from edge.discovery import browse
+
+    found = browse(seconds, list(interfaces) or "all")
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(box) for box in found], ensure_ascii=False))
+    for box in [] if as_json else found:
+        click.echo(f"{box.store_id}\t{box.name}\t{box.url}\t(StoreEdge {box.version})")
+    sys.exit(0 if found else 1)
 
 
 # -- catalog ----------------------------------------------------------------
@@ -628,7 +790,9 @@ def sync(ctx: Context):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"sync: store {store.config.store.id} to {store.config.hq.broker}", err=True)
-    SyncService(store).run(stop)
+    service = SyncService(store)
+    notify("READY=1")
+    service.run(stop, alive=Watchdog().ping)
 
 
 from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)

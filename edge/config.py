@@ -392,6 +392,14 @@ class GatewaySection(Strict):
     invoice_url: str | None = None
 
 
+class DiscoverySection(Strict):
+    """mDNS/DNS-SD on the shop's LAN (README, Field service); the default stays on loopback, off."""
+
+    enabled: bool = False
+    # addresses or interface names to announce on, or "all" (every non-loopback IPv4 address)
+    interfaces: list[str] = Field(default_factory=lambda: ["127.0.0.1"], min_length=1)
+
+
 class Config(Strict):
     store: StoreSection = Field(default_factory=StoreSection)
     hq: HQSection | None = None
@@ -403,6 +411,7 @@ class Config(Strict):
     members: MembersSection = Field(default_factory=MembersSection)
     web: WebSection = Field(default_factory=WebSection)
     payments: PaymentsSection = Field(default_factory=PaymentsSection)
+    discovery: DiscoverySection = Field(default_factory=DiscoverySection)
 
     @model_validator(mode="after")
     def _devices_named_once(self):

@@ -400,6 +400,8 @@ class Database:
         target = sqlite3.connect(tmp)
         try:
             source.backup(target)
+            # one self-contained file: reading the copy (in WAL mode, as copied) would leave -wal and -shm beside it
+            target.execute("PRAGMA journal_mode=DELETE")
         finally:
             target.close()
             source.close()

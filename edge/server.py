@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
+import urllib.request
 
 from gunicorn.app.base import BaseApplication
 
@@ -27,6 +30,7 @@ class GunicornServer(BaseApplication):
             "graceful_timeout": 10,
             "timeout": 60,
             "accesslog": "-" if access_log else None,
+            "post_worker_init": _worker_ready,
         }
         super().__init__()
 
@@ -44,6 +48,35 @@ class GunicornServer(BaseApplication):
         sys.setswitchinterval(SWITCH_INTERVAL)
 
         return StoreEdge.open(self.config_path, self.data_dir, migrate=False).web()
+
+
+def _worker_ready(worker) -> None:
+    """In the worker, with the app loaded: READY=1, then WATCHDOG=1 for as long as /api/v1/health answers."""
+    from edge.systemd import Watchdog, notify
+
+    notify(f"READY=1\nSTATUS=serving on {worker.cfg.bind[0]}")
+    watchdog = Watchdog(any_pid=True)  # systemd watches the arbiter; the worker is what can hang
+    if watchdog.interval is not None:
+        url = f"http://{_loopback(worker.cfg.bind[0])}/api/v1/health"
+        threading.Thread(target=_watch_health, args=(watchdog, url), name="watchdog", daemon=True).start()
+
+
+def _loopback(bind: str) -> str:
+    """host:port to reach a listener bound to `bind` from this machine."""
+    host, _, port = bind.rpartition(":")
+    return f"{'127.0.0.1' if host in ('0.0.0.0', '') else '[::1]' if host in ('[::]', '::') else host}:{port}"
+
+
+def _watch_health(watchdog, url: str) -> None:
+    """Ping only after the worker served a real request: a hung worker stops the pings and gets restarted."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=watchdog.interval) as answer:
+                if answer.status == 200:
+                    watchdog.ping()
+        except OSError:
+            pass  # no ping: systemd restarts the service when this lasts a whole WatchdogSec
+        time.sleep(watchdog.interval / 2)
 
 
 def wsgi_app():

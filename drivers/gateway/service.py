@@ -60,6 +60,10 @@ class Gateway:
             if close is not None:
                 close()
 
+    def alive(self) -> bool:
+        """Every worker thread still runs (the watchdog pings only then: a dead loop gets the gateway restarted)."""
+        return all(worker._thread.is_alive() for worker in [self.link, *self.scanners, *self.printers.values()])
+
     def __enter__(self):
         self.start()
         return self

@@ -15,6 +15,7 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edge import __version__
@@ -85,11 +86,13 @@ class SyncService:
 
     # -- running ---------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, alive: Callable[[], object] = lambda: None) -> None:
+        """Until `stop`; `alive` is called each time round (the systemd watchdog's ping)."""
         connection.start(self.client, self.hq, self.pace)
         try:
             while not stop.is_set():
                 self.step()
+                alive()
         finally:
             self.close()
 

@@ -1,0 +1,203 @@
+"""`storeedge doctor`: the box's health, one check per line (OK, WARN or FAIL), for a technician or a script.
+
+Every check only reads: the database is opened read-only, nothing is
+migrated or created, so the doctor can run beside the services and on a
+store that is in trouble.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import socket
+import sqlite3
+import stat
+import subprocess
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from edge.config import Config
+from edge.db import DB_FILENAME, available_migrations
+from edge.field.backup import integrity_problems, schema_version_of
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+EXIT_CODES = {OK: 0, WARN: 1, FAIL: 2}
+GATEWAY_USER = "storeedge"
+GATEWAY_GROUPS = ("input", "dialout", "lp")  # storeedge-gateway.service's SupplementaryGroups
+DISK_FAIL_BYTES, DISK_WARN_BYTES = 100 * 2**20, 1 * 2**30
+OUTBOX_WARN = 10_000  # events not yet acknowledged by HQ: about a day of a busy store
+BROKER_TIMEOUT_SECONDS = 3.0
+CLOCK_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<4} {self.name}: {self.detail}"
+
+
+def worst(checks: list[Check]) -> str:
+    return max((check.status for check in checks), key=EXIT_CODES.__getitem__, default=OK)
+
+
+def as_json(checks: list[Check]) -> dict:
+    return {"status": worst(checks), "checks": [asdict(check) for check in checks]}
+
+
+# -- the checks -------------------------------------------------------------------------------------------
+
+
+Runner = Callable[[list[str]], str | None]
+
+
+def run_quietly(argv: list[str]) -> str | None:
+    """A command's output, or None when it is missing, fails or hangs."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=CLOCK_TIMEOUT_SECONDS)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def clock(run: Runner = run_quietly) -> Check:
+    """Receipts, audit times and HQ's ordering of days need a synchronised clock (a Pi has no RTC)."""
+    synced = run(["timedatectl", "show", "--property=NTPSynchronized", "--value"])
+    if synced is not None and synced.strip() in ("yes", "no"):
+        if synced.strip() == "yes":
+            return Check("clock", OK, "synchronised (timedatectl)")
+        return Check("clock", WARN, "not synchronised (timedatectl): check the network and NTP")
+    tracking = run(["chronyc", "-n", "tracking"])
+    if tracking is not None:
+        leap = next((line.split(":", 1)[1].strip() for line in tracking.splitlines()
+                     if line.startswith("Leap status")), "unknown")
+        if leap == "Normal":
+            return Check("clock", OK, "synchronised (chrony)")
+        return Check("clock", WARN, f"not synchronised (chrony leap status {leap})")
+    return Check("clock", WARN, "sync state unknown (neither timedatectl nor chrony answers)")
+
+
+def disk(data_dir: Path) -> Check:
+    usage = shutil.disk_usage(next(folder for folder in (data_dir, *data_dir.parents) if folder.exists()))
+    detail = f"{usage.free // 2**20} MiB free of {usage.total // 2**20} MiB at {data_dir}"
+    if usage.free < DISK_FAIL_BYTES:
+        return Check("disk", FAIL, f"{detail}: sales cannot be written safely")
+    if usage.free < DISK_WARN_BYTES:
+        return Check("disk", WARN, detail)
+    return Check("disk", OK, detail)
+
+
+def database(data_dir: Path) -> Check:
+    path = data_dir / DB_FILENAME
+    if not path.exists():
+        return Check("database", FAIL, f"no store database at {path}")
+    problems = integrity_problems(path)
+    if problems:
+        return Check("database", FAIL, f"integrity check failed: {'; '.join(problems[:3])}")
+    version = schema_version_of(path)
+    newest = max(step.version for step in available_migrations())
+    if version < newest:
+        return Check("database", WARN, f"integrity ok; schema version {version}, migrations up to {newest} pending "
+                                       "(storeedge db migrate)")
+    return Check("database", OK, f"integrity ok, schema version {version}")
+
+
+def broker(config: Config, timeout: float = BROKER_TIMEOUT_SECONDS) -> Check:
+    if config.hq is None:
+        return Check("broker", OK, "no [hq]: this store works alone")
+    address = f"{config.hq.host}:{config.hq.port}"
+    try:
+        socket.create_connection((config.hq.host, config.hq.port), timeout=timeout).close()
+    except OSError as error:
+        return Check("broker", FAIL, f"{address} unreachable: {error.strerror or error}")
+    return Check("broker", OK, f"{address} reachable")
+
+
+def devices(config: Config, user: str = GATEWAY_USER) -> list[Check]:
+    """Each configured device file: there, a device (not a leftover plain file), and openable by the gateway."""
+    checks = []
+    for device in config.devices:
+        name = f"device {device.name}"
+        if device.backend not in ("evdev", "serial"):
+            checks.append(Check(name, OK, f"{device.backend} backend: no device file to check"))
+            continue
+        path = Path(device.path)
+        if not path.exists():
+            checks.append(Check(name, FAIL, f"{path} missing (unplugged, or no udev rule for it)"))
+            continue
+        if not stat.S_ISCHR(path.stat().st_mode):
+            checks.append(Check(name, WARN, f"{path} is not a character device"))
+        elif not gateway_can_open(path, user):
+            checks.append(Check(name, FAIL, f"{path} present but {user} cannot read and write it "
+                                            f"({describe_owner(path)})"))
+        else:
+            checks.append(Check(name, OK, f"{path} present ({describe_owner(path)})"))
+    return checks
+
+
+def gateway_can_open(path: Path, user: str) -> bool:
+    """Read and write by mode bits for the gateway's user and groups (the doctor may run as root)."""
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:  # no such user here (a development machine): as whoever runs the doctor
+        return os.access(path, os.R_OK | os.W_OK)
+    groups = {account.pw_gid, *(g.gr_gid for g in grp.getgrall() if user in g.gr_mem)}
+    for name in GATEWAY_GROUPS:
+        try:
+            groups.add(grp.getgrnam(name).gr_gid)
+        except KeyError:
+            pass
+    info = path.stat()
+    if account.pw_uid == 0:
+        return True
+    if info.st_uid == account.pw_uid:
+        needed = stat.S_IRUSR | stat.S_IWUSR
+    elif info.st_gid in groups:
+        needed = stat.S_IRGRP | stat.S_IWGRP
+    else:
+        needed = stat.S_IROTH | stat.S_IWOTH
+    return info.st_mode & needed == needed
+
+
+def describe_owner(path: Path) -> str:
+    info = path.stat()
+    try:
+        group = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = str(info.st_gid)
+    return f"group {group}, mode {stat.filemode(info.st_mode)}"
+
+
+def outbox(config: Config, data_dir: Path) -> Check:
+    path = data_dir / DB_FILENAME
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            waiting = conn.execute("SELECT COUNT(*) FROM outbox_event WHERE acked = 0").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        return Check("outbox", FAIL, f"cannot be read: {error}")
+    if config.hq is None:
+        return Check("outbox", OK, f"{waiting} events kept (no [hq] to send them to)")
+    if waiting > OUTBOX_WARN:
+        return Check("outbox", WARN, f"{waiting} events not yet acknowledged by HQ (is sync running?)")
+    return Check("outbox", OK, f"{waiting} events not yet acknowledged by HQ")
+
+
+def examine(config: Config | None, data_dir: Path, user: str = GATEWAY_USER,
+            run: Runner = run_quietly) -> list[Check]:
+    """Every check, in the order a technician reads them; with no usable config, those that need none."""
+    stored = database(data_dir)
+    checks = [clock(run), disk(data_dir), stored]
+    if config is not None:
+        checks += [broker(config), *devices(config, user)]
+        if stored.status != FAIL:  # no outbox to count in a missing or broken database
+            checks.append(outbox(config, data_dir))
+    return checks
