@@ -1,0 +1,463 @@
+// The cashier tablet: pairing, PIN login, shift, cart, tender. Carts live on the server; this page only shows them.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SCREENS = ["pair", "login", "shift", "cart", "tender", "done"];
+const FINAL_PAYMENT = new Set(["paid", "failed", "reversed"]);
+const PAIR_POLL_MS = 1500;
+const PAYMENT_WAIT_MS = 10000;
+// A keyboard-wedge scanner types a whole code within a few ms per key; a person is much slower.
+const WEDGE_GAP_MS = 35;
+const WEDGE_MIN_LENGTH = 6;
+
+const state = { screen: null, sale: null, payment: null, lane: null, socket: null };
+
+function show(screen) {
+  state.screen = screen;
+  SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
+  $("logout").hidden = !Stored.get("session") || screen === "pair" || screen === "login";
+  const focus = { login: "pin", cart: "scan-input", tender: "payment-code" }[screen];
+  if (focus) $(focus).focus();
+}
+
+function say(where, text) { $(`${where}-message`).textContent = text || ""; }
+
+function explain(error) {
+  return error.field ? `${error.message} (${error.field})` : error.message;
+}
+
+// -- pairing: request a code, show it, poll the claim until a manager approves ---------------------------------------
+
+async function startPairing() {
+  say("pair", "");
+  try {
+    const request = await api("POST", "/devices/pair", { name: $("pair-name").value.trim(), kind: "terminal" },
+                              { key: null });
+    Stored.set("pairing", { id: request.id, code: request.code, secret: request.secret });
+    waitForApproval();
+  } catch (error) { say("pair", explain(error)); }
+}
+
+async function waitForApproval() {
+  const pairing = Stored.get("pairing");
+  $("pair-ask").hidden = true;
+  $("pair-wait").hidden = false;
+  $("pair-code").textContent = pairing.code;
+  show("pair");
+  while (Stored.get("pairing")) {
+    try {
+      const answer = await api("POST", `/devices/pair/${pairing.id}/claim`, { secret: pairing.secret }, { key: null });
+      if (answer.token) {
+        Stored.set("device", { token: answer.token, ...answer.device });
+        Stored.set("pairing", null);
+        return begin();
+      }
+      if (answer.state !== "pending") return pairingEnded();
+    } catch (error) {
+      if (!(error instanceof Offline)) return pairingEnded(explain(error));
+    }
+    await new Promise((resolve) => setTimeout(resolve, PAIR_POLL_MS));
+  }
+}
+
+function pairingEnded(detail) {
+  Stored.set("pairing", null);
+  $("pair-ask").hidden = false;
+  $("pair-wait").hidden = true;
+  say("pair", detail ? `${t("pair_rejected")}: ${detail}` : t("pair_rejected"));
+}
+
+// -- login and shift ---------------------------------------------------------------------------------------------------
+
+async function logIn(event) {
+  event.preventDefault();
+  say("login", "");
+  try {
+    const answer = await api("POST", "/auth/login", { pin: $("pin").value });
+    Stored.set("session", { token: answer.token, staff: answer.staff });
+    $("pin").value = "";
+    await afterLogin();
+  } catch (error) {
+    $("pin").value = "";
+    if (error.status === 401) return unpaired();
+    say("login", explain(error));
+  }
+}
+
+function unpaired() {
+  Stored.set("device", null);
+  Stored.set("session", null);
+  begin();
+}
+
+async function logOut() {
+  try { await api("POST", "/auth/logout", undefined, { key: null }); } catch { /* the session ends here anyway */ }
+  Stored.set("session", null);
+  begin();
+}
+
+async function afterLogin() {
+  const device = Stored.get("device");
+  const session = Stored.get("session");
+  $("who").textContent = `${session.staff.name} · ${t("lane")} ${device.lane ?? "-"}`;
+  try {
+    await api("GET", "/shifts/current");
+  } catch (error) {
+    if (error.status === 401) return sessionEnded();
+    if (error.status === 404) return show("shift");
+    throw error;
+  }
+  await openCart();
+}
+
+function sessionEnded() {
+  Stored.set("session", null);
+  show("login");
+}
+
+async function openShift(event) {
+  event.preventDefault();
+  say("shift", "");
+  const fen = fenOf($("opening-float").value);
+  if (fen === null) return say("shift", `${t("opening_float")}: 0.00`);
+  try {
+    await api("POST", "/shifts", { opening_float: fen });
+    await openCart();
+  } catch (error) { say("shift", explain(error)); }
+}
+
+// -- the cart ----------------------------------------------------------------------------------------------------------
+
+async function openCart() {
+  await reloadSale();
+  show("cart");
+  connectLane();
+}
+
+async function reloadSale() {
+  try {
+    state.sale = await api("GET", "/sales/current");
+  } catch (error) {
+    if (error.status === 401) return sessionEnded();
+    if (error.status !== 404) throw error;
+    state.sale = null;
+  }
+  renderSale();
+}
+
+async function saleForScanning() {
+  if (!state.sale || state.sale.status !== "open") {
+    state.sale = await api("POST", "/sales", {});
+  }
+  return state.sale;
+}
+
+// One rule for the tablet's scan box, a wedge scanner and the tender step: the server tells item, member or payment.
+async function scanCode(code) {
+  code = code.trim();
+  if (!code) return;
+  const where = state.screen === "tender" ? "tender" : "cart";
+  say(where, "");
+  try {
+    const sale = await saleForScanning();
+    const answer = await api("POST", `/sales/${sale.id}/scan`, { code });
+    state.sale = answer.sale;
+    renderSale();
+    if (answer.kind === "payment") {
+      showTender();
+      followPayment(answer.payment);
+    }
+  } catch (error) { say(where, explain(error)); }
+}
+
+function renderSale() {
+  const sale = state.sale;
+  const lines = sale ? sale.lines : [];
+  const promotions = sale ? sale.promotions : [];
+  $("cart-empty").hidden = lines.length > 0;
+  $("lines").replaceChildren(...lines.map((line) => lineItem(line, promotions)));
+  $("promotions-box").hidden = promotions.length === 0;
+  $("promotions").replaceChildren(...promotions.map((promotion) => {
+    const item = document.createElement("li");
+    item.className = "promo";
+    item.dataset.promotionId = promotion.id;
+    item.append(span(promotion.label), span(yuan(-promotion.amount)));
+    return item;
+  }));
+  $("subtotal").textContent = yuan(sale ? sale.subtotal : 0);
+  $("discount-total").textContent = yuan(sale ? -sale.discount_total : 0);
+  $("total").textContent = yuan(sale ? sale.total : 0);
+  $("tender-due").textContent = yuan(sale ? sale.total : 0);
+  const member = sale && sale.member;
+  $("member-card").textContent = member ? `${member.name_masked || ""} ${member.phone_masked} · ${member.code}`
+                                        : t("no_member");
+}
+
+function span(text, className) {
+  const element = document.createElement("span");
+  element.textContent = text;
+  if (className) element.className = className;
+  return element;
+}
+
+function lineItem(line, promotions) {
+  const item = document.createElement("li");
+  item.dataset.lineId = line.id;
+  const qty = line.sold_by === "weight" ? `${line.qty} g` : `${line.qty}`;
+  item.append(span(line.name, "name"), span(yuan(line.gross), "amount"),
+              span(`${qty} × ${yuan(line.unit_price)}`, "detail"), span(""));
+  if (line.promo_discount > 0) {
+    // every promotion that took something off this line, by name: the customer asks "why this price?"
+    const labels = promotions.filter((p) => p.lines && p.lines[line.id]).map((p) => p.label).join("、");
+    item.append(span(`${t("promotions")}: ${labels}`, "promo"), span(yuan(-line.promo_discount), "promo amount"));
+  }
+  return item;
+}
+
+async function attachMember(event) {
+  event.preventDefault();
+  say("cart", "");
+  try {
+    const sale = await saleForScanning();
+    state.sale = await api("POST", `/sales/${sale.id}/member`, { phone: $("member-phone").value.trim() });
+    $("member-phone").value = "";
+    renderSale();
+  } catch (error) { say("cart", explain(error)); }
+  $("scan-input").focus();
+}
+
+// -- tender: cash with quick amounts and change, or a scanned payment code -----------------------------------------
+
+function showTender() {
+  if (!state.sale || state.sale.lines.length === 0) return;
+  say("tender", "");
+  const due = state.sale.total;
+  const amounts = [due, ...[1000, 5000, 10000].map((step) => Math.ceil(due / step) * step)]
+    .filter((amount, index, all) => amount > 0 && all.indexOf(amount) === index);
+  $("quick-amounts").replaceChildren(...amounts.map((amount, index) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = index === 0 ? `${t("exact")} ${yuan(amount)}` : yuan(amount);
+    button.dataset.amount = amount;
+    button.addEventListener("click", () => payCash(amount));
+    return button;
+  }));
+  $("tendered").value = "";
+  if (!state.payment || FINAL_PAYMENT.has(state.payment.state)) $("payment").hidden = true;
+  show("tender");
+}
+
+function backToCart() {
+  if (state.payment && !FINAL_PAYMENT.has(state.payment.state)) return; // a payment in flight: cancel it first
+  show("cart");
+}
+
+async function payCash(amount) {
+  say("tender", "");
+  try {
+    const sale = await api("POST", `/sales/${state.sale.id}/complete`,
+                           { payments: [{ method: "cash", amount }] });
+    finished(sale);
+  } catch (error) { say("tender", explain(error)); }
+}
+
+function finished(sale) {
+  state.sale = sale;
+  state.payment = null;
+  $("done-receipt").textContent = sale.receipt_no;
+  $("done-change").textContent = yuan(sale.change || 0);
+  show("done");
+  $("next-sale").focus();
+}
+
+function nextSale() {
+  state.sale = null;
+  renderSale();
+  show("cart");
+}
+
+function renderPayment(payment) {
+  const box = $("payment");
+  box.hidden = false;
+  box.className = `payment ${payment.state}`;
+  $("payment-provider").textContent = payment.provider_label;
+  $("payment-amount").textContent = yuan(payment.amount);
+  $("payment-code-masked").textContent = payment.code;
+  const words = { paying: t("waiting_customer"), paid: t("paid"), failed: t("payment_failed") };
+  $("payment-state").textContent = `${words[payment.state] || payment.state} — ${payment.message}`;
+  $("payment-state").dataset.state = payment.state;
+  $("payment-notice").textContent = payment.simulator_notice || "";
+  $("payment-cancel").hidden = FINAL_PAYMENT.has(payment.state);
+}
+
+// Long-polls the attempt until it is final; the sale completes by itself once its payments cover the total.
+async function followPayment(payment) {
+  state.payment = payment;
+  renderPayment(payment);
+  while (state.payment && state.payment.id === payment.id && !FINAL_PAYMENT.has(payment.state)) {
+    try {
+      payment = await api("GET", `/payments/${payment.id}?wait_ms=${PAYMENT_WAIT_MS}`);
+    } catch (error) {
+      if (!(error instanceof Offline)) { say("tender", explain(error)); return; }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    if (!state.payment || state.payment.id !== payment.id) return;
+    state.payment = payment;
+    renderPayment(payment);
+  }
+  if (payment.state === "paid") {
+    const sale = await api("GET", `/sales/${payment.sale_id}`);
+    if (sale.status === "completed") return finished(sale);
+    state.sale = sale;
+    renderSale();
+  }
+}
+
+async function cancelPayment() {
+  if (!state.payment) return;
+  try {
+    renderPayment(await api("POST", `/payments/${state.payment.id}/cancel`));
+  } catch (error) { say("tender", explain(error)); }
+}
+
+// -- the lane's socket: the lane's own scanner fills this cart -----------------------------------------------------
+
+function connectLane() {
+  const device = Stored.get("device");
+  if (!device || device.lane == null || state.socket) return;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/ws/lane/${device.lane}?token=${encodeURIComponent(device.token)}`);
+  state.socket = socket;
+  socket.addEventListener("message", (event) => fromLane(JSON.parse(event.data)));
+  socket.addEventListener("close", () => {
+    state.socket = null;
+    // the server went away (or restarted): the banner shows until it answers, then the socket reopens
+    if (Stored.get("session")) Connection.lost();
+  });
+}
+
+function fromLane(message) {
+  if (message.type === "scan.rejected") return say(state.screen === "tender" ? "tender" : "cart", message.message);
+  if (!message.type.startsWith("cart.") || !message.sale) return;
+  state.sale = message.sale;
+  renderSale();
+  if (message.type === "cart.payment") {
+    showTender();
+    followPayment(message.payment);
+  }
+}
+
+Connection.onBack(async () => {
+  if (!Stored.get("session")) return;
+  if (["cart", "tender"].includes(state.screen)) await reloadSale();
+  if (state.payment && !FINAL_PAYMENT.has(state.payment.state)) followPayment(state.payment);
+  connectLane();
+});
+
+// -- keyboard: a wedge scanner anywhere, and shortcuts on a desktop -------------------------------------------------
+
+const wedge = { chars: "", last: 0, target: null, before: "" };
+const SCAN_BOXES = new Set(["scan-input", "payment-code"]);
+
+function onKey(event) {
+  const now = performance.now();
+  if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    if (now - wedge.last > WEDGE_GAP_MS || wedge.target !== event.target) {
+      wedge.chars = "";
+      wedge.target = event.target;
+      wedge.before = "value" in event.target ? event.target.value : "";
+    }
+    wedge.chars += event.key;
+    wedge.last = now;
+    return;
+  }
+  if (event.key === "Enter") {
+    const burst = wedge.chars.length >= WEDGE_MIN_LENGTH && now - wedge.last <= WEDGE_GAP_MS * 3;
+    const code = wedge.chars;
+    wedge.chars = "";
+    if (burst && !SCAN_BOXES.has(event.target.id) && ["cart", "tender"].includes(state.screen)) {
+      // a scan that landed in another field (or nowhere): take it back out and scan it
+      event.preventDefault();
+      event.stopPropagation();
+      if ("value" in event.target) event.target.value = wedge.before;
+      scanCode(code);
+      return;
+    }
+    if (state.screen === "done" && event.target.id !== "next-sale") { event.preventDefault(); nextSale(); }
+    return;
+  }
+  if (event.key === "F2" && state.screen === "cart") { event.preventDefault(); showTender(); }
+  if (event.key === "Escape" && state.screen === "tender") { event.preventDefault(); backToCart(); }
+}
+
+// -- start -------------------------------------------------------------------------------------------------------
+
+function buildKeypad() {
+  const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫"];
+  $("pin-keypad").replaceChildren(...keys.map((key) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = key;
+    button.setAttribute("aria-label", key === "C" ? t("clear") : key === "⌫" ? "backspace" : key);
+    button.addEventListener("click", () => {
+      const pin = $("pin");
+      pin.value = key === "C" ? "" : key === "⌫" ? pin.value.slice(0, -1) : (pin.value + key).slice(0, 8);
+    });
+    return button;
+  }));
+}
+
+async function begin() {
+  if (Stored.get("pairing")) return waitForApproval();
+  if (!Stored.get("device")) {
+    $("pair-ask").hidden = false;
+    $("pair-wait").hidden = true;
+    return show("pair");
+  }
+  if (!Stored.get("session")) return show("login");
+  try {
+    await afterLogin();
+  } catch (error) {
+    if (error instanceof Offline) Connection.onBack(() => state.screen === null && begin());
+  }
+}
+
+function wire() {
+  translatePage();
+  buildKeypad();
+  $("language").addEventListener("click", () => { switchLanguage(); renderSale(); });
+  $("logout").addEventListener("click", logOut);
+  $("pair-start").addEventListener("click", startPairing);
+  $("login-form").addEventListener("submit", logIn);
+  $("shift-form").addEventListener("submit", openShift);
+  $("scan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = $("scan-input").value;
+    $("scan-input").value = "";
+    scanCode(code);
+  });
+  $("code-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = $("payment-code").value;
+    $("payment-code").value = "";
+    scanCode(code);
+  });
+  $("member-form").addEventListener("submit", attachMember);
+  $("to-tender").addEventListener("click", showTender);
+  $("tender-back").addEventListener("click", backToCart);
+  $("cash-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const fen = fenOf($("tendered").value);
+    if (fen === null) return say("tender", `${t("tendered")}?`);
+    payCash(fen);
+  });
+  $("payment-cancel").addEventListener("click", cancelPayment);
+  $("next-sale").addEventListener("click", nextSale);
+  document.addEventListener("keydown", onKey, true);
+  begin();
+}
+
+wire();
