@@ -176,6 +176,7 @@ function renderSale() {
   const promotions = sale ? sale.promotions : [];
   $("cart-empty").hidden = lines.length > 0;
   $("lines").replaceChildren(...lines.map((line) => lineItem(line, promotions)));
+  $("lines").dataset.items = lines.reduce((sum, line) => sum + (line.sold_by === "weight" ? 1 : line.qty), 0);
   $("promotions-box").hidden = promotions.length === 0;
   $("promotions").replaceChildren(...promotions.map((promotion) => {
     const item = document.createElement("li");

@@ -1,0 +1,165 @@
+"""The cashier tablet (/pos) in real Chromium against the real `storeedge web` (gunicorn), driven by Playwright.
+
+Each test pairs a fresh tablet (a clean browser context) on its own lane through the screen, approved by the
+demo manager through the API, and logs in the demo cashier. Waits are Playwright's own: the timeouts are
+ceilings, never measurements.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import count
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.payments_helpers import payment_code
+from tests.server_helpers import JsonClient, add_terminal, running_server, storeedge
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CEILING_MS = 20_000
+expect.set_options(timeout=CEILING_MS)
+MANAGER_PIN, CASHIER_PIN = "1234", "0000"
+COLA, WATER = "6904321000029", "6904321000012"  # 可口可乐 (买二送一 in the demo promotions), 农夫山泉
+LANES = count(1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("screens") / "data"
+    storeedge("--data-dir", str(data_dir), "demo", "seed")
+    manager_token = add_terminal(data_dir, lane=99)
+    with running_server(data_dir) as process:
+        process.data_dir = data_dir
+        process.manager = JsonClient(process.port, manager_token)
+        process.manager.login(MANAGER_PIN)
+        yield process
+        process.manager.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def tablet(server, browser, tmp_path):
+    """A fresh tablet, paired on a lane of its own, logged in as the demo cashier with a shift open."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(CEILING_MS)
+    page = context.new_page()
+    page.lane = next(LANES)
+    pair_and_log_in(page, server, page.lane)
+    yield page
+    page.screenshot(path=str(tmp_path / "pos.png"))  # an artifact of the run, not committed
+    context.close()
+
+
+def as_manager(server, method: str, path: str, body: dict | None = None) -> dict:
+    """The demo manager's call on a new connection: gunicorn closes idle keep-alive ones between a test's steps."""
+    server.manager.close()
+    return server.manager.must(method, path, body)
+
+
+def pair_and_log_in(page: Page, server, lane: int) -> None:
+    page.goto(f"http://127.0.0.1:{server.port}/pos")
+    page.fill("#pair-name", f"平板 {lane}")
+    page.click("#pair-start")
+    code = page.locator("#pair-code")
+    expect(code).to_have_text(re.compile(r"^\d{6}$"))
+    as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), "lane": lane})
+    expect(page.locator("#screen-login")).to_be_visible()
+    for digit in CASHIER_PIN:
+        page.click(f"#pin-keypad button[aria-label='{digit}']")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#screen-shift")).to_be_visible()
+    page.click("#shift-form button[type=submit]")
+    expect(page.locator("#screen-cart")).to_be_visible()
+
+
+def scan(page: Page, code: str, items_after: int) -> None:
+    """Scan at the tablet's box; waits until the cart shows this many items (a repeated barcode adds to its line)."""
+    page.fill("#scan-input", code)
+    page.press("#scan-input", "Enter")
+    expect(page.locator("#lines")).to_have_attribute("data-items", str(items_after))
+
+
+def fen_of(text: str) -> int:
+    yuan, fen = re.fullmatch(r"¥(\d+)\.(\d\d)", text).groups()
+    return int(yuan) * 100 + int(fen)
+
+
+def sale_of_receipt(server, page: Page) -> dict:
+    receipt_no = page.locator("#done-receipt").inner_text()
+    return as_manager(server, "GET", f"/sales?receipt_no={receipt_no}")["sales"][0]
+
+
+def test_pair_scan_at_tablet_and_lane_see_the_promotion_and_pay_cash_with_change(server, tablet):
+    for items_after, barcode in enumerate((COLA, COLA, COLA), 1):
+        scan(tablet, barcode, items_after)
+    # the lane's own scanner, through the gateway socket: the line appears without the tablet asking
+    storeedge("--data-dir", str(server.data_dir), "scan", "--lane", str(tablet.lane), WATER,
+              "--url", f"ws://127.0.0.1:{server.port}/ws/gateway")
+    expect(tablet.locator("#lines")).to_have_attribute("data-items", "4")
+    expect(tablet.locator("#lines")).to_contain_text("农夫山泉")
+    expect(tablet.locator("#promotions")).to_contain_text("买二送一")
+    expect(tablet.locator("#lines li .promo").first).to_contain_text("买二送一")
+
+    total = fen_of(tablet.locator("#total").inner_text())
+    tablet.keyboard.press("F2")
+    expect(tablet.locator("#screen-tender")).to_be_visible()
+    tablet.fill("#tendered", "50")
+    tablet.press("#tendered", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    expect(tablet.locator("#done-change")).to_have_text(f"¥{(5000 - total) // 100}.{(5000 - total) % 100:02d}")
+
+    sale = sale_of_receipt(server, tablet)
+    assert sale["status"] == "completed" and sale["total"] == total and sale["change"] == 5000 - total
+    assert "DEMO-COLA-3FOR2" in {p["id"] for p in sale["promotions"]}  # 饮料周末 may join on a weekend
+    assert sorted((line["barcode"], line["qty"]) for line in sale["lines"]) == [(WATER, 1), (COLA, 3)]
+
+
+def test_a_scanned_payment_code_shows_its_progress_can_be_cancelled_and_completes(server, tablet):
+    scan(tablet, WATER, 1)
+    tablet.keyboard.press("F2")
+    state = tablet.locator("#payment-state")
+
+    tablet.fill("#payment-code", payment_code("wechat", "never"))
+    tablet.press("#payment-code", "Enter")
+    expect(state).to_have_attribute("data-state", "paying")
+    expect(state).to_contain_text("等待顾客确认")
+    expect(tablet.locator("#payment-notice")).to_contain_text("模拟支付")
+    tablet.click("#payment-cancel")
+    expect(state).to_have_attribute("data-state", "reversed")
+
+    tablet.fill("#payment-code", payment_code("wechat", "userpaying"))
+    tablet.press("#payment-code", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    sale = sale_of_receipt(server, tablet)
+    assert sale["status"] == "completed"
+    assert [(p["method"], p["amount"]) for p in sale["payments"]] == [("wechat", sale["total"])]
+    attempts = as_manager(server, "GET", f"/sales/{sale['id']}/payments")["payments"]
+    assert sorted(a["state"] for a in attempts) == ["paid", "reversed"]
+
+
+def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart(server, tablet):
+    scan(tablet, COLA, 1)
+    scan(tablet, WATER, 2)
+    line_ids = tablet.locator("#lines li").evaluate_all("items => items.map(item => item.dataset.lineId)")
+    banner = tablet.locator("#offline-banner")
+    expect(banner).to_be_hidden()
+
+    server.stop()
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("无法连接服务器")
+    server.start()
+    expect(banner).to_be_hidden()
+    assert tablet.locator("#lines li").evaluate_all("items => items.map(item => item.dataset.lineId)") == line_ids
+
+    scan(tablet, COLA, 3)  # the reconnected tablet goes on with the same sale
+    expect(tablet.locator("#lines li")).to_have_count(2)
