@@ -163,3 +163,24 @@ def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart(serve
 
     scan(tablet, COLA, 3)  # the reconnected tablet goes on with the same sale
     expect(tablet.locator("#lines li")).to_have_count(2)
+
+
+def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(server):
+    device = JsonClient(server.port)
+    request = device.must("POST", "/devices/pair", {"name": "收银平板", "kind": "terminal"}, status=201)
+    claim = f"/devices/pair/{request['id']}/claim"
+    approve = ("--data-dir", str(server.data_dir), "devices", "approve", request["code"], "--lane", "7")
+    assert request["code"] in storeedge("--data-dir", str(server.data_dir), "devices", "pairing").stdout
+
+    refused = storeedge(*approve, "--manager-pin", CASHIER_PIN, check=False)
+    assert refused.returncode == 2 and "manager_pin" in refused.stderr
+    device.close()
+    assert device.must("POST", claim, {"secret": request["secret"]})["state"] == "pending"
+
+    assert "approved" in storeedge(*approve, "--manager-pin", MANAGER_PIN).stdout
+    device.close()
+    claimed = device.must("POST", claim, {"secret": request["secret"]})
+    assert claimed["state"] == "claimed" and claimed["device"]["lane"] == 7
+    device.device_token = claimed["token"]
+    assert device.login(CASHIER_PIN)["staff"]["role"] == "cashier"
+    device.close()
