@@ -7,7 +7,7 @@ const FINAL_PAYMENT = new Set(["paid", "failed", "reversed"]);
 const PAIR_POLL_MS = 1500;
 const PAYMENT_WAIT_MS = 10000;
 // A keyboard-wedge scanner types a whole code within a few ms per key; a person is much slower.
-const WEDGE_GAP_MS = 35;
+const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
 const state = { screen: null, sale: null, payment: null, lane: null, socket: null };
@@ -212,7 +212,43 @@ function lineItem(line, promotions) {
     const labels = promotions.filter((p) => p.lines && p.lines[line.id]).map((p) => p.label).join("、");
     item.append(span(`${t("promotions")}: ${labels}`, "promo"), span(yuan(-line.promo_discount), "promo amount"));
   }
+  const controls = document.createElement("div");
+  controls.className = "line-controls";
+  if (line.sold_by !== "weight") {
+    controls.append(lineButton("−", t("fewer"), "fewer", () => changeQty(line, line.qty - 1)),
+                    lineButton("+", t("more"), "more", () => changeQty(line, line.qty + 1)));
+  }
+  controls.append(lineButton(t("remove"), t("remove"), "remove", () => removeLine(line)));
+  item.append(controls);
   return item;
+}
+
+function lineButton(text, label, action, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary";
+  button.textContent = text;
+  button.dataset.action = action;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+async function editLine(method, line, body) {
+  say("cart", "");
+  try {
+    state.sale = await api(method, `/sales/${state.sale.id}/lines/${line.id}`, body);
+    renderSale();
+  } catch (error) { say("cart", explain(error)); }
+  $("scan-input").focus();
+}
+
+function changeQty(line, qty) {
+  return qty < 1 ? removeLine(line) : editLine("PATCH", line, { qty });
+}
+
+function removeLine(line) {
+  return editLine("DELETE", line);
 }
 
 async function attachMember(event) {

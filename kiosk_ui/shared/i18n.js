@@ -14,7 +14,7 @@ const CATALOGUE = {
     pay_cash: "现金收款", change: "找零", scan_pay_placeholder: "扫描顾客付款码", cancel_payment: "取消支付 (撤销)",
     waiting_customer: "等待顾客确认", paid: "支付成功", payment_failed: "支付未完成",
     sale_done: "交易完成", receipt_no: "小票号", next_sale: "下一单 (回车)", logout: "退出", lane: "收银台",
-    qty: "数量", language: "English",
+    qty: "数量", language: "English", fewer: "减少", more: "增加", remove: "删除",
   },
   en: {
     offline: "The server can't be reached; reconnecting… the cart is kept on the server",
@@ -32,7 +32,7 @@ const CATALOGUE = {
     cancel_payment: "Cancel payment (reverse)", waiting_customer: "waiting for the customer to confirm",
     paid: "Paid", payment_failed: "Not paid",
     sale_done: "Sale complete", receipt_no: "Receipt", next_sale: "Next sale (Enter)", logout: "Log out", lane: "Lane",
-    qty: "Qty", language: "中文",
+    qty: "Qty", language: "中文", fewer: "Fewer", more: "More", remove: "Remove",
   },
 };
 
