@@ -13,6 +13,7 @@ from itertools import count
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.api_helpers import member_body
 from tests.payments_helpers import payment_code
 from tests.server_helpers import JsonClient, add_terminal, running_server, storeedge
 
@@ -23,6 +24,7 @@ CEILING_MS = 20_000
 expect.set_options(timeout=CEILING_MS)
 MANAGER_PIN, CASHIER_PIN = "1234", "0000"
 COLA, WATER = "6904321000029", "6904321000012"  # 可口可乐 (买二送一 in the demo promotions), 农夫山泉
+MEMBER_PHONE = "13912345678"
 LANES = count(1)
 
 
@@ -60,10 +62,10 @@ def tablet(server, browser, tmp_path):
     context.close()
 
 
-def as_manager(server, method: str, path: str, body: dict | None = None) -> dict:
+def as_manager(server, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
     """The demo manager's call on a new connection: gunicorn closes idle keep-alive ones between a test's steps."""
     server.manager.close()
-    return server.manager.must(method, path, body)
+    return server.manager.must(method, path, body, status=status)
 
 
 def pair_and_log_in(page: Page, server, lane: int) -> None:
@@ -99,7 +101,7 @@ def sale_of_receipt(server, page: Page) -> dict:
     return as_manager(server, "GET", f"/sales?receipt_no={receipt_no}")["sales"][0]
 
 
-def test_pair_scan_at_tablet_and_lane_see_the_promotion_and_pay_cash_with_change(server, tablet):
+def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_and_pay_cash_with_change(server, tablet):
     for items_after, barcode in enumerate((COLA, COLA, COLA), 1):
         scan(tablet, barcode, items_after)
     # the lane's own scanner, through the gateway socket: the line appears without the tablet asking
@@ -109,6 +111,12 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_and_pay_cash_with_change
     expect(tablet.locator("#lines")).to_contain_text("农夫山泉")
     expect(tablet.locator("#promotions")).to_contain_text("买二送一")
     expect(tablet.locator("#lines li .promo").first).to_contain_text("买二送一")
+
+    member = as_manager(server, "POST", "/members", member_body(MEMBER_PHONE), status=201)
+    tablet.fill("#member-phone", MEMBER_PHONE)
+    tablet.press("#member-phone", "Enter")
+    expect(tablet.locator("#member-card")).to_contain_text(member["code"])
+    expect(tablet.locator("#member-details")).to_contain_text("积分")
 
     total = fen_of(tablet.locator("#total").inner_text())
     tablet.keyboard.press("F2")
@@ -120,6 +128,7 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_and_pay_cash_with_change
 
     sale = sale_of_receipt(server, tablet)
     assert sale["status"] == "completed" and sale["total"] == total and sale["change"] == 5000 - total
+    assert sale["member"]["id"] == member["id"]
     assert "DEMO-COLA-3FOR2" in {p["id"] for p in sale["promotions"]}  # 饮料周末 may join on a weekend
     assert sorted((line["barcode"], line["qty"]) for line in sale["lines"]) == [(WATER, 1), (COLA, 3)]
 

@@ -10,7 +10,7 @@ const PAYMENT_WAIT_MS = 10000;
 const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
-const state = { screen: null, sale: null, payment: null, lane: null, socket: null };
+const state = { screen: null, sale: null, payment: null, socket: null, card: null };
 
 function show(screen) {
   state.screen = screen;
@@ -192,6 +192,33 @@ function renderSale() {
   const member = sale && sale.member;
   $("member-card").textContent = member ? `${member.name_masked || ""} ${member.phone_masked} · ${member.code}`
                                         : t("no_member");
+  if (!member) {
+    state.card = null;
+    $("member-details").hidden = true;
+  } else if (!state.card || state.card.member.id !== member.id) {
+    loadCard(member.id);
+  }
+}
+
+// The member card: level, stored value, points, usable coupons and a birthday this week.
+async function loadCard(memberId) {
+  try {
+    state.card = await api("GET", `/members/${memberId}/card`);
+  } catch (error) { return say("cart", explain(error)); }
+  const card = state.card;
+  const facts = [
+    [t("level"), card.level.name],
+    [t("stored_value"), yuan(card.stored_value.total)],
+    [t("points"), String(card.points.balance)],
+    [t("coupons"), card.coupons.length ? card.coupons.map((c) => c.name).join("、") : "-"],
+  ];
+  if (card.birthday.this_week) facts.push([t("birthday"), `${card.birthday.on} 🎂`]);
+  $("member-details").replaceChildren(...facts.map(([name, value]) => {
+    const row = document.createElement("div");
+    row.append(span(name), span(value));
+    return row;
+  }));
+  $("member-details").hidden = false;
 }
 
 function span(text, className) {

@@ -15,6 +15,7 @@ const CATALOGUE = {
     waiting_customer: "等待顾客确认", paid: "支付成功", payment_failed: "支付未完成",
     sale_done: "交易完成", receipt_no: "小票号", next_sale: "下一单 (回车)", logout: "退出", lane: "收银台",
     qty: "数量", language: "English", fewer: "减少", more: "增加", remove: "删除",
+    level: "等级", stored_value: "储值余额", points: "积分", coupons: "可用优惠券", birthday: "本周生日",
   },
   en: {
     offline: "The server can't be reached; reconnecting… the cart is kept on the server",
@@ -33,6 +34,8 @@ const CATALOGUE = {
     paid: "Paid", payment_failed: "Not paid",
     sale_done: "Sale complete", receipt_no: "Receipt", next_sale: "Next sale (Enter)", logout: "Log out", lane: "Lane",
     qty: "Qty", language: "中文", fewer: "Fewer", more: "More", remove: "Remove",
+    level: "Level", stored_value: "Stored value", points: "Points", coupons: "Usable coupons",
+    birthday: "Birthday this week",
   },
 };
 
