@@ -56,10 +56,16 @@ def tablet(server, browser, tmp_path):
     context.set_default_timeout(CEILING_MS)
     page = context.new_page()
     page.lane = next(LANES)
+    page.shots = tmp_path
     pair_and_log_in(page, server, page.lane)
     yield page
-    page.screenshot(path=str(tmp_path / "pos.png"))  # an artifact of the run, not committed
+    snap(page, "last")
     context.close()
+
+
+def snap(page: Page, screen: str) -> None:
+    """A screenshot of the screen as it is, kept in the test's temporary folder (an artifact, not committed)."""
+    page.screenshot(path=str(page.shots / f"pos-{screen}.png"))
 
 
 def as_manager(server, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
@@ -74,8 +80,10 @@ def pair_and_log_in(page: Page, server, lane: int) -> None:
     page.click("#pair-start")
     code = page.locator("#pair-code")
     expect(code).to_have_text(re.compile(r"^\d{6}$"))
+    snap(page, "pairing")
     as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), "lane": lane})
     expect(page.locator("#screen-login")).to_be_visible()
+    snap(page, "login")
     for digit in CASHIER_PIN:
         page.click(f"#pin-keypad button[aria-label='{digit}']")
     page.click("#login-form button[type=submit]")
@@ -117,6 +125,7 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_and_pay_
     tablet.press("#member-phone", "Enter")
     expect(tablet.locator("#member-card")).to_contain_text(member["code"])
     expect(tablet.locator("#member-details")).to_contain_text("积分")
+    snap(tablet, "cart")
 
     total = fen_of(tablet.locator("#total").inner_text())
     tablet.keyboard.press("F2")
@@ -124,6 +133,7 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_and_pay_
     tablet.fill("#tendered", "50")
     tablet.press("#tendered", "Enter")
     expect(tablet.locator("#screen-done")).to_be_visible()
+    snap(tablet, "done")
     expect(tablet.locator("#done-change")).to_have_text(f"¥{(5000 - total) // 100}.{(5000 - total) % 100:02d}")
 
     sale = sale_of_receipt(server, tablet)
@@ -142,6 +152,7 @@ def test_a_scanned_payment_code_shows_its_progress_can_be_cancelled_and_complete
     tablet.press("#payment-code", "Enter")
     expect(state).to_have_attribute("data-state", "paying")
     expect(state).to_contain_text("等待顾客确认")
+    snap(tablet, "scan-payment")
     expect(tablet.locator("#payment-notice")).to_contain_text("模拟支付")
     tablet.click("#payment-cancel")
     expect(state).to_have_attribute("data-state", "reversed")
@@ -166,6 +177,7 @@ def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which
     server.stop()
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("无法连接服务器")
+    snap(tablet, "offline")
     server.start()
     expect(banner).to_be_hidden()
     assert tablet.locator("#lines li").evaluate_all("items => items.map(item => item.dataset.lineId)") == line_ids
