@@ -198,6 +198,22 @@ def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which
     assert [(line["barcode"], line["qty"]) for line in sale["lines"]] == [(COLA, 3)]
 
 
+def test_a_product_found_by_name_goes_in_the_cart_and_the_sale_is_suspended_then_resumed(server, tablet):
+    tablet.fill("#search-input", "可乐")
+    tablet.locator("#search-results button", has_text="可口可乐").click()
+    expect(tablet.locator("#lines")).to_have_attribute("data-items", "1")
+    sale_id = tablet.evaluate("state.sale.id")
+
+    tablet.click("#suspend")
+    expect(tablet.locator("#lines li")).to_have_count(0)
+    assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "suspended"
+
+    tablet.click("#resume")
+    tablet.locator(f"#suspended button[data-sale-id='{sale_id}']").click()
+    expect(tablet.locator("#lines")).to_contain_text("可口可乐")
+    assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "open"
+
+
 def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(server):
     device = JsonClient(server.port)
     request = device.must("POST", "/devices/pair", {"name": "收银平板", "kind": "terminal"}, status=201)

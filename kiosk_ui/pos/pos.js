@@ -147,9 +147,98 @@ async function reloadSale() {
 
 async function saleForScanning() {
   if (!state.sale || state.sale.status !== "open") {
-    state.sale = await api("POST", "/sales", {});
+    try {
+      state.sale = await api("POST", "/sales", {});
+    } catch (error) {
+      if (error.status !== 409) throw error;
+      state.sale = await api("GET", "/sales/current"); // the lane's scanner opened one first
+    }
   }
   return state.sale;
+}
+
+// -- product search (name or SKU) ----------------------------------------------------------------------------------
+
+let searchTimer = null;
+
+function searchSoon() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(search, 250);
+}
+
+async function search() {
+  const text = $("search-input").value.trim();
+  if (!text) return $("search-results").replaceChildren();
+  try {
+    const answer = await api("GET", `/products?q=${encodeURIComponent(text)}&limit=8`);
+    if ($("search-input").value.trim() !== text) return; // typed on meanwhile
+    $("search-results").replaceChildren(...answer.products.map((product) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.dataset.sku = product.sku;
+      button.append(span(product.name), span(` ${yuan(product.price)}`, "detail"));
+      button.addEventListener("click", () => addBySku(product.sku));
+      return button;
+    }));
+  } catch (error) { say("cart", explain(error)); }
+}
+
+async function addBySku(sku) {
+  say("cart", "");
+  try {
+    const sale = await saleForScanning();
+    state.sale = await api("POST", `/sales/${sale.id}/lines`, { sku });
+    renderSale();
+    $("search-input").value = "";
+    $("search-results").replaceChildren();
+  } catch (error) { say("cart", explain(error)); }
+  $("scan-input").focus();
+}
+
+// -- suspend (挂单) and resume (取单) ----------------------------------------------------------------------------
+
+async function suspendSale() {
+  if (!state.sale) return;
+  say("cart", "");
+  try {
+    await api("POST", `/sales/${state.sale.id}/suspend`);
+    state.sale = null;
+    renderSale();
+  } catch (error) { say("cart", explain(error)); }
+  $("scan-input").focus();
+}
+
+async function listSuspended() {
+  say("cart", "");
+  try {
+    const answer = await api("GET", "/sales?status=suspended");
+    $("suspended").replaceChildren(...answer.sales.map((sale) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.dataset.saleId = sale.id;
+      const items = sale.lines.map((line) => line.name).join("、");
+      button.textContent = `${sale.opened_at.slice(11, 16)} · ${items} · ${yuan(sale.total)}`;
+      button.addEventListener("click", () => resumeSale(sale.id));
+      return button;
+    }));
+    $("suspended-box").hidden = false;
+    if (answer.sales.length === 0) say("cart", t("none_suspended"));
+  } catch (error) { say("cart", explain(error)); }
+}
+
+async function resumeSale(saleId) {
+  try {
+    if (state.sale && state.sale.status === "open" && state.sale.lines.length === 0) {
+      // an empty sale cannot be suspended; voiding it (no manager needed when empty) frees the terminal
+      await api("POST", `/sales/${state.sale.id}/void`, { reason: "empty sale, replaced by a resumed one" });
+    }
+    state.sale = await api("POST", `/sales/${saleId}/resume`);
+    $("suspended-box").hidden = true;
+    renderSale();
+  } catch (error) { say("cart", explain(error)); }
+  $("scan-input").focus();
 }
 
 // One rule for the tablet's scan box, a wedge scanner and the tender step: the server tells item, member or payment.
@@ -510,6 +599,9 @@ function wire() {
     scanCode(code);
   });
   $("member-form").addEventListener("submit", attachMember);
+  $("search-input").addEventListener("input", searchSoon);
+  $("suspend").addEventListener("click", suspendSale);
+  $("resume").addEventListener("click", listSuspended);
   $("to-tender").addEventListener("click", showTender);
   $("tender-back").addEventListener("click", backToCart);
   $("cash-form").addEventListener("submit", (event) => {

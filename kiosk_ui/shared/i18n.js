@@ -15,6 +15,8 @@ const CATALOGUE = {
     waiting_customer: "等待顾客确认", paid: "支付成功", payment_failed: "支付未完成",
     sale_done: "交易完成", receipt_no: "小票号", next_sale: "下一单 (回车)", logout: "退出", lane: "收银台",
     qty: "数量", language: "English", fewer: "减少", more: "增加", remove: "删除",
+    search_placeholder: "搜索商品：名称或编码", suspend: "挂单", resume: "取单", suspended: "挂起的单",
+    none_suspended: "没有挂起的单",
     level: "等级", stored_value: "储值余额", points: "积分", coupons: "可用优惠券", birthday: "本周生日",
   },
   en: {
@@ -34,6 +36,8 @@ const CATALOGUE = {
     paid: "Paid", payment_failed: "Not paid",
     sale_done: "Sale complete", receipt_no: "Receipt", next_sale: "Next sale (Enter)", logout: "Log out", lane: "Lane",
     qty: "Qty", language: "中文", fewer: "Fewer", more: "More", remove: "Remove",
+    search_placeholder: "Search products: name or SKU", suspend: "Suspend", resume: "Resume",
+    suspended: "Suspended sales", none_suspended: "No suspended sale",
     level: "Level", stored_value: "Stored value", points: "Points", coupons: "Usable coupons",
     birthday: "Birthday this week",
   },
