@@ -139,6 +139,17 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_and_pay_
     sale = sale_of_receipt(server, tablet)
     assert sale["status"] == "completed" and sale["total"] == total and sale["change"] == 5000 - total
     assert sale["member"]["id"] == member["id"]
+
+    # 交班: the float (200) and this sale's cash counted, so nothing is missing
+    tablet.click("#next-sale")
+    tablet.click("#close-shift")
+    tablet.fill("#counted", f"{(20_000 + total) // 100}.{(20_000 + total) % 100:02d}")
+    tablet.press("#counted", "Enter")
+    expect(tablet.locator("#z-report")).to_be_visible()
+    expect(tablet.locator("#z-lines")).to_contain_text("差额¥0.00")
+    snap(tablet, "shift-closed")
+    shift = as_manager(server, "GET", f"/shifts/{sale['shift_id']}/report")
+    assert shift["kind"] == "Z" and shift["cash"]["counted"] == 20_000 + total and shift["cash"]["variance"] == 0
     assert "DEMO-COLA-3FOR2" in {p["id"] for p in sale["promotions"]}  # 饮料周末 may join on a weekend
     assert sorted((line["barcode"], line["qty"]) for line in sale["lines"]) == [(WATER, 1), (COLA, 3)]
 

@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SCREENS = ["pair", "login", "shift", "cart", "tender", "done"];
+const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close"];
 const FINAL_PAYMENT = new Set(["paid", "failed", "reversed"]);
 const PAIR_POLL_MS = 1500;
 const PAYMENT_WAIT_MS = 10000;
@@ -10,12 +10,13 @@ const PAYMENT_WAIT_MS = 10000;
 const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
-const state = { screen: null, sale: null, payment: null, socket: null, card: null };
+const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null };
 
 function show(screen) {
   state.screen = screen;
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   $("logout").hidden = !Stored.get("session") || screen === "pair" || screen === "login";
+  $("close-shift").hidden = screen !== "cart";
   const focus = { login: "pin", cart: "scan-input", tender: "payment-code" }[screen];
   if (focus) $(focus).focus();
 }
@@ -101,7 +102,7 @@ async function afterLogin() {
   const session = Stored.get("session");
   $("who").textContent = `${session.staff.name} · ${t("lane")} ${device.lane ?? "-"}`;
   try {
-    await api("GET", "/shifts/current");
+    state.shift = await api("GET", "/shifts/current");
   } catch (error) {
     if (error.status === 401) return sessionEnded();
     if (error.status === 404) return show("shift");
@@ -121,9 +122,40 @@ async function openShift(event) {
   const fen = fenOf($("opening-float").value);
   if (fen === null) return say("shift", `${t("opening_float")}: 0.00`);
   try {
-    await api("POST", "/shifts", { opening_float: fen });
+    state.shift = await api("POST", "/shifts", { opening_float: fen });
     await openCart();
   } catch (error) { say("shift", explain(error)); }
+}
+
+// Closing the shift (交班): a blind count, then the Z report's cash lines.
+function showClose() {
+  say("close", "");
+  $("counted").value = "";
+  $("z-report").hidden = true;
+  $("close-form").hidden = false;
+  show("close");
+  $("counted").focus();
+}
+
+async function closeShift(event) {
+  event.preventDefault();
+  say("close", "");
+  const fen = fenOf($("counted").value);
+  if (fen === null) return say("close", `${t("counted")}?`);
+  try {
+    const report = await api("POST", `/shifts/${state.shift.id}/close`, { counted_cash: fen });
+    const rows = [[t("sales_count"), String(report.sales.count)], [t("sales_net"), yuan(report.sales.net)],
+                  [t("cash_expected"), yuan(report.cash.expected)], [t("counted"), yuan(report.cash.counted)],
+                  [t("variance"), yuan(report.cash.variance)]];
+    $("z-lines").replaceChildren(...rows.map(([name, value]) => {
+      const row = document.createElement("div");
+      row.append(span(name), span(value));
+      return row;
+    }));
+    $("close-form").hidden = true;
+    $("z-report").hidden = false;
+    state.shift = null;
+  } catch (error) { say("close", explain(error)); }
 }
 
 // -- the cart ----------------------------------------------------------------------------------------------------------
@@ -599,6 +631,10 @@ function wire() {
     scanCode(code);
   });
   $("member-form").addEventListener("submit", attachMember);
+  $("close-shift").addEventListener("click", showClose);
+  $("close-back").addEventListener("click", () => show("cart"));
+  $("close-form").addEventListener("submit", closeShift);
+  $("close-done").addEventListener("click", logOut);
   $("search-input").addEventListener("input", searchSoon);
   $("suspend").addEventListener("click", suspendSale);
   $("resume").addEventListener("click", listSuspended);

@@ -17,6 +17,8 @@ const CATALOGUE = {
     qty: "数量", language: "English", fewer: "减少", more: "增加", remove: "删除",
     search_placeholder: "搜索商品：名称或编码", suspend: "挂单", resume: "取单", suspended: "挂起的单",
     none_suspended: "没有挂起的单",
+    close_shift: "交班", counted: "点钞现金 (元)", z_report: "交班报表 (Z)", sales_count: "交易笔数",
+    sales_net: "销售净额", cash_expected: "应有现金", variance: "差额",
     level: "等级", stored_value: "储值余额", points: "积分", coupons: "可用优惠券", birthday: "本周生日",
   },
   en: {
@@ -38,6 +40,8 @@ const CATALOGUE = {
     qty: "Qty", language: "中文", fewer: "Fewer", more: "More", remove: "Remove",
     search_placeholder: "Search products: name or SKU", suspend: "Suspend", resume: "Resume",
     suspended: "Suspended sales", none_suspended: "No suspended sale",
+    close_shift: "Close shift", counted: "Counted cash (¥)", z_report: "Z report", sales_count: "Sales",
+    sales_net: "Net sales", cash_expected: "Expected cash", variance: "Variance",
     level: "Level", stored_value: "Stored value", points: "Points", coupons: "Usable coupons",
     birthday: "Birthday this week",
   },
