@@ -528,6 +528,7 @@ function fromLane(message) {
   if (!message.type.startsWith("cart.") || !message.sale) return;
   state.sale = message.sale;
   renderSale();
+  if (state.screen === "done") show("cart"); // the lane's scanner started the next customer's sale
   if (message.type === "cart.payment") {
     showTender();
     followPayment(message.payment);
@@ -562,11 +563,13 @@ function onKey(event) {
     const burst = wedge.chars.length >= WEDGE_MIN_LENGTH && now - wedge.last <= WEDGE_GAP_MS * 3;
     const code = wedge.chars;
     wedge.chars = "";
-    if (burst && !SCAN_BOXES.has(event.target.id) && ["cart", "tender"].includes(state.screen)) {
-      // a scan that landed in another field (or nowhere): take it back out and scan it
+    if (burst && !SCAN_BOXES.has(event.target.id) && ["cart", "tender", "done"].includes(state.screen)) {
+      // a scan that landed in another field (or nowhere): take it back out and scan it; on the change screen
+      // it is the next customer's first item
       event.preventDefault();
       event.stopPropagation();
       if ("value" in event.target) event.target.value = wedge.before;
+      if (state.screen === "done") nextSale();
       scanCode(code);
       return;
     }
