@@ -209,7 +209,7 @@ def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which
     assert [(line["barcode"], line["qty"]) for line in sale["lines"]] == [(COLA, 3)]
 
 
-def test_a_product_found_by_name_goes_in_the_cart_and_the_sale_is_suspended_then_resumed(server, tablet):
+def test_a_product_found_by_name_goes_in_the_cart_the_sale_is_suspended_resumed_then_voided_by_a_manager(server, tablet):
     tablet.fill("#search-input", "可乐")
     tablet.locator("#search-results button", has_text="可口可乐").click()
     expect(tablet.locator("#lines")).to_have_attribute("data-items", "1")
@@ -223,6 +223,17 @@ def test_a_product_found_by_name_goes_in_the_cart_and_the_sale_is_suspended_then
     tablet.locator(f"#suspended button[data-sale-id='{sale_id}']").click()
     expect(tablet.locator("#lines")).to_contain_text("可口可乐")
     assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "open"
+
+    tablet.click("#void")
+    tablet.fill("#void-pin", CASHIER_PIN)
+    tablet.press("#void-pin", "Enter")
+    expect(tablet.locator("#cart-message")).to_contain_text("manager")
+    assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "open"
+    tablet.fill("#void-pin", MANAGER_PIN)
+    tablet.press("#void-pin", "Enter")
+    expect(tablet.locator("#lines li")).to_have_count(0)
+    voided = as_manager(server, "GET", f"/sales/{sale_id}")
+    assert voided["status"] == "voided" and voided["void_reason"] == "顾客取消 customer cancelled"
 
 
 def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(server):
@@ -244,3 +255,17 @@ def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(ser
     device.device_token = claimed["token"]
     assert device.login(CASHIER_PIN)["staff"]["role"] == "cashier"
     device.close()
+
+
+@pytest.mark.parametrize("path, kind", [("/pos", "text/html"), ("/pos/", "text/html"),
+                                        ("/pos/pos.js", "text/javascript"), ("/ui/shared/client.js", "text/javascript"),
+                                        ("/ui/shared/style.css", "text/css")])
+def test_the_screens_files_are_served_by_web_itself(flask_app, path, kind):
+    answer = flask_app.test_client().get(path)
+    assert answer.status_code == 200 and answer.mimetype == kind
+    assert answer.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize("path", ["/pos/../__init__.py", "/pos/%2e%2e/__init__.py", "/ui/shared/nothing.js"])
+def test_nothing_outside_the_screens_folders_is_served(flask_app, path):
+    assert flask_app.test_client().get(path).status_code == 404

@@ -228,6 +228,32 @@ async function addBySku(sku) {
   $("scan-input").focus();
 }
 
+// -- void (作废): a sale with lines needs a manager's PIN -------------------------------------------------------
+
+function showVoid() {
+  if (!state.sale || state.sale.status !== "open") return;
+  $("void-pin").value = "";
+  $("void-box").hidden = false;
+  $("void-pin").focus();
+}
+
+async function voidSale(event) {
+  event.preventDefault();
+  say("cart", "");
+  const body = { reason: $("void-reason").value.trim() || t("void") };
+  if (state.sale.lines.length > 0) body.approval = { pin: $("void-pin").value };
+  try {
+    await api("POST", `/sales/${state.sale.id}/void`, body);
+    state.sale = null;
+    $("void-box").hidden = true;
+    renderSale();
+    $("scan-input").focus();
+  } catch (error) {
+    $("void-pin").value = "";
+    say("cart", explain(error));
+  }
+}
+
 // -- suspend (挂单) and resume (取单) ----------------------------------------------------------------------------
 
 async function suspendSale() {
@@ -578,6 +604,10 @@ function onKey(event) {
   }
   if (event.key === "F2" && state.screen === "cart") { event.preventDefault(); showTender(); }
   if (event.key === "Escape" && state.screen === "tender") { event.preventDefault(); backToCart(); }
+  if (event.key === "Escape" && state.screen === "cart" && !$("void-box").hidden) {
+    event.preventDefault();
+    $("void-box").hidden = true;
+  }
 }
 
 // -- start -------------------------------------------------------------------------------------------------------
@@ -634,6 +664,9 @@ function wire() {
     scanCode(code);
   });
   $("member-form").addEventListener("submit", attachMember);
+  $("void").addEventListener("click", showVoid);
+  $("void-form").addEventListener("submit", voidSale);
+  $("void-cancel").addEventListener("click", () => { $("void-box").hidden = true; $("scan-input").focus(); });
   $("close-shift").addEventListener("click", showClose);
   $("close-back").addEventListener("click", () => show("cart"));
   $("close-form").addEventListener("submit", closeShift);
