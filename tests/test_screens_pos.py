@@ -99,6 +99,11 @@ def scan(page: Page, code: str, items_after: int) -> None:
     expect(page.locator("#lines")).to_have_attribute("data-items", str(items_after))
 
 
+def shown(fen: int) -> str:
+    """An amount as the screens show it."""
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
 def fen_of(text: str) -> int:
     yuan, fen = re.fullmatch(r"¥(\d+)\.(\d\d)", text).groups()
     return int(yuan) * 100 + int(fen)
@@ -109,7 +114,7 @@ def sale_of_receipt(server, page: Page) -> dict:
     return as_manager(server, "GET", f"/sales?receipt_no={receipt_no}")["sales"][0]
 
 
-def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_and_pay_cash_with_change(server, tablet):
+def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_pay_by_card_and_cash_with_change_and_close_the_shift(server, tablet):
     for items_after, barcode in enumerate((COLA, COLA, COLA), 1):
         scan(tablet, barcode, items_after)
     # the lane's own scanner, through the gateway socket: the line appears without the tablet asking
@@ -130,26 +135,35 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_and_pay_
     total = fen_of(tablet.locator("#total").inner_text())
     tablet.keyboard.press("F2")
     expect(tablet.locator("#screen-tender")).to_be_visible()
+    # split: ¥5 by bank card with the terminal's reference, the rest in cash
+    tablet.fill("#other-amount", "5")
+    tablet.fill("#other-reference", "T0001")
+    tablet.click("#other-tenders [data-method=card]")
+    expect(tablet.locator("#split")).to_contain_text("银行卡")
+    cash_due = total - 500
+    expect(tablet.locator("#tender-due")).to_have_text(shown(cash_due))
     tablet.fill("#tendered", "50")
     tablet.press("#tendered", "Enter")
     expect(tablet.locator("#screen-done")).to_be_visible()
     snap(tablet, "done")
-    expect(tablet.locator("#done-change")).to_have_text(f"¥{(5000 - total) // 100}.{(5000 - total) % 100:02d}")
+    expect(tablet.locator("#done-change")).to_have_text(shown(5000 - cash_due))
 
     sale = sale_of_receipt(server, tablet)
-    assert sale["status"] == "completed" and sale["total"] == total and sale["change"] == 5000 - total
+    assert sale["status"] == "completed" and sale["total"] == total and sale["change"] == 5000 - cash_due
+    assert [(p["method"], p["amount"], p["reference"]) for p in sale["payments"]] == [
+        ("card", 500, "T0001"), ("cash", cash_due, None)]
     assert sale["member"]["id"] == member["id"]
 
-    # 交班: the float (200) and this sale's cash counted, so nothing is missing
+    # 交班: the float (¥200) and this sale's cash counted, so nothing is missing
     tablet.click("#next-sale")
     tablet.click("#close-shift")
-    tablet.fill("#counted", f"{(20_000 + total) // 100}.{(20_000 + total) % 100:02d}")
+    tablet.fill("#counted", shown(20_000 + cash_due)[1:])
     tablet.press("#counted", "Enter")
     expect(tablet.locator("#z-report")).to_be_visible()
     expect(tablet.locator("#z-lines")).to_contain_text("差额¥0.00")
     snap(tablet, "shift-closed")
     shift = as_manager(server, "GET", f"/shifts/{sale['shift_id']}/report")
-    assert shift["kind"] == "Z" and shift["cash"]["counted"] == 20_000 + total and shift["cash"]["variance"] == 0
+    assert shift["kind"] == "Z" and shift["cash"]["counted"] == 20_000 + cash_due and shift["cash"]["variance"] == 0
     assert "DEMO-COLA-3FOR2" in {p["id"] for p in sale["promotions"]}  # 饮料周末 may join on a weekend
     assert sorted((line["barcode"], line["qty"]) for line in sale["lines"]) == [(WATER, 1), (COLA, 3)]
 

@@ -10,7 +10,7 @@ const PAYMENT_WAIT_MS = 10000;
 const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
-const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null };
+const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null, split: [] };
 
 function show(screen) {
   state.screen = screen;
@@ -335,7 +335,7 @@ function renderSale() {
   $("subtotal").textContent = yuan(sale ? sale.subtotal : 0);
   $("discount-total").textContent = yuan(sale ? -sale.discount_total : 0);
   $("total").textContent = yuan(sale ? sale.total : 0);
-  $("tender-due").textContent = yuan(sale ? sale.total : 0);
+  if (state.screen === "tender" && sale && sale.status === "open") renderTender();
   const member = sale && sale.member;
   $("member-card").textContent = member ? `${member.name_masked || ""} ${member.phone_masked} · ${member.code}`
                                         : t("no_member");
@@ -439,10 +439,30 @@ async function attachMember(event) {
 
 // -- tender: cash with quick amounts and change, or a scanned payment code -----------------------------------------
 
+// Other tenders taken before the last one; a split payment is completed in one request once they cover the total.
+const OTHER_TENDERS = [
+  { method: "card", label: "card", reference: true },
+  { method: "external", label: "external", reference: true },
+  { method: "stored_value", label: "stored_value", reference: false },
+];
+
+function remaining() {
+  return state.sale.total - state.split.reduce((sum, payment) => sum + payment.amount, 0);
+}
+
 function showTender() {
   if (!state.sale || state.sale.lines.length === 0) return;
   say("tender", "");
-  const due = state.sale.total;
+  if (state.split.saleId !== state.sale.id) state.split = Object.assign([], { saleId: state.sale.id });
+  renderTender();
+  $("tendered").value = "";
+  if (!state.payment || FINAL_PAYMENT.has(state.payment.state)) $("payment").hidden = true;
+  show("tender");
+}
+
+function renderTender() {
+  const due = remaining();
+  $("tender-due").textContent = yuan(due);
   const amounts = [due, ...[1000, 5000, 10000].map((step) => Math.ceil(due / step) * step)]
     .filter((amount, index, all) => amount > 0 && all.indexOf(amount) === index);
   $("quick-amounts").replaceChildren(...amounts.map((amount, index) => {
@@ -454,9 +474,26 @@ function showTender() {
     button.addEventListener("click", () => payCash(amount));
     return button;
   }));
-  $("tendered").value = "";
-  if (!state.payment || FINAL_PAYMENT.has(state.payment.state)) $("payment").hidden = true;
-  show("tender");
+  $("other-amount").value = (due / 100).toFixed(2);
+  $("split").replaceChildren(...state.split.map((payment, index) => {
+    const row = document.createElement("div");
+    row.dataset.method = payment.method;
+    const remove = lineButton("×", t("remove"), "remove", () => { state.split.splice(index, 1); renderTender(); });
+    row.append(span(`${t(`tender_${payment.method}`)} ${payment.reference || ""}`), span(yuan(payment.amount)), remove);
+    return row;
+  }));
+}
+
+async function addOtherTender(tender) {
+  say("tender", "");
+  const amount = fenOf($("other-amount").value);
+  const reference = $("other-reference").value.trim();
+  if (!amount || amount > remaining()) return say("tender", `${t("amount")}: ${yuan(1)} … ${yuan(remaining())}`);
+  if (tender.reference && !reference) return say("tender", t("reference_needed"));
+  state.split.push({ method: tender.method, amount, ...(tender.reference ? { reference } : {}) });
+  $("other-reference").value = "";
+  if (remaining() === 0) return complete([]);
+  renderTender();
 }
 
 function backToCart() {
@@ -464,11 +501,17 @@ function backToCart() {
   show("cart");
 }
 
-async function payCash(amount) {
+function payCash(amount) {
+  return complete([{ method: "cash", amount }]);
+}
+
+// The tenders taken so far plus the last one, in one request: the server checks them all, or takes none.
+async function complete(last) {
   say("tender", "");
   try {
     const sale = await api("POST", `/sales/${state.sale.id}/complete`,
-                           { payments: [{ method: "cash", amount }] });
+                           { payments: [...state.split.map((p) => ({ ...p })), ...last] });
+    state.split = Object.assign([], { saleId: null });
     finished(sale);
   } catch (error) { say("tender", explain(error)); }
 }
@@ -683,6 +726,16 @@ function wire() {
     payCash(fen);
   });
   $("payment-cancel").addEventListener("click", cancelPayment);
+  $("other-tenders").replaceChildren(...OTHER_TENDERS.map((tender) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.dataset.method = tender.method;
+    button.dataset.t = `tender_${tender.method}`;
+    button.addEventListener("click", () => addOtherTender(tender));
+    return button;
+  }));
+  translatePage($("other-tenders"));
   $("next-sale").addEventListener("click", nextSale);
   document.addEventListener("keydown", onKey, true);
   begin();
