@@ -124,4 +124,7 @@ class StoreEdge:
         self.payments.start_background()
         flask_app = WebApp(self, all_endpoints()).flask
         attach(flask_app, self)
+        from kiosk_ui import attach as attach_screens
+
+        attach_screens(flask_app)
         return flask_app

@@ -566,6 +566,36 @@ def devices_add(ctx: Context, name, kind, lane, print_token):
                    "run with --print-token to get its token")
 
 
+@devices.command("pairing")
+@store_options
+@click.pass_obj
+def devices_pairing(ctx: Context):
+    """Pairing requests waiting for a manager: the code each device shows."""
+    requests = ctx.store().staff.pending_pairings()
+    for request in requests:
+        click.echo(f"{request.code}\t{request.kind}\t{request.name}\texpires {request.expires_at}")
+    if not requests:
+        click.echo("no pairing request is waiting")
+
+
+@devices.command("approve")
+@store_options
+@click.argument("code")
+@click.option("--lane", type=int, help="the lane the device serves")
+@click.option("--manager-pin", prompt=True, hide_input=True, help="a manager's PIN (asked when not given)")
+@click.pass_obj
+@domain_errors
+def devices_approve(ctx: Context, code, lane, manager_pin):
+    """Approve the pairing code a device shows (a screen's first run), as a manager would in the back office."""
+    from edge.staff.service import Caller
+
+    staff = ctx.store().staff
+    manager = staff.approve({"pin": manager_pin}, "approving a pairing", Caller(), field="manager_pin")
+    request = staff.decide_pairing(code, True, lane, Caller(staff=manager))
+    lane_text = f"lane {request.lane}" if request.lane is not None else "no lane"
+    click.echo(f"approved {request.code}: {request.name} ({request.kind}, {lane_text}), by {manager.name}")
+
+
 # -- audit ------------------------------------------------------------------
 
 

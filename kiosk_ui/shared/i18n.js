@@ -1,0 +1,74 @@
+// The translation catalogue: every text on a screen comes from here. Simplified Chinese by default.
+"use strict";
+const CATALOGUE = {
+  zh: {
+    offline: "无法连接服务器，正在重新连接… 购物车保存在服务器上，不会丢失",
+    pair_title: "配对此平板", pair_name: "设备名称", pair_start: "请求配对",
+    pair_code: "请店长在后台批准此配对码", pair_waiting: "等待店长批准…", pair_rejected: "配对被拒绝或已过期，请重新请求",
+    login_title: "收银员登录", pin: "PIN 密码", login: "登录", clear: "清除",
+    shift_title: "开班", opening_float: "备用金 (元)", open_shift: "开班",
+    scan_placeholder: "扫描或输入条码后按回车", scan: "扫描",
+    cart_empty: "购物车为空，请扫描商品", promotions: "促销优惠", subtotal: "小计", discounts: "优惠合计", total: "应付",
+    member: "会员", member_phone: "会员手机号", attach_member: "关联会员", no_member: "未关联会员",
+    tender: "收款 (F2)", back: "返回 (Esc)", cash: "现金", tendered: "实收 (元)", exact: "正好",
+    pay_cash: "现金收款", change: "找零", scan_pay_placeholder: "扫描顾客付款码", cancel_payment: "取消支付 (撤销)",
+    waiting_customer: "等待顾客确认", paid: "支付成功", payment_failed: "支付未完成",
+    sale_done: "交易完成", receipt_no: "小票号", next_sale: "下一单 (回车)", logout: "退出", lane: "收银台",
+    qty: "数量", language: "English", fewer: "减少", more: "增加", remove: "删除",
+    search_placeholder: "搜索商品：名称或编码", suspend: "挂单", resume: "取单", suspended: "挂起的单",
+    none_suspended: "没有挂起的单",
+    other_tenders: "其他方式 (可组合)", reference: "终端参考号", reference_needed: "请输入终端参考号", amount: "金额",
+    tender_card: "银行卡", tender_external: "外部终端/扫码", tender_stored_value: "储值", tender_cash: "现金",
+    void: "作废", void_reason: "作废原因", manager_pin: "店长 PIN",
+    close_shift: "交班", counted: "点钞现金 (元)", z_report: "交班报表 (Z)", sales_count: "交易笔数",
+    sales_net: "销售净额", cash_expected: "应有现金", variance: "差额",
+    level: "等级", stored_value: "储值余额", points: "积分", coupons: "可用优惠券", birthday: "本周生日",
+  },
+  en: {
+    offline: "The server can't be reached; reconnecting… the cart is kept on the server",
+    pair_title: "Pair this tablet", pair_name: "Device name", pair_start: "Request pairing",
+    pair_code: "Ask a manager to approve this code", pair_waiting: "Waiting for a manager's approval…",
+    pair_rejected: "Pairing rejected or expired; request again",
+    login_title: "Cashier login", pin: "PIN", login: "Log in", clear: "Clear",
+    shift_title: "Open a shift", opening_float: "Cash float (¥)", open_shift: "Open shift",
+    scan_placeholder: "Scan or type a code, then Enter", scan: "Scan",
+    cart_empty: "The cart is empty: scan an item", promotions: "Promotions", subtotal: "Subtotal",
+    discounts: "Discounts", total: "To pay",
+    member: "Member", member_phone: "Member's phone", attach_member: "Attach member", no_member: "No member",
+    tender: "Tender (F2)", back: "Back (Esc)", cash: "Cash", tendered: "Tendered (¥)", exact: "Exact",
+    pay_cash: "Take cash", change: "Change", scan_pay_placeholder: "Scan the customer's payment code",
+    cancel_payment: "Cancel payment (reverse)", waiting_customer: "waiting for the customer to confirm",
+    paid: "Paid", payment_failed: "Not paid",
+    sale_done: "Sale complete", receipt_no: "Receipt", next_sale: "Next sale (Enter)", logout: "Log out", lane: "Lane",
+    qty: "Qty", language: "中文", fewer: "Fewer", more: "More", remove: "Remove",
+    search_placeholder: "Search products: name or SKU", suspend: "Suspend", resume: "Resume",
+    suspended: "Suspended sales", none_suspended: "No suspended sale",
+    other_tenders: "Other tenders (split)", reference: "Terminal reference", amount: "Amount",
+    reference_needed: "Type the terminal's reference", tender_card: "Bank card", tender_external: "External terminal/QR",
+    tender_stored_value: "Stored value", tender_cash: "Cash",
+    void: "Void", void_reason: "Reason", manager_pin: "Manager's PIN",
+    close_shift: "Close shift", counted: "Counted cash (¥)", z_report: "Z report", sales_count: "Sales",
+    sales_net: "Net sales", cash_expected: "Expected cash", variance: "Variance",
+    level: "Level", stored_value: "Stored value", points: "Points", coupons: "Usable coupons",
+    birthday: "Birthday this week",
+  },
+};
+
+let language = localStorage.getItem("storeedge.language") || "zh";
+
+function t(key) {
+  return CATALOGUE[language][key] ?? CATALOGUE.zh[key] ?? key;
+}
+
+// Fills every element marked data-t (its text) or data-t-placeholder (its placeholder).
+function translatePage(root = document) {
+  document.documentElement.lang = language === "zh" ? "zh-CN" : "en";
+  root.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
+  root.querySelectorAll("[data-t-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.tPlaceholder); });
+}
+
+function switchLanguage() {
+  language = language === "zh" ? "en" : "zh";
+  localStorage.setItem("storeedge.language", language);
+  translatePage();
+}

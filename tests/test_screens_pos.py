@@ -1,0 +1,285 @@
+"""The cashier tablet (/pos) in real Chromium against the real `storeedge web` (gunicorn), driven by Playwright.
+
+Each test pairs a fresh tablet (a clean browser context) on its own lane through the screen, approved by the
+demo manager through the API, and logs in the demo cashier. Waits are Playwright's own: the timeouts are
+ceilings, never measurements.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import count
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.api_helpers import member_body
+from tests.payments_helpers import payment_code
+from tests.server_helpers import JsonClient, add_terminal, running_server, storeedge
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CEILING_MS = 20_000
+expect.set_options(timeout=CEILING_MS)
+MANAGER_PIN, CASHIER_PIN = "1234", "0000"
+COLA, WATER = "6904321000029", "6904321000012"  # 可口可乐 (买二送一 in the demo promotions), 农夫山泉
+MEMBER_PHONE = "13912345678"
+LANES = count(1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("screens") / "data"
+    storeedge("--data-dir", str(data_dir), "demo", "seed")
+    manager_token = add_terminal(data_dir, lane=99)
+    with running_server(data_dir) as process:
+        process.data_dir = data_dir
+        process.manager = JsonClient(process.port, manager_token)
+        process.manager.login(MANAGER_PIN)
+        yield process
+        process.manager.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def tablet(server, browser, tmp_path):
+    """A fresh tablet, paired on a lane of its own, logged in as the demo cashier with a shift open."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(CEILING_MS)
+    page = context.new_page()
+    page.lane = next(LANES)
+    page.shots = tmp_path
+    pair_and_log_in(page, server, page.lane)
+    yield page
+    snap(page, "last")
+    context.close()
+
+
+def snap(page: Page, screen: str) -> None:
+    """A screenshot of the screen as it is, kept in the test's temporary folder (an artifact, not committed)."""
+    page.screenshot(path=str(page.shots / f"pos-{screen}.png"))
+
+
+def as_manager(server, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
+    """The demo manager's call on a new connection: gunicorn closes idle keep-alive ones between a test's steps."""
+    server.manager.close()
+    return server.manager.must(method, path, body, status=status)
+
+
+def pair_and_log_in(page: Page, server, lane: int) -> None:
+    page.goto(f"http://127.0.0.1:{server.port}/pos")
+    page.fill("#pair-name", f"平板 {lane}")
+    page.click("#pair-start")
+    code = page.locator("#pair-code")
+    expect(code).to_have_text(re.compile(r"^\d{6}$"))
+    snap(page, "pairing")
+    as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), "lane": lane})
+    expect(page.locator("#screen-login")).to_be_visible()
+    snap(page, "login")
+    for digit in CASHIER_PIN:
+        page.click(f"#pin-keypad button[aria-label='{digit}']")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#screen-shift")).to_be_visible()
+    page.click("#shift-form button[type=submit]")
+    expect(page.locator("#screen-cart")).to_be_visible()
+
+
+def scan(page: Page, code: str, items_after: int) -> None:
+    """Scan at the tablet's box; waits until the cart shows this many items (a repeated barcode adds to its line)."""
+    page.fill("#scan-input", code)
+    page.press("#scan-input", "Enter")
+    expect(page.locator("#lines")).to_have_attribute("data-items", str(items_after))
+
+
+def shown(fen: int) -> str:
+    """An amount as the screens show it."""
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+def fen_of(text: str) -> int:
+    yuan, fen = re.fullmatch(r"¥(\d+)\.(\d\d)", text).groups()
+    return int(yuan) * 100 + int(fen)
+
+
+def sale_of_receipt(server, page: Page) -> dict:
+    receipt_no = page.locator("#done-receipt").inner_text()
+    return as_manager(server, "GET", f"/sales?receipt_no={receipt_no}")["sales"][0]
+
+
+def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_pay_by_card_and_cash_with_change_and_close_the_shift(server, tablet):
+    for items_after, barcode in enumerate((COLA, COLA, COLA), 1):
+        scan(tablet, barcode, items_after)
+    # the lane's own scanner, through the gateway socket: the line appears without the tablet asking
+    storeedge("--data-dir", str(server.data_dir), "scan", "--lane", str(tablet.lane), WATER,
+              "--url", f"ws://127.0.0.1:{server.port}/ws/gateway")
+    expect(tablet.locator("#lines")).to_have_attribute("data-items", "4")
+    expect(tablet.locator("#lines")).to_contain_text("农夫山泉")
+    expect(tablet.locator("#promotions")).to_contain_text("买二送一")
+    expect(tablet.locator("#lines li .promo").first).to_contain_text("买二送一")
+
+    member = as_manager(server, "POST", "/members", member_body(MEMBER_PHONE), status=201)
+    tablet.fill("#member-phone", MEMBER_PHONE)
+    tablet.press("#member-phone", "Enter")
+    expect(tablet.locator("#member-card")).to_contain_text(member["code"])
+    expect(tablet.locator("#member-details")).to_contain_text("积分")
+    snap(tablet, "cart")
+
+    total = fen_of(tablet.locator("#total").inner_text())
+    tablet.keyboard.press("F2")
+    expect(tablet.locator("#screen-tender")).to_be_visible()
+    # split: ¥5 by bank card with the terminal's reference, the rest in cash
+    tablet.fill("#other-amount", "5")
+    tablet.fill("#other-reference", "T0001")
+    tablet.click("#other-tenders [data-method=card]")
+    expect(tablet.locator("#split")).to_contain_text("银行卡")
+    cash_due = total - 500
+    expect(tablet.locator("#tender-due")).to_have_text(shown(cash_due))
+    tablet.fill("#tendered", "50")
+    tablet.press("#tendered", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    snap(tablet, "done")
+    expect(tablet.locator("#done-change")).to_have_text(shown(5000 - cash_due))
+
+    sale = sale_of_receipt(server, tablet)
+    assert sale["status"] == "completed" and sale["total"] == total and sale["change"] == 5000 - cash_due
+    assert [(p["method"], p["amount"], p["reference"]) for p in sale["payments"]] == [
+        ("card", 500, "T0001"), ("cash", cash_due, None)]
+    assert sale["member"]["id"] == member["id"]
+
+    # 交班: the float (¥200) and this sale's cash counted, so nothing is missing
+    tablet.click("#next-sale")
+    tablet.click("#close-shift")
+    tablet.fill("#counted", shown(20_000 + cash_due)[1:])
+    tablet.press("#counted", "Enter")
+    expect(tablet.locator("#z-report")).to_be_visible()
+    expect(tablet.locator("#z-lines")).to_contain_text("差额¥0.00")
+    snap(tablet, "shift-closed")
+    shift = as_manager(server, "GET", f"/shifts/{sale['shift_id']}/report")
+    assert shift["kind"] == "Z" and shift["cash"]["counted"] == 20_000 + cash_due and shift["cash"]["variance"] == 0
+    assert "DEMO-COLA-3FOR2" in {p["id"] for p in sale["promotions"]}  # 饮料周末 may join on a weekend
+    assert sorted((line["barcode"], line["qty"]) for line in sale["lines"]) == [(WATER, 1), (COLA, 3)]
+
+
+def test_a_scanned_payment_code_shows_its_progress_can_be_cancelled_and_completes(server, tablet):
+    scan(tablet, WATER, 1)
+    tablet.keyboard.press("F2")
+    state = tablet.locator("#payment-state")
+
+    tablet.fill("#payment-code", payment_code("wechat", "never"))
+    tablet.press("#payment-code", "Enter")
+    expect(state).to_have_attribute("data-state", "paying")
+    expect(state).to_contain_text("等待顾客确认")
+    snap(tablet, "scan-payment")
+    expect(tablet.locator("#payment-notice")).to_contain_text("模拟支付")
+    tablet.click("#payment-cancel")
+    expect(state).to_have_attribute("data-state", "reversed")
+
+    tablet.fill("#payment-code", payment_code("wechat", "userpaying"))
+    tablet.press("#payment-code", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    sale = sale_of_receipt(server, tablet)
+    assert sale["status"] == "completed"
+    assert [(p["method"], p["amount"]) for p in sale["payments"]] == [("wechat", sale["total"])]
+    attempts = as_manager(server, "GET", f"/sales/{sale['id']}/payments")["payments"]
+    assert sorted(a["state"] for a in attempts) == ["paid", "reversed"]
+
+
+def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which_goes_on(server, tablet):
+    scan(tablet, COLA, 1)
+    scan(tablet, WATER, 2)
+    line_ids = tablet.locator("#lines li").evaluate_all("items => items.map(item => item.dataset.lineId)")
+    banner = tablet.locator("#offline-banner")
+    expect(banner).to_be_hidden()
+
+    server.stop()
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("无法连接服务器")
+    snap(tablet, "offline")
+    server.start()
+    expect(banner).to_be_hidden()
+    assert tablet.locator("#lines li").evaluate_all("items => items.map(item => item.dataset.lineId)") == line_ids
+
+    # the reconnected tablet goes on with the same sale: a wedge scanner typing into the phone field scans
+    tablet.click("#member-phone")
+    tablet.keyboard.type(COLA)
+    tablet.keyboard.press("Enter")
+    expect(tablet.locator("#lines")).to_have_attribute("data-items", "3")
+    expect(tablet.locator("#member-phone")).to_have_value("")
+
+    cola_line = tablet.locator("#lines li", has_text="可口可乐")
+    cola_line.locator("[data-action=more]").click()
+    expect(tablet.locator("#lines")).to_have_attribute("data-items", "4")
+    tablet.locator("#lines li", has_text="农夫山泉").locator("[data-action=remove]").click()
+    expect(tablet.locator("#lines li")).to_have_count(1)
+    sale = as_manager(server, "GET", f"/sales/{tablet.evaluate('state.sale.id')}")
+    assert [(line["barcode"], line["qty"]) for line in sale["lines"]] == [(COLA, 3)]
+
+
+def test_a_product_found_by_name_goes_in_the_cart_the_sale_is_suspended_resumed_then_voided_by_a_manager(server, tablet):
+    tablet.fill("#search-input", "可乐")
+    tablet.locator("#search-results button", has_text="可口可乐").click()
+    expect(tablet.locator("#lines")).to_have_attribute("data-items", "1")
+    sale_id = tablet.evaluate("state.sale.id")
+
+    tablet.click("#suspend")
+    expect(tablet.locator("#lines li")).to_have_count(0)
+    assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "suspended"
+
+    tablet.click("#resume")
+    tablet.locator(f"#suspended button[data-sale-id='{sale_id}']").click()
+    expect(tablet.locator("#lines")).to_contain_text("可口可乐")
+    assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "open"
+
+    tablet.click("#void")
+    tablet.fill("#void-pin", CASHIER_PIN)
+    tablet.press("#void-pin", "Enter")
+    expect(tablet.locator("#cart-message")).to_contain_text("manager")
+    assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "open"
+    tablet.fill("#void-pin", MANAGER_PIN)
+    tablet.press("#void-pin", "Enter")
+    expect(tablet.locator("#lines li")).to_have_count(0)
+    voided = as_manager(server, "GET", f"/sales/{sale_id}")
+    assert voided["status"] == "voided" and voided["void_reason"] == "顾客取消 customer cancelled"
+
+
+def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(server):
+    device = JsonClient(server.port)
+    request = device.must("POST", "/devices/pair", {"name": "收银平板", "kind": "terminal"}, status=201)
+    claim = f"/devices/pair/{request['id']}/claim"
+    approve = ("--data-dir", str(server.data_dir), "devices", "approve", request["code"], "--lane", "7")
+    assert request["code"] in storeedge("--data-dir", str(server.data_dir), "devices", "pairing").stdout
+
+    refused = storeedge(*approve, "--manager-pin", CASHIER_PIN, check=False)
+    assert refused.returncode == 2 and "manager_pin" in refused.stderr
+    device.close()
+    assert device.must("POST", claim, {"secret": request["secret"]})["state"] == "pending"
+
+    assert "approved" in storeedge(*approve, "--manager-pin", MANAGER_PIN).stdout
+    device.close()
+    claimed = device.must("POST", claim, {"secret": request["secret"]})
+    assert claimed["state"] == "claimed" and claimed["device"]["lane"] == 7
+    device.device_token = claimed["token"]
+    assert device.login(CASHIER_PIN)["staff"]["role"] == "cashier"
+    device.close()
+
+
+@pytest.mark.parametrize("path, kind", [("/pos", "text/html"), ("/pos/", "text/html"),
+                                        ("/pos/pos.js", "text/javascript"), ("/ui/shared/client.js", "text/javascript"),
+                                        ("/ui/shared/style.css", "text/css")])
+def test_the_screens_files_are_served_by_web_itself(flask_app, path, kind):
+    answer = flask_app.test_client().get(path)
+    assert answer.status_code == 200 and answer.mimetype == kind
+    assert answer.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize("path", ["/pos/../__init__.py", "/pos/%2e%2e/__init__.py", "/ui/shared/nothing.js"])
+def test_nothing_outside_the_screens_folders_is_served(flask_app, path):
+    assert flask_app.test_client().get(path).status_code == 404
