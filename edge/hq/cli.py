@@ -68,14 +68,7 @@ def push_catalog(data_dir, dsn, csv_file):
     """Queue the products of a CSV (the store catalog's columns) for every store."""
     from edge.hq.push import push_catalog as push
 
-    _database(data_dir, dsn)
-    try:
-        report = push(csv_file.read())
-    except DomainError as error:
-        raise click.ClickException(f"{error.field}: {error.message}") from None
-    click.echo(json.dumps(report, ensure_ascii=False))
-    if report["errors"]:
-        raise SystemExit(1)
+    _queue_for_stores(data_dir, dsn, push, csv_file.read())
 
 
 @hq.command("push-promotions")
@@ -85,9 +78,14 @@ def push_promotions(data_dir, dsn, json_file):
     """Queue chain promotions (a JSON list, each as POST /promotions takes it, with its id) for every store."""
     from edge.hq.push import push_promotions as push
 
+    _queue_for_stores(data_dir, dsn, push, json_file.read())
+
+
+def _queue_for_stores(data_dir, dsn, push, text: str) -> None:
+    """Broadcasts from a file: prints the report; exits 1 when the file or some of its rows were refused."""
     _database(data_dir, dsn)
     try:
-        report = push(json_file.read())
+        report = push(text)
     except DomainError as error:
         raise click.ClickException(f"{error.field}: {error.message}") from None
     click.echo(json.dumps(report, ensure_ascii=False))

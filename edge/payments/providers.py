@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -40,26 +41,30 @@ class StatementRow:
     out_refund_no: str | None = None
 
 
-class Adapter:
+class Adapter(ABC):
     """One payment provider's protocol. Every method is safe to repeat with the same numbers."""
 
     name = ""
 
+    @abstractmethod
     def pay(self, out_trade_no: str, code: str, amount: int, subject: str, store_id: str) -> Answer:
-        raise NotImplementedError
+        """付款码支付: charge the code."""
 
+    @abstractmethod
     def query(self, out_trade_no: str) -> Answer:
-        raise NotImplementedError
+        """The order's state at the provider."""
 
+    @abstractmethod
     def reverse(self, out_trade_no: str) -> Answer:
         """撤销: close an unpaid order, or give a paid one back; ``success`` once nothing is charged."""
-        raise NotImplementedError
 
+    @abstractmethod
     def refund(self, out_trade_no: str, out_refund_no: str, amount: int, total: int) -> Answer:
-        raise NotImplementedError
+        """Give back part or all of a paid order."""
 
+    @abstractmethod
     def query_refund(self, out_trade_no: str, out_refund_no: str) -> Answer:
-        raise NotImplementedError
+        """The refund's state at the provider."""
 
 
 @dataclass(frozen=True)
