@@ -142,7 +142,7 @@ class HardwareService:
         event = {"type": f"cart.{'line' if outcome.kind == 'item' else outcome.kind}", "lane": lane, "code": code,
                  "sale": self.app.sales.as_dict(outcome.sale)}
         if outcome.line is not None:
-            event["line"] = self.app.sales._line_dict(outcome.line)
+            event["line"] = self.app.sales.line_dict(outcome.line)
         if outcome.payment is not None:
             event["payment"] = self.app.payments.as_dict(outcome.payment)
             event["code"] = outcome.payment.code_masked  # a payment code is a bearer token: never shown whole

@@ -71,8 +71,7 @@ class HQService:
     def _handle(self, item: tuple) -> None:
         kind = item[0]
         if kind == "connected":
-            if item[1].is_failure:
-                log.warning("broker refused the connection: %s", item[1])
+            if not connection.accepted(item[1]):
                 return
             self.connected = True
             self.pending.clear()  # not confirmed: published again

@@ -72,7 +72,7 @@ class SalesService:
     def as_dict(self, sale: Sale, lines: list[SaleLine] | None = None) -> dict:
         if lines is None:
             lines = getattr(sale, "priced_lines", None) or self.lines(sale)
-        shown = [self._line_dict(line) for line in lines]
+        shown = [self.line_dict(line) for line in lines]
         answer = {
             "id": sale.id, "status": sale.status, "device_id": sale.device_id, "lane": sale.lane,
             "shift_id": sale.shift_id, "cashier_id": sale.cashier_id, "salesperson_id": sale.salesperson_id,
@@ -113,7 +113,7 @@ class SalesService:
                 "name_masked": mask_name(member.name)}
 
     @staticmethod
-    def _line_dict(line: SaleLine) -> dict:
+    def line_dict(line: SaleLine) -> dict:
         return {
             "id": line.id, "line_no": line.line_no, "product_id": line.product_id, "sku": line.sku,
             "name": line.name, "barcode": line.barcode, "sold_by": line.sold_by, "qty": line.qty,

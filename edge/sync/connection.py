@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 
 import paho.mqtt.client as mqtt
@@ -10,6 +11,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import HQSection, SyncSection
+
+log = logging.getLogger("storeedge.sync")
 
 KEEPALIVE_SECONDS = 30
 
@@ -50,3 +53,11 @@ def drain(inbox: queue.Queue, handle, wait_seconds: float) -> None:
             item = inbox.get_nowait()
         except queue.Empty:
             return
+
+
+def accepted(reason) -> bool:
+    """Whether a CONNACK let us in; a refusal is logged (paho keeps retrying with back-off)."""
+    if reason.is_failure:
+        log.warning("broker refused the connection: %s", reason)
+        return False
+    return True
