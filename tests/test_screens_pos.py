@@ -8,46 +8,16 @@ ceilings, never measurements.
 from __future__ import annotations
 
 import re
-from itertools import count
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.api_helpers import member_body
 from tests.payments_helpers import payment_code
-from tests.server_helpers import JsonClient, add_terminal, running_server, storeedge
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-CEILING_MS = 20_000
-expect.set_options(timeout=CEILING_MS)
-MANAGER_PIN, CASHIER_PIN = "1234", "0000"
-COLA, WATER = "6904321000029", "6904321000012"  # 可口可乐 (买二送一 in the demo promotions), 农夫山泉
-MEMBER_PHONE = "13912345678"
-LANES = count(1)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("screens") / "data"
-    storeedge("--data-dir", str(data_dir), "demo", "seed")
-    manager_token = add_terminal(data_dir, lane=99)
-    with running_server(data_dir) as process:
-        process.data_dir = data_dir
-        process.manager = JsonClient(process.port, manager_token)
-        process.manager.login(MANAGER_PIN)
-        yield process
-        process.manager.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
+from tests.screens_helpers import (CASHIER_PIN, CEILING_MS, COLA, LANES, MANAGER_PIN, MEMBER_PHONE, WATER, as_manager,
+                                   fen_of, shown, snap)
+from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
+from tests.server_helpers import JsonClient, storeedge
 
 @pytest.fixture
 def tablet(server, browser, tmp_path):
@@ -59,19 +29,8 @@ def tablet(server, browser, tmp_path):
     page.shots = tmp_path
     pair_and_log_in(page, server, page.lane)
     yield page
-    snap(page, "last")
+    snap(page, "pos-last")
     context.close()
-
-
-def snap(page: Page, screen: str) -> None:
-    """A screenshot of the screen as it is, kept in the test's temporary folder (an artifact, not committed)."""
-    page.screenshot(path=str(page.shots / f"pos-{screen}.png"))
-
-
-def as_manager(server, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
-    """The demo manager's call on a new connection: gunicorn closes idle keep-alive ones between a test's steps."""
-    server.manager.close()
-    return server.manager.must(method, path, body, status=status)
 
 
 def pair_and_log_in(page: Page, server, lane: int) -> None:
@@ -80,10 +39,10 @@ def pair_and_log_in(page: Page, server, lane: int) -> None:
     page.click("#pair-start")
     code = page.locator("#pair-code")
     expect(code).to_have_text(re.compile(r"^\d{6}$"))
-    snap(page, "pairing")
+    snap(page, "pos-pairing")
     as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), "lane": lane})
     expect(page.locator("#screen-login")).to_be_visible()
-    snap(page, "login")
+    snap(page, "pos-login")
     for digit in CASHIER_PIN:
         page.click(f"#pin-keypad button[aria-label='{digit}']")
     page.click("#login-form button[type=submit]")
@@ -97,16 +56,6 @@ def scan(page: Page, code: str, items_after: int) -> None:
     page.fill("#scan-input", code)
     page.press("#scan-input", "Enter")
     expect(page.locator("#lines")).to_have_attribute("data-items", str(items_after))
-
-
-def shown(fen: int) -> str:
-    """An amount as the screens show it."""
-    return f"¥{fen // 100}.{fen % 100:02d}"
-
-
-def fen_of(text: str) -> int:
-    yuan, fen = re.fullmatch(r"¥(\d+)\.(\d\d)", text).groups()
-    return int(yuan) * 100 + int(fen)
 
 
 def sale_of_receipt(server, page: Page) -> dict:
@@ -130,7 +79,7 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_pay_by_c
     tablet.press("#member-phone", "Enter")
     expect(tablet.locator("#member-card")).to_contain_text(member["code"])
     expect(tablet.locator("#member-details")).to_contain_text("积分")
-    snap(tablet, "cart")
+    snap(tablet, "pos-cart")
 
     total = fen_of(tablet.locator("#total").inner_text())
     tablet.keyboard.press("F2")
@@ -145,7 +94,7 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_pay_by_c
     tablet.fill("#tendered", "50")
     tablet.press("#tendered", "Enter")
     expect(tablet.locator("#screen-done")).to_be_visible()
-    snap(tablet, "done")
+    snap(tablet, "pos-done")
     expect(tablet.locator("#done-change")).to_have_text(shown(5000 - cash_due))
 
     sale = sale_of_receipt(server, tablet)
@@ -161,7 +110,7 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_pay_by_c
     tablet.press("#counted", "Enter")
     expect(tablet.locator("#z-report")).to_be_visible()
     expect(tablet.locator("#z-lines")).to_contain_text("差额¥0.00")
-    snap(tablet, "shift-closed")
+    snap(tablet, "pos-shift-closed")
     shift = as_manager(server, "GET", f"/shifts/{sale['shift_id']}/report")
     assert shift["kind"] == "Z" and shift["cash"]["counted"] == 20_000 + cash_due and shift["cash"]["variance"] == 0
     assert "DEMO-COLA-3FOR2" in {p["id"] for p in sale["promotions"]}  # 饮料周末 may join on a weekend
@@ -177,7 +126,7 @@ def test_a_scanned_payment_code_shows_its_progress_can_be_cancelled_and_complete
     tablet.press("#payment-code", "Enter")
     expect(state).to_have_attribute("data-state", "paying")
     expect(state).to_contain_text("等待顾客确认")
-    snap(tablet, "scan-payment")
+    snap(tablet, "pos-scan-payment")
     expect(tablet.locator("#payment-notice")).to_contain_text("模拟支付")
     tablet.click("#payment-cancel")
     expect(state).to_have_attribute("data-state", "reversed")
@@ -202,7 +151,7 @@ def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which
     server.stop()
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("无法连接服务器")
-    snap(tablet, "offline")
+    snap(tablet, "pos-offline")
     server.start()
     expect(banner).to_be_hidden()
     assert tablet.locator("#lines li").evaluate_all("items => items.map(item => item.dataset.lineId)") == line_ids
