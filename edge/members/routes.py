@@ -91,8 +91,9 @@ def get_member(call: Call, member_id: str):
     return _member(call, call.store.members.find(member_id=member_id))
 
 
+# Not for kiosks: the code signs a member in there, and a kiosk must never show another member's data.
 @routes.get("/members/{member_id}/code.svg", "The member's code as a QR image for a card or phone screen",
-            auth="device", kinds=("terminal", "kiosk"))
+            auth="device")
 def member_code_image(call: Call, member_id: str):
     member = call.store.members.find(member_id=member_id)
     svg = segno.make_qr(member.code, error="m").svg_inline(scale=6, title=member.code)
