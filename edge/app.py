@@ -14,6 +14,8 @@ from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.hardware.service import HardwareService
 from edge.inventory.service import InventoryService
+from edge.invoices.service import InvoicesService
+from edge.kiosk.service import KioskService
 from edge.members.coupons import CouponsService
 from edge.members.gifts import GiftsService
 from edge.members.level_review import LevelReviewService
@@ -80,6 +82,8 @@ class StoreEdge:
 
             self.sales.tenders.wrap_ledger("stored_value", lambda ledger: OfflineFloorLimit(self, ledger))
         self.hardware = HardwareService(self)  # last: its receipt sees what the other listeners wrote
+        self.kiosk = KioskService(self)
+        self.invoices = InvoicesService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

@@ -400,6 +400,13 @@ class DiscoverySection(Strict):
     interfaces: list[str] = Field(default_factory=lambda: ["127.0.0.1"], min_length=1)
 
 
+class KioskSection(Strict):
+    """The self-service kiosk: how long a member's session lasts, and when an untouched screen resets."""
+
+    member_session_minutes: int = Field(10, ge=1, le=60, description="a member session ends this long after sign-in")
+    idle_seconds: int = Field(60, ge=10, le=600, description="untouched this long, the kiosk clears its screen")
+
+
 class Config(Strict):
     store: StoreSection = Field(default_factory=StoreSection)
     hq: HQSection | None = None
@@ -412,6 +419,7 @@ class Config(Strict):
     web: WebSection = Field(default_factory=WebSection)
     payments: PaymentsSection = Field(default_factory=PaymentsSection)
     discovery: DiscoverySection = Field(default_factory=DiscoverySection)
+    kiosk: KioskSection = Field(default_factory=KioskSection)
 
     @model_validator(mode="after")
     def _devices_named_once(self):

@@ -168,6 +168,38 @@ def member_with_points(w: World, points: int) -> str:
     return member_id
 
 
+KIOSK_PIN = "284915"
+KIOSK_CONSENT = {"notice_version": "2026-11", "agreed": True, "purposes": ["membership", "marketing"]}
+USCC = "91110000802100433B"  # a valid 统一社会信用代码
+
+
+def new_kiosk(w: World) -> ApiClient:
+    _, token = w.store.staff.add_device("自助机", "kiosk")
+    return ApiClient(w.flask_app, token)
+
+
+def kiosk_join_body() -> dict:
+    return {"phone": next(_PHONES), "pin": KIOSK_PIN, "consent": KIOSK_CONSENT}
+
+
+def kiosk_member(w: World, points: int = 0) -> ApiClient:
+    """A new kiosk, signed in as a member who just joined there (given ``points`` by the manager)."""
+    kiosk, body = new_kiosk(w), kiosk_join_body()
+    joined = kiosk.post("/kiosk/members", body)
+    assert joined.status_code == 201, joined.json
+    kiosk.session, kiosk.member, kiosk.phone = joined.json["token"], joined.json["member"], body["phone"]
+    if points:
+        given = w.manager.post(f"/members/{kiosk.member['id']}/points/adjust", {"points": points, "reason": "活动"})
+        assert given.status_code == 201, given.json
+    return kiosk
+
+
+def invoice_body(w: World) -> dict:
+    sale_id, _ = w.completed_sale()
+    return {"receipt": w.cashier.get(f"/sales/{sale_id}").json["receipt_no"], "title": "上海某某贸易有限公司",
+            "taxpayer_id": USCC, "email": "finance@example.com"}
+
+
 # Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
 MUTATIONS = {
     "open shift": lambda w: (client_for(w.store, w.flask_app, lane=3), "POST", "/shifts", {"opening_float": 5000}),
@@ -237,6 +269,13 @@ MUTATIONS = {
     "create promotion": lambda w: (w.manager, "POST", "/promotions", {**PROMOTION_BODY, "repeat": True}),
     "change promotion": lambda w: (w.manager, "PATCH", f"/promotions/{w.promotion()}", {"amount": 1500}),
     "deactivate promotion": lambda w: (w.manager, "DELETE", f"/promotions/{w.promotion()}", None),
+    "end kiosk session": lambda w: (kiosk_member(w), "DELETE", "/kiosk/session", None),
+    "edit own details": lambda w: (kiosk_member(w), "PATCH", "/kiosk/me", {"name": "王小明", "gender": "male"}),
+    "withdraw consent": lambda w: (kiosk_member(w), "POST", "/kiosk/me/consent/withdraw", {"purposes": ["marketing"]}),
+    "redeem gift at kiosk": lambda w: (kiosk_member(w, points=300), "POST", "/kiosk/me/gift-redemptions",
+                                       {"gift_id": gift(w), "qty": 1}),
+    "price check": lambda w: (kiosk_member(w), "POST", "/kiosk/price-checks", {"barcode": WATER}),
+    "request invoice": lambda w: (w.cashier, "POST", "/invoice-requests", invoice_body(w)),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from edge.api.openapi import REF
 from edge.routes import all_endpoints
-from tests.api_helpers import MUTATIONS, World, client_for, nothing_written, refusal
+from tests.api_helpers import (KIOSK_PIN, MUTATIONS, World, client_for, kiosk_join_body, kiosk_member, new_kiosk,
+                               nothing_written, refusal)
 from tests.conftest import ADMIN_PIN, CASHIER_PIN, WATER, ApiClient, open_store
 from tests.payments_helpers import payment_code
 
@@ -40,6 +41,13 @@ OTHER_REQUESTS = {
     "scan payment": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/payments",
                                {"code": payment_code("alipay"), "amount": 200}),
 }
+OTHER_REQUESTS.update({
+    "join at kiosk": lambda w: (new_kiosk(w), "POST", "/kiosk/members", kiosk_join_body()),
+    "kiosk sign in": lambda w: ((k := kiosk_member(w)), "POST", "/kiosk/sessions",
+                                {"phone": k.phone, "pin": KIOSK_PIN}),
+    "set kiosk pin": lambda w: (kiosk_member(w), "POST", "/kiosk/me/pin",
+                                {"pin": "592013", "current_pin": KIOSK_PIN}),
+})
 REQUESTS = {**MUTATIONS, **OTHER_REQUESTS}
 
 # Which request shows each endpoint with a body; a new endpoint without one here fails the test by name.
@@ -67,6 +75,10 @@ EXAMPLE_OF = {
     "POST /gift-redemptions/{code}/cancel": "cancel gift redemption",
     "POST /promotions": "create promotion", "PATCH /promotions/{promotion_id}": "change promotion",
     "POST /sales/{sale_id}/payments": "scan payment",
+    "POST /kiosk/members": "join at kiosk", "POST /kiosk/sessions": "kiosk sign in",
+    "PATCH /kiosk/me": "edit own details", "POST /kiosk/me/pin": "set kiosk pin",
+    "POST /kiosk/me/consent/withdraw": "withdraw consent", "POST /kiosk/me/gift-redemptions": "redeem gift at kiosk",
+    "POST /kiosk/price-checks": "price check", "POST /invoice-requests": "request invoice",
 }
 
 

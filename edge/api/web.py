@@ -90,12 +90,14 @@ class WebApp:
         device = self.store.staff.device_for_token(token)
         if device.kind not in endpoint.kinds:
             raise Forbidden(f"a {device.kind} device may not call this endpoint")
-        if endpoint.auth == "device":
-            return Caller(device=device), None
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
+        bearer = header[len("Bearer "):].strip() if header.startswith("Bearer ") else None
+        if endpoint.auth == "device":
+            # a kiosk's member session travels as the bearer token too; its endpoints judge it
+            return Caller(device=device), bearer
+        if not bearer:
             raise Unauthorized("log in first: send the session token as 'Authorization: Bearer …'")
-        session_token = header[len("Bearer "):].strip()
+        session_token = bearer
         staff = self.store.staff.staff_for_session(session_token, device)
         if not staff.has_role(endpoint.role):
             raise Forbidden(f"this needs the {endpoint.role} role; {staff.name} is {staff.role}")

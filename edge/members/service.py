@@ -294,6 +294,31 @@ class MembersService:
                 "exported_at": utc_now(),
             }
 
+    def withdraw_purposes(self, caller: Caller, member_id: str, purposes: list[str]) -> list[str]:
+        """Withdraw consent to optional purposes (marketing): the consent on record ends and a new one without
+        them is recorded; returns the purposes still agreed to. Withdrawing 'membership' is erase()."""
+        if "membership" in purposes:
+            raise DomainError("withdrawing consent to membership erases the member: use erase", field="purposes")
+        with self.app.db.transaction():
+            member = self._changeable(member_id)
+            current = MemberConsent.select().where(
+                (MemberConsent.member_id == member.id) & MemberConsent.withdrawn_at.is_null()).order_by(
+                MemberConsent.agreed_at.desc()).first()
+            held = set(json.loads(current.purposes)) if current else set()
+            if not held & set(purposes):
+                raise Conflict("consent to these purposes was not given", field="purposes", code="not_consented")
+            now, remaining = utc_now(), sorted(held - set(purposes))
+            MemberConsent.update(withdrawn_at=now).where(
+                (MemberConsent.member_id == member.id) & MemberConsent.withdrawn_at.is_null()).execute()
+            MemberConsent.create(id=str(uuid.uuid4()), member_id=member.id, notice_version=current.notice_version,
+                                 purposes=json.dumps(remaining), guardian_name=current.guardian_name,
+                                 channel="kiosk" if caller.device and caller.device.kind == "kiosk" else "pos",
+                                 store_id=self.app.config.store.id, device_id=caller.device_id,
+                                 staff_id=caller.staff_id, agreed_at=now)
+            self._updated(caller, member, "member.consent_withdrawn",
+                          {"withdrawn": sorted(purposes), "purposes": remaining})
+        return remaining
+
     def erase(self, caller: Caller, member_id: str, reason: str) -> Member:
         """Delete the member's personal information; the code and history stay, anonymous."""
         if not reason.strip():

@@ -56,6 +56,7 @@ class Applier:
             "member.updated": self._member_updated,
             "member.erased": self._member_erased,
             "ledger.entry": self._ledger_entry,
+            "invoice.status": self._invoice_status,
         }
 
     def hq_seq(self) -> int:
@@ -166,3 +167,9 @@ class Applier:
                 _ADD_POINTS.execute(data["member_id"], data["points"], data["at"])
         else:
             log.warning("HQ sent an entry of ledger %r, not known here", data["ledger"])
+
+    # -- e-invoices -------------------------------------------------------------------
+
+    def _invoice_status(self, data: dict) -> None:
+        """HQ's word on an invoice request of this store: processing, issued or rejected."""
+        self.app.invoices.apply_status(data)
