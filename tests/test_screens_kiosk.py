@@ -91,6 +91,20 @@ def test_join_with_consent_then_the_idle_reset_leaves_nothing_personal_and_ends_
     assert member_session_token(kiosk) is None
     assert status_with(kiosk, token) == 401  # ended on the server, not only forgotten by the page
 
+    # back with the phone number and the PIN chosen when joining; a wrong PIN first
+    kiosk.click("#go-signin")
+    kiosk.fill("#signin-phone", phone)
+    kiosk.fill("#signin-pin", "284916")
+    kiosk.press("#signin-pin", "Enter")
+    expect(kiosk.locator("#signin-message")).to_have_text("手机号与密码（或会员卡号）不匹配")
+    expect(kiosk.locator("#signin-pin")).to_have_value("")
+    kiosk.fill("#signin-pin", PIN)
+    kiosk.press("#signin-pin", "Enter")
+    expect(kiosk.locator("#me-card")).to_contain_text(code)
+    kiosk.click("#signout")
+    expect(kiosk.locator("#screen-welcome")).to_be_visible()
+    assert code not in kiosk.content()
+
 
 def test_sign_in_refuses_a_wrong_code_then_the_card_redeems_a_gift_the_cashier_honours(server, kiosk):
     phone = next(PHONES)
@@ -134,6 +148,22 @@ def test_a_price_check_by_scanning_in_either_language(server, kiosk):
     kiosk.press("#price-input", "Enter")
     expect(kiosk.locator("#price-message")).not_to_be_empty()
     expect(kiosk.locator("#price-result")).to_be_hidden()
+
+
+def test_a_card_scanned_on_the_welcome_screen_opens_the_sign_in_and_a_product_the_price(server, kiosk):
+    phone = next(PHONES)
+    member = as_manager(server, "POST", "/members", member_body(phone), status=201)
+    kiosk.keyboard.type(member["code"])  # a keyboard-wedge scanner: the whole code at once, then Enter
+    kiosk.keyboard.press("Enter")
+    expect(kiosk.locator("#screen-signin")).to_be_visible()
+    expect(kiosk.locator("#signin-code")).to_have_value(member["code"])
+    kiosk.fill("#signin-phone", phone)
+    kiosk.press("#signin-phone", "Enter")
+    expect(kiosk.locator("#me-card")).to_contain_text(member["code"])
+    kiosk.click("#home")
+    kiosk.keyboard.type(WATER)
+    kiosk.keyboard.press("Enter")
+    expect(kiosk.locator("#price-price")).to_have_text(shown(200))
 
 
 def completed_receipt(server) -> str:

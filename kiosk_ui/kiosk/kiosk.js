@@ -15,12 +15,17 @@ const FIELDS = {
   price: { barcode: "price-input" },
 };
 
-const state = { screen: null, settings: null, idleTimer: null, me: null };
+// A keyboard-wedge scanner types a whole code within a few ms per key and ends it with Enter.
+const WEDGE_GAP_MS = 50;
+const MEMBER_CODE = /^[Mm]\d{12}$/;
+
+const state = { screen: null, settings: null, idleTimer: null, me: null, wedge: "", wedgeAt: 0 };
 
 function show(screen) {
   state.screen = screen;
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   $("home").hidden = screen === "pair" || screen === "welcome";
+  $("signout").hidden = !Stored.get("session");
   if (FIRST_INPUT[screen]) $(FIRST_INPUT[screen]).focus();
   armIdle();
 }
@@ -347,6 +352,31 @@ function renderInvoices(requests) {
   }));
 }
 
+// -- a scan on the welcome screen: a member card opens the sign-in, anything else is a price check ------------------
+
+function onWelcomeKey(event) {
+  if (state.screen !== "welcome" || event.target.tagName === "INPUT") return;
+  const now = performance.now();
+  if (now - state.wedgeAt > WEDGE_GAP_MS) state.wedge = "";
+  state.wedgeAt = now;
+  if (event.key !== "Enter") {
+    if (event.key.length === 1) state.wedge += event.key;
+    return;
+  }
+  const code = state.wedge;
+  state.wedge = "";
+  if (code.length < 6) return;
+  event.preventDefault();
+  if (MEMBER_CODE.test(code)) {
+    show("signin");
+    $("signin-code").value = code;
+    return;
+  }
+  show("price");
+  $("price-input").value = code;
+  $("price-form").requestSubmit();
+}
+
 // -- start -----------------------------------------------------------------------------------------------------------
 
 async function begin() {
@@ -392,6 +422,7 @@ function wire() {
   document.querySelectorAll("input[name=buyer]").forEach((radio) => radio.addEventListener("change", () => {
     $("invoice-taxpayer").disabled = buyer() !== "company";
   }));
+  document.addEventListener("keydown", onWelcomeKey);
   ["pointerdown", "keydown", "input"].forEach((kind) => document.addEventListener(kind, armIdle, true));
   begin();
 }
