@@ -108,11 +108,12 @@ def kiosk_me(call: Call):
     return call.store.kiosk.overview(_session(call))
 
 
+# Answers with the names of the fields changed, not their values: a replayable answer is stored in plain text.
 @routes.patch("/kiosk/me", "Change one's own name, birthday or gender", body=DetailsIn, **KIOSK)
 def kiosk_update_details(call: Call):
-    session = _session(call)
-    call.store.kiosk.update_details(session, call.body.model_dump(exclude_unset=True))
-    return call.store.kiosk.overview(call.store.kiosk.session(session.device, call.session_token))
+    changes = call.body.model_dump(exclude_unset=True)
+    call.store.kiosk.update_details(_session(call), changes)
+    return {"updated": sorted(changes)}
 
 
 @routes.post("/kiosk/me/pin", "Set or change one's kiosk PIN", body=PinChangeIn, replayable=False, **KIOSK)

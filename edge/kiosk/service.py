@@ -27,16 +27,15 @@ from edge.kiosk.models import KioskMemberPin, KioskSession
 from edge.kiosk.slips import pickup_slip
 from edge.members.card import member_card
 from edge.members.identity import mainland_mobile, mask_phone
-from edge.members.models import Member, MemberConsent
+from edge.members.models import Member
 from edge.members.service import Consent
+from edge.members.stored_value import check_payment_pin_format
 from edge.staff import secrets
 from edge.staff.models import Device
 from edge.staff.service import Caller
 
-PIN_DIGITS = 6
 SELF_EDITABLE = ("name", "birthday", "gender")  # the phone number is how a member signs in: changed at the till
 _SESSION = Prepared(KioskSession.select().where(KioskSession.token_hash == Prepared.arg(0)))
-_MEMBER_BY_PHONE = Prepared(Member.select().where(Member.phone == Prepared.arg(0)))
 
 
 def _now() -> datetime:
@@ -44,12 +43,8 @@ def _now() -> datetime:
 
 
 def check_pin_format(pin: str, field: str = "pin") -> None:
-    """Six digits, and not one a passer-by guesses first (111111, 123456, 654321)."""
-    if not (isinstance(pin, str) and len(pin) == PIN_DIGITS and pin.isascii() and pin.isdigit()):
-        raise DomainError(f"a member PIN is {PIN_DIGITS} digits", field=field, code="invalid_pin")
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
-    if len(steps) == 1 and steps <= {-1, 0, 1}:
-        raise DomainError("this PIN is too easy to guess; choose another", field=field, code="weak_pin")
+    """Six digits, and not one a passer-by guesses first (111111, 123456, 654321), as a payment PIN."""
+    check_payment_pin_format(pin, field, name="member PIN")
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ class KioskService:
         staff = self.app.staff
         kiosk_scope = f"kiosk_signin:device:{device.id}"
         staff.check_not_locked(kiosk_scope, field="phone", subject="at this kiosk")
-        member = _MEMBER_BY_PHONE.first(national)
+        member = self._member_by_phone(national)
         member_scope = f"kiosk_pin:member:{member.id}" if member else None
         if member_scope:
             staff.check_not_locked(member_scope, field="pin", subject="for this member")
@@ -119,6 +114,13 @@ class KioskService:
             staff.clear_failures(member_scope)
             return self._open_session(member, device, "kiosk.signed_in",
                                       {"with": "pin" if pin is not None else "code"})
+
+    def _member_by_phone(self, phone: str) -> Member | None:
+        """The member holding this number (a merged record leads to the one kept); None for nobody's."""
+        try:
+            return self.app.members.find(phone=phone)
+        except NotFound:
+            return None
 
     @staticmethod
     def _credential_matches(member: Member, pin: str | None, code: str | None) -> bool:
@@ -175,17 +177,13 @@ class KioskService:
         return {**card, "pin_set": KioskMemberPin.get_or_none(KioskMemberPin.member_id == member.id) is not None,
                 "details": {"name": member.name, "birthday": member.birthday, "gender": member.gender,
                             "phone_masked": mask_phone(member.phone)},
-                "consent": self.consent(member.id), "gift_redemptions": pending}
+                "consent": self._consent(member.id), "gift_redemptions": pending}
 
-    @staticmethod
-    def consent(member_id: str) -> dict | None:
-        current = MemberConsent.select().where(
-            (MemberConsent.member_id == member_id) & MemberConsent.withdrawn_at.is_null()).order_by(
-            MemberConsent.agreed_at.desc()).first()
-        if current is None:
-            return None
-        return {"notice_version": current.notice_version, "purposes": json.loads(current.purposes),
-                "agreed_at": current.agreed_at}
+    def _consent(self, member_id: str) -> dict | None:
+        current = self.app.members.current_consent(member_id)
+        return None if current is None else {"notice_version": current.notice_version,
+                                             "purposes": json.loads(current.purposes), "agreed_at": current.agreed_at}
+
 
     def update_details(self, session: MemberSession, changes: dict) -> Member:
         """The member's own name, birthday and gender (the phone number is changed at the till)."""

@@ -294,6 +294,13 @@ class MembersService:
                 "exported_at": utc_now(),
             }
 
+    @staticmethod
+    def current_consent(member_id: str) -> MemberConsent | None:
+        """The consent on record now (the latest not withdrawn), or None."""
+        return MemberConsent.select().where(
+            (MemberConsent.member_id == member_id) & MemberConsent.withdrawn_at.is_null()).order_by(
+            MemberConsent.agreed_at.desc()).first()
+
     def withdraw_purposes(self, caller: Caller, member_id: str, purposes: list[str]) -> list[str]:
         """Withdraw consent to optional purposes (marketing): the consent on record ends and a new one without
         them is recorded; returns the purposes still agreed to. Withdrawing 'membership' is erase()."""
@@ -301,9 +308,7 @@ class MembersService:
             raise DomainError("withdrawing consent to membership erases the member: use erase", field="purposes")
         with self.app.db.transaction():
             member = self._changeable(member_id)
-            current = MemberConsent.select().where(
-                (MemberConsent.member_id == member.id) & MemberConsent.withdrawn_at.is_null()).order_by(
-                MemberConsent.agreed_at.desc()).first()
+            current = self.current_consent(member.id)
             held = set(json.loads(current.purposes)) if current else set()
             if not held & set(purposes):
                 raise Conflict("consent to these purposes was not given", field="purposes", code="not_consented")

@@ -75,12 +75,13 @@ def split_spend(amount: int, balance: Balance, order: str) -> dict[str, int]:
     return {first: from_first, second: amount - from_first}
 
 
-def check_payment_pin_format(pin: str, field: str = "pin") -> None:
+def check_payment_pin_format(pin: str, field: str = "pin", name: str = "payment PIN") -> None:
+    """Six digits, not the first guesses anyone tries; also the kiosk's member PIN (``name`` says which)."""
     if not (isinstance(pin, str) and len(pin) == PAYMENT_PIN_DIGITS and pin.isascii() and pin.isdigit()):
-        raise DomainError(f"a payment PIN is {PAYMENT_PIN_DIGITS} digits", field=field, code="invalid_pin")
+        raise DomainError(f"a {name} is {PAYMENT_PIN_DIGITS} digits", field=field, code="invalid_pin")
     steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
     if len(steps) == 1 and steps <= {-1, 0, 1}:  # 000000, 123456, 654321: the first guesses anyone tries
-        raise DomainError("this payment PIN is too easy to guess; choose another", field=field, code="weak_pin")
+        raise DomainError(f"this {name} is too easy to guess; choose another", field=field, code="weak_pin")
 
 
 class StoredValueService:

@@ -256,8 +256,8 @@ async function saveDetails(event) {
   if ($("details-name").value.trim()) changes.name = $("details-name").value.trim();
   if ($("details-birthday").value) changes.birthday = $("details-birthday").value;
   try {
-    state.me = await api("PATCH", "/kiosk/me", changes);
-    renderMe();
+    await api("PATCH", "/kiosk/me", changes);
+    await showMe();
     say("me", t("kiosk_saved"), true);
   } catch (error) { refused("me", error); }
 }
