@@ -187,9 +187,12 @@ def test_an_invoice_request_from_the_kiosk_and_its_status_at_the_till(world, kio
     asked = kiosk.post("/invoice-requests", body)
     assert asked.status_code == 201 and asked.json["status"] == "requested" and asked.json["channel"] == "kiosk"
     assert asked.json["email_masked"] == "f***@example.com" and "finance@" not in asked.get_data(as_text=True)
+    # receipt numbers can be guessed: a kiosk shows who asked masked, the till in full
+    assert (asked.json["title"], asked.json["taxpayer_id"]) == ("上*********", "9111**********433B")
     refusal(kiosk.post("/invoice-requests", body), 409, field="receipt", code="invoice_already_requested")
     shown = world.cashier.get(f"/invoice-requests?receipt={receipt_no}")
     assert shown.status_code == 200 and [r["id"] for r in shown.json["requests"]] == [asked.json["id"]]
+    assert (shown.json["requests"][0]["title"], shown.json["requests"][0]["taxpayer_id"]) == (body["title"], USCC)
     assert world.cashier.get(f"/invoice-requests/{asked.json['id']}").json["status"] == "requested"
 
 

@@ -27,22 +27,27 @@ class ReceiptQuery(Schema):
     receipt: str = ReceiptText
 
 
+def _shown(call: Call, request) -> dict:
+    """A kiosk is a public screen: who asked for an invoice is masked there."""
+    return call.store.invoices.as_dict(request, public=call.caller.device.kind == "kiosk")
+
+
 @routes.post("/invoice-requests", "Ask for an e-invoice for a receipt (sent to HQ)", body=InvoiceRequestIn,
              status=201, **SELF_SERVICE)
 def request_invoice(call: Call):
     body = call.body
     request = call.store.invoices.request(call.caller, receipt=body.receipt, buyer=body.buyer, title=body.title,
                                           email=body.email, taxpayer_id_text=body.taxpayer_id)
-    return call.store.invoices.as_dict(request)
+    return _shown(call, request)
 
 
 @routes.get("/invoice-requests", "The invoice requests of a receipt and their status from HQ", query=ReceiptQuery,
             **SELF_SERVICE)
 def requests_of_receipt(call: Call):
     receipt_no, requests = call.store.invoices.of_receipt(call.query.receipt)
-    return {"receipt_no": receipt_no, "requests": [call.store.invoices.as_dict(r) for r in requests]}
+    return {"receipt_no": receipt_no, "requests": [_shown(call, r) for r in requests]}
 
 
 @routes.get("/invoice-requests/{request_id}", "One invoice request and its status from HQ", **SELF_SERVICE)
 def invoice_request(call: Call, request_id: str):
-    return call.store.invoices.as_dict(call.store.invoices.get(request_id))
+    return _shown(call, call.store.invoices.get(request_id))

@@ -24,6 +24,7 @@ from edge import audit
 from edge.db import utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.invoices.models import InvoiceRequest
+from edge.members.identity import mask_name
 from edge.outbox.events import emit
 
 log = logging.getLogger("storeedge.invoices")
@@ -170,10 +171,15 @@ class InvoicesService:
             InvoiceRequest.requested_at.desc(), InvoiceRequest.id))
 
     @staticmethod
-    def as_dict(request: InvoiceRequest) -> dict:
-        """As a screen shows it: the e-mail address masked (whoever holds the receipt may look)."""
+    def as_dict(request: InvoiceRequest, public: bool = False) -> dict:
+        """As a screen shows it: the e-mail address masked; on a public screen (the kiosk, where receipt numbers
+        can be guessed) the title and taxpayer ID too."""
+        title, tax_id = request.title, request.taxpayer_id
+        if public:
+            title = mask_name(title)
+            tax_id = tax_id and tax_id[:4] + "*" * 10 + tax_id[-4:]
         return {"id": request.id, "receipt_no": request.receipt_no, "amount": request.amount, "buyer": request.buyer,
-                "title": request.title, "taxpayer_id": request.taxpayer_id, "email_masked": mask_email(request.email),
+                "title": title, "taxpayer_id": tax_id, "email_masked": mask_email(request.email),
                 "channel": request.channel, "status": request.status, "reason": request.reason,
                 "invoice_no": request.invoice_no, "requested_at": request.requested_at,
                 "updated_at": request.updated_at}
