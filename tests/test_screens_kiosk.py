@@ -197,3 +197,8 @@ def test_an_invoice_request_refuses_a_wrong_taxpayer_id_then_takes_the_right_one
     snap(kiosk, "kiosk-invoice")
     [request] = as_manager(server, "GET", f"/invoice-requests?receipt={receipt_no}")["requests"]
     assert (request["taxpayer_id"], request["channel"], request["status"]) == (USCC, "kiosk", "requested")
+
+    kiosk.clock.fast_forward(IDLE)  # the next customer sees nothing of this one's request
+    expect(kiosk.locator("#screen-welcome")).to_be_visible()
+    for typed in (receipt_no, "上海某某贸易有限公司", "finance@example.com", USCC):
+        assert typed not in kiosk.content(), typed

@@ -15,11 +15,9 @@ const FIELDS = {
   price: { barcode: "price-input" },
 };
 
-// A keyboard-wedge scanner types a whole code within a few ms per key and ends it with Enter.
-const WEDGE_GAP_MS = 50;
 const MEMBER_CODE = /^[Mm]\d{12}$/;
 
-const state = { screen: null, settings: null, idleTimer: null, me: null, wedge: "", wedgeAt: 0 };
+const state = { screen: null, settings: null, idleTimer: null, me: null, wedge: "" };
 
 function show(screen) {
   state.screen = screen;
@@ -43,6 +41,7 @@ function explain(error) {
 }
 
 function refused(where, error) {
+  if (error.status === 401 && (error.code || "").startsWith("member_session")) return reset();  // ended or expired
   Object.values(FIELDS[where] || {}).forEach((id) => $(id).removeAttribute("aria-invalid"));
   const input = error.field && (FIELDS[where] || {})[error.field.split(".")[0]];
   if (input) {
@@ -120,6 +119,7 @@ async function reset() {
 
 function forgetPersonal() {
   state.me = null;
+  state.wedge = "";
   document.querySelectorAll("form").forEach((form) => form.reset());
   document.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
   ["me-card", "me-coupons", "me-pending", "gifts", "pickup-gift", "pickup-code", "pickup-qr", "pickup-slip", "price-name",
@@ -353,14 +353,15 @@ function renderInvoices(requests) {
 }
 
 // -- a scan on the welcome screen: a member card opens the sign-in, anything else is a price check ------------------
+// The welcome screen has no text field, so keys typed there can only come from a keyboard-wedge scanner.
 
 function onWelcomeKey(event) {
-  if (state.screen !== "welcome" || event.target.tagName === "INPUT") return;
-  const now = performance.now();
-  if (now - state.wedgeAt > WEDGE_GAP_MS) state.wedge = "";
-  state.wedgeAt = now;
+  if (state.screen !== "welcome" || event.target.tagName === "INPUT") {
+    state.wedge = "";
+    return;
+  }
   if (event.key !== "Enter") {
-    if (event.key.length === 1) state.wedge += event.key;
+    if (event.key.length === 1) state.wedge = (state.wedge + event.key).slice(-64);
     return;
   }
   const code = state.wedge;
