@@ -4,6 +4,8 @@ ended session, a kiosk without a session, another kiosk); and the e-invoice endp
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from edge.kiosk.models import KioskSession
@@ -208,3 +210,43 @@ def test_a_member_registered_at_the_till_signs_in_with_the_card(world, kiosk):
     assert kiosk.get("/kiosk/me").json["pin_set"] is False
     assert kiosk.post("/kiosk/me/pin", {"pin": PIN}).json == {"pin_set": True}
     assert kiosk.get("/kiosk/me").json["pin_set"] is True
+
+
+# Every call about "me", with a body that would do something for a signed-in member.
+ME_CALLS = [("GET", "/kiosk/me", None), ("PATCH", "/kiosk/me", {"name": "王小明"}),
+            ("POST", "/kiosk/me/pin", {"pin": "592013", "current_pin": PIN}),
+            ("POST", "/kiosk/me/consent/withdraw", {"purposes": ["membership"]}),
+            ("POST", "/kiosk/me/gift-redemptions", {"gift_id": "any", "qty": 1}),
+            ("GET", "/kiosk/me/gift-redemptions/G12345674/code.svg", None)]
+
+
+def test_every_call_about_me_is_in_the_session_checks():
+    checked = {re.sub(r"G\d+", "{code}", path) for _, path, _ in ME_CALLS}
+    assert checked == {e.path for e in all_endpoints() if re.match(r"/kiosk/me(/|$)", e.path)}
+
+
+def no_session(kiosk, store, flask_app):
+    kiosk.session = None
+
+
+def expired(kiosk, store, flask_app):
+    KioskSession.update(expires_at="2020-01-01T00:00:00+00:00").execute()
+
+
+def ended(kiosk, store, flask_app):
+    assert kiosk.delete("/kiosk/session").status_code == 200
+
+
+def on_another_kiosk(kiosk, store, flask_app):
+    kiosk.device_token = kiosk_client(store, flask_app, "别的自助机").device_token
+
+
+@pytest.mark.parametrize("lose_session", [no_session, expired, ended, on_another_kiosk])
+@pytest.mark.parametrize("method, path, body", ME_CALLS)
+def test_without_a_valid_member_session_no_call_about_me_answers_or_writes(store, flask_app, kiosk, lose_session,
+                                                                          method, path, body):
+    join(kiosk, "13912345678", name="王小明")
+    lose_session(kiosk, store, flask_app)
+    with nothing_written(store):
+        error = refusal(kiosk.request(method, path, json=body), 401)
+    assert error["code"].startswith("member_session_")
