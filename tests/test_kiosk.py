@@ -106,6 +106,15 @@ def test_guessing_many_phone_numbers_locks_the_kiosk(store, kiosk):
         store.kiosk.sign_in(kiosk, phone=PHONE, pin=PIN)
 
 
+def test_trying_numbers_by_joining_counts_towards_the_kiosks_lockout(store, kiosk):
+    join(store, store.staff.add_device("柜台自助机", "kiosk")[0])
+    for _ in range(store.config.security.pin_max_attempts):
+        with refused(Conflict, field="phone", code="duplicate_phone"):
+            join(store, kiosk)
+    with refused(TooManyAttempts, field="phone"):
+        join(store, kiosk, phone=OTHER_PHONE)
+
+
 def test_a_session_works_only_on_its_kiosk_until_it_ends_or_expires(store, kiosk):
     token, session = join(store, kiosk)
     other_kiosk = store.staff.add_device("自助机2", "kiosk")[0]

@@ -16,13 +16,14 @@ kiosk does not tell who is a member.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from edge import audit
 from edge.db import Prepared, utc_now
-from edge.errors import DomainError, Forbidden, NotFound, Unauthorized
+from edge.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 from edge.kiosk.models import KioskMemberPin, KioskSession
 from edge.kiosk.slips import pickup_slip
 from edge.members.card import member_card
@@ -40,6 +41,12 @@ _SESSION = Prepared(KioskSession.select().where(KioskSession.token_hash == Prepa
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash to check a PIN against when there is none to check, so every refusal costs the same time."""
+    return secrets.hash_pin(secrets.new_token())
 
 
 def check_pin_format(pin: str, field: str = "pin") -> None:
@@ -76,13 +83,25 @@ class KioskService:
                  birthday: str | None = None, gender: str | None = None) -> tuple[str, MemberSession]:
         """A customer joins at the kiosk with the notice's consent and a PIN, and is signed in."""
         check_pin_format(pin)
+        kiosk_scope = self._kiosk_scope(device)
+        self.app.staff.check_not_locked(kiosk_scope, field="phone", subject="at this kiosk")
         pin_hash = secrets.hash_pin(pin)  # before the transaction: a slow hash does not hold the write lock
         caller = Caller(device=device)
-        with self.app.db.transaction():
-            member = self.app.members.register(caller, phone=phone, consent=consent, channel="kiosk", name=name,
-                                               birthday=birthday, gender=gender)
-            KioskMemberPin.create(member_id=member.id, pin_hash=pin_hash, set_at=utc_now())
-            return self._open_session(member, device, "kiosk.registered")
+        try:
+            with self.app.db.transaction():
+                member = self.app.members.register(caller, phone=phone, consent=consent, channel="kiosk", name=name,
+                                                   birthday=birthday, gender=gender)
+                KioskMemberPin.create(member_id=member.id, pin_hash=pin_hash, set_at=utc_now())
+                return self._open_session(member, device, "kiosk.registered")
+        except Conflict as error:
+            # "already a member" tells whose number it is: it counts towards the kiosk's lockout like a wrong PIN
+            if error.code == "duplicate_phone":
+                self.app.staff.count_failure(kiosk_scope, device.id, action="kiosk.sign_in_failed")
+            raise
+
+    @staticmethod
+    def _kiosk_scope(device: Device) -> str:
+        return f"kiosk_signin:device:{device.id}"
 
     def sign_in(self, device: Device, *, phone: str, pin: str | None = None,
                 code: str | None = None) -> tuple[str, MemberSession]:
@@ -93,12 +112,14 @@ class KioskService:
         if pin is not None:
             check_pin_format(pin)
         staff = self.app.staff
-        kiosk_scope = f"kiosk_signin:device:{device.id}"
+        kiosk_scope = self._kiosk_scope(device)
         staff.check_not_locked(kiosk_scope, field="phone", subject="at this kiosk")
         member = self._member_by_phone(national)
         member_scope = f"kiosk_pin:member:{member.id}" if member else None
         if member_scope:
             staff.check_not_locked(member_scope, field="pin", subject="for this member")
+        if member is None and pin is not None:
+            secrets.pin_matches(_decoy_hash(), pin)  # as long as a wrong PIN takes: the timing tells nobody's number
         if member is None or not self._credential_matches(member, pin, code):
             with self.app.db.transaction():
                 staff.count_failure(kiosk_scope, device.id, action="kiosk.sign_in_failed")
@@ -127,7 +148,7 @@ class KioskService:
         if code is not None:
             return code.strip().upper() == member.code
         stored = KioskMemberPin.get_or_none(KioskMemberPin.member_id == member.id)
-        return stored is not None and secrets.pin_matches(stored.pin_hash, pin)
+        return secrets.pin_matches(stored.pin_hash if stored else _decoy_hash(), pin) and stored is not None
 
     def _open_session(self, member: Member, device: Device, action: str,
                       detail: dict | None = None) -> tuple[str, MemberSession]:
