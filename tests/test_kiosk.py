@@ -260,3 +260,15 @@ def test_stored_value_left_refuses_withdrawal_at_the_kiosk_and_writes_nothing(st
     store.stored_value.top_up(cashier, session.member.id, 5000, "cash")
     with nothing_written(store), refused(Conflict):
         store.kiosk.withdraw_consent(session, ["membership"])
+
+
+def test_merging_ends_the_duplicates_sessions_and_its_pin_serves_the_member_kept(store, kiosk, cashier, manager):
+    kept = store.members.register(cashier, phone=OTHER_PHONE, consent=CONSENT, channel="pos")
+    token, duplicate = join(store, kiosk)
+    store.members.merge(manager, kept.id, duplicate.member.id)
+    with refused(Unauthorized):
+        store.kiosk.session(kiosk, token)
+    assert KioskMemberPin.get_by_id(kept.id) is not None
+    assert KioskMemberPin.get_or_none(KioskMemberPin.member_id == duplicate.member.id) is None
+    _, signed_in = store.kiosk.sign_in(kiosk, phone=OTHER_PHONE, pin=PIN)
+    assert signed_in.member.id == kept.id
