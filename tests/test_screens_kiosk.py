@@ -134,6 +134,11 @@ def test_sign_in_refuses_a_wrong_code_then_the_card_redeems_a_gift_the_cashier_h
     kiosk.click("#pickup-done")
     expect(kiosk.locator("#me-card")).to_contain_text("200")
 
+    kiosk.select_option("#details-gender", "female")
+    kiosk.click("#details-form button[type=submit]")
+    expect(kiosk.locator("#me-message")).to_have_text("已保存")
+    assert as_manager(server, "GET", f"/members/{member['id']}")["gender"] == "female"
+
 
 def test_a_price_check_by_scanning_in_either_language(server, kiosk):
     kiosk.click("#go-price")

@@ -10,8 +10,10 @@ const FIRST_INPUT = { join: "join-phone", signin: "signin-phone", price: "price-
 const FIELDS = {
   join: { phone: "join-phone", pin: "join-pin", name: "join-name" },
   signin: { phone: "signin-phone", pin: "signin-pin", code: "signin-code" },
-  me: { name: "details-name", birthday: "details-birthday", pin: "pin-new", current_pin: "pin-current" },
-  invoice: { receipt: "invoice-receipt", title: "invoice-title", taxpayer_id: "invoice-taxpayer", email: "invoice-email" },
+  me: { name: "details-name", birthday: "details-birthday", gender: "details-gender", pin: "pin-new",
+        current_pin: "pin-current" },
+  invoice: { receipt: "invoice-receipt", title: "invoice-title", taxpayer_id: "invoice-taxpayer",
+             email: "invoice-email" },
   price: { barcode: "price-input" },
 };
 
@@ -122,8 +124,8 @@ function forgetPersonal() {
   state.wedge = "";
   document.querySelectorAll("form").forEach((form) => form.reset());
   document.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
-  ["me-card", "me-coupons", "me-pending", "gifts", "pickup-gift", "pickup-code", "pickup-qr", "pickup-slip", "price-name",
-   "price-price", "price-member", "invoice-result"].forEach((id) => { $(id).replaceChildren(); });
+  ["me-card", "me-coupons", "me-pending", "gifts", "pickup-gift", "pickup-code", "pickup-qr", "pickup-slip",
+   "price-name", "price-price", "price-member", "invoice-result"].forEach((id) => { $(id).replaceChildren(); });
   document.querySelectorAll(".message").forEach((box) => { box.textContent = ""; });
   $("price-result").hidden = true;
   $("withdraw-confirm").hidden = true;
@@ -226,6 +228,7 @@ function renderMe() {
   }));
   $("details-name").value = me.details.name || "";
   $("details-birthday").value = me.details.birthday || "";
+  $("details-gender").value = me.details.gender || "";
   $("withdraw-marketing").hidden = !(me.consent && me.consent.purposes.includes("marketing"));
 }
 
@@ -255,6 +258,7 @@ async function saveDetails(event) {
   const changes = {};
   if ($("details-name").value.trim()) changes.name = $("details-name").value.trim();
   if ($("details-birthday").value) changes.birthday = $("details-birthday").value;
+  if ($("details-gender").value) changes.gender = $("details-gender").value;
   try {
     await api("PATCH", "/kiosk/me", changes);
     await showMe();
