@@ -14,6 +14,7 @@ from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.hardware.service import HardwareService
 from edge.inventory.service import InventoryService
+from edge.marketing.service import MarketingService
 from edge.members.coupons import CouponsService
 from edge.members.gifts import GiftsService
 from edge.members.level_review import LevelReviewService
@@ -80,6 +81,8 @@ class StoreEdge:
 
             self.sales.tenders.wrap_ledger("stored_value", lambda ledger: OfflineFloorLimit(self, ledger))
         self.hardware = HardwareService(self)  # last: its receipt sees what the other listeners wrote
+        # after hardware, whose receipts it adds notes to; its sale listener then sees a level just raised
+        self.marketing = MarketingService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tests.conftest import ADMIN_PIN, APPLES_SKU, CASHIER_PIN, COLA, MANAGER_PIN, WATER, ApiClient
+from tests.marketing_helpers import FLOW_BODY, kiosk_message, saved_flow
 
 
 def client_for(store, flask_app, *, lane: int, pin: str | None = CASHIER_PIN, kind: str = "terminal",
@@ -239,4 +240,13 @@ MUTATIONS = {
     "deactivate promotion": lambda w: (w.manager, "DELETE", f"/promotions/{w.promotion()}", None),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
+    "create flow": lambda w: (w.manager, "POST", "/marketing/flows", FLOW_BODY),
+    "change flow": lambda w: (w.manager, "PATCH", f"/marketing/flows/{saved_flow(w)}", {**FLOW_BODY, "name": "改名"}),
+    "delete flow": lambda w: (w.manager, "DELETE", f"/marketing/flows/{saved_flow(w)}", None),
+    "validate flow": lambda w: (w.manager, "POST", "/marketing/flows/validate",
+                                {"nodes": FLOW_BODY["nodes"], "edges": FLOW_BODY["edges"]}),
+    "activate flow": lambda w: (w.manager, "POST", f"/marketing/flows/{saved_flow(w)}/activate", None),
+    "pause flow": lambda w: (w.manager, "POST", f"/marketing/flows/{saved_flow(w, active=True)}/pause", None),
+    "run flows": lambda w: (w.manager, "POST", "/marketing/run", {}),
+    "kiosk message shown": lambda w: (w.cashier, "POST", f"/marketing/messages/{kiosk_message(w)}/shown", None),
 }

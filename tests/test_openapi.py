@@ -67,6 +67,8 @@ EXAMPLE_OF = {
     "POST /gift-redemptions/{code}/cancel": "cancel gift redemption",
     "POST /promotions": "create promotion", "PATCH /promotions/{promotion_id}": "change promotion",
     "POST /sales/{sale_id}/payments": "scan payment",
+    "POST /marketing/flows": "create flow", "PATCH /marketing/flows/{flow_id}": "change flow",
+    "POST /marketing/flows/validate": "validate flow", "POST /marketing/run": "run flows",
 }
 
 
