@@ -11,7 +11,7 @@ import pytest
 from edge.errors import Conflict, DomainError, NotFound
 from edge.hardware.models import PrintJob
 from edge.marketing.graph import build
-from edge.marketing.models import Journey, Message, Step
+from edge.marketing.models import Flow, Journey, Message, Step
 from edge.members.coupons import Coupon
 from tests.conftest import COLA, WATER
 from tests.domain2_helpers import audit_records, events, nothing_written, open_sale_with, refused, sell
@@ -402,3 +402,23 @@ def test_interest_with_bad_input_is_refused_and_writes_nothing(store, cashier, m
     person = member(store, cashier)
     with nothing_written(store), refused(error, field=field):
         store.marketing.record_interest(member_id or person.id, product_id, source)
+
+
+def test_erasing_a_member_removes_their_interest_and_undelivered_messages(store, cashier, manager):
+    active_flow(store, manager, chain(node("t1", "trigger", "registered"), ACTION))
+    person = member(store, cashier)
+    store.marketing.record_interest(person.id, store.catalog.by_sku("DRK001").id, "price_check")
+    store.members.erase(manager, person.id, "本人要求")
+    assert store.marketing.interest.of_member(person.id) == []
+    assert Message.select().where(Message.member_id == person.id).count() == 0
+    assert events("member.erased")[-1]["data"]["marketing"] == {"interest_removed": 1, "messages_removed": 1}
+
+
+def test_a_flow_failing_at_the_checkout_leaves_the_sale_standing(store, cashier, manager):
+    person = member(store, cashier)
+    flow = active_flow(store, manager, chain(node("t1", "trigger", "first_purchase"), ACTION))
+    # a flow stored broken behind the service's back (activation would have refused it)
+    Flow.update(definition='{"nodes": [], "edges": []}').where(Flow.id == flow.id).execute()
+    sale = member_sale(store, cashier, person, [(WATER, 1)])
+    assert store.sales.get(sale.id).status == "completed"
+    assert journeys(flow) == {}

@@ -11,7 +11,9 @@ so the node names journeys wait at stay meaningful.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -23,19 +25,21 @@ from edge.errors import Conflict, DomainError, NotFound
 from edge.marketing import audience
 from edge.marketing.graph import Graph, Node, Problem, build
 from edge.marketing.interest import InterestRecorder
-from edge.marketing.models import Flow, Journey, Message, Step
+from edge.marketing.models import Flow, Journey, MemberInterest, Message, Step
 from edge.members.coupons import Coupon
 from edge.members.identity import mask_phone
 from edge.outbox.events import emit
 from edge.staff.service import Caller
 
+log = logging.getLogger("storeedge.marketing")
+
 SAMPLE_SIZE = 10
 CHUNK = 200  # members per transaction in a run
 SYSTEM = Caller()  # the timer or an event: no device, no staff
 
-# asked at every member sale and registration: is any flow waiting for this event?
-_EVENT_FLOWS = Prepared(Flow.select(Flow.id, Flow.name, Flow.definition).where(
-    (Flow.status == "active") & (Flow.trigger_kind == Prepared.arg(0))))
+# asked at every member sale and registration: is any flow waiting for these (two) events?
+_EVENT_FLOWS = Prepared(Flow.select(Flow.id, Flow.name, Flow.trigger_kind, Flow.definition).where(
+    (Flow.status == "active") & Flow.trigger_kind.in_([Prepared.arg(0), Prepared.arg(1)])))
 _PENDING_RECEIPT = Prepared(Message.select(Message.id, Message.text).where(
     (Message.member_id == Prepared.arg(0)) & (Message.channel == "receipt") & Message.delivered_at.is_null())
     .order_by(Message.created_at))
@@ -73,6 +77,7 @@ class MarketingService:
         app.sales.completion_listeners.append(self._on_sale_completed)
         app.members.registration_listeners.append(self._on_registered)
         app.hardware.receipt_notes.append(self._receipt_notes)
+        app.members.erase_listeners.append(self._on_erased)
 
     def record_interest(self, member_id: str, product_id: int, source: str, ref: str | None = None) -> None:
         """A signed-in member looked at a product (the kiosk's price check registers this)."""
@@ -260,11 +265,7 @@ class MarketingService:
 
     def _writing(self, run: Run):
         """A transaction for a real run; a dry run reads only."""
-        if run.dry:
-            from contextlib import nullcontext
-
-            return nullcontext()
-        return self.app.db.transaction()
+        return nullcontext() if run.dry else self.app.db.transaction()
 
     @staticmethod
     def _wait_outcome(wait: Node, journey: Journey) -> str | None:
@@ -346,24 +347,36 @@ class MarketingService:
 
     # -- events at the checkout -------------------------------------------------------
 
-    def _run_event(self, trigger: str, member_id: str) -> None:
-        """Inside the event's transaction: flows started by this event, for this member only."""
-        flows = _EVENT_FLOWS.all(trigger)
+    def _run_event(self, triggers: tuple[str, str], member_id: str) -> None:
+        """Inside the event's transaction: flows started by these events, for this member only."""
+        flows = _EVENT_FLOWS.all(*triggers)
         if not flows:
             return
         today = self.app.today()
         for flow in flows:
-            run = self._start(flow, today, dry=False)
-            self._enter(run, audience.entrants(self.app.db.peewee, flow.id, trigger, run.graph.trigger.params,
-                                               today, self._level_names(), member_id=member_id))
+            try:
+                with self.app.db.peewee.atomic():  # a savepoint: a flow that fails leaves the sale as it was
+                    run = self._start(flow, today, dry=False)
+                    self._enter(run, audience.entrants(self.app.db.peewee, flow.id, flow.trigger_kind,
+                                                       run.graph.trigger.params, today, self._level_names(),
+                                                       member_id=member_id))
+            except Exception:  # the checkout must not fail for marketing; the daily run tries again
+                log.exception("flow %s failed for member %s; the sale or registration stands", flow.id, member_id)
 
     def _on_sale_completed(self, sale, lines, caller) -> None:
         if sale.member_id is not None:
-            self._run_event("first_purchase", sale.member_id)
-            self._run_event("level_up", sale.member_id)
+            self._run_event(("first_purchase", "level_up"), sale.member_id)
 
     def _on_registered(self, member, caller) -> None:
-        self._run_event("registered", member.id)
+        self._run_event(("registered", "registered"), member.id)
+
+    def _on_erased(self, member, caller) -> dict | None:
+        """An erased member's interest and undelivered messages go: what they looked at is personal too."""
+        interest = MemberInterest.delete().where(MemberInterest.member_id == member.id).execute()
+        messages = Message.delete().where((Message.member_id == member.id) & Message.delivered_at.is_null()).execute()
+        if not interest and not messages:
+            return None
+        return {"marketing": {"interest_removed": interest, "messages_removed": messages}}
 
     # -- messages -------------------------------------------------------------------
 

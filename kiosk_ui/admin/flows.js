@@ -6,7 +6,7 @@
 
 // This page's texts, added to the shared catalogue (kiosk_ui/shared/i18n.js) so t() and the language switch work.
 Object.assign(CATALOGUE.zh, {
-  flows_title: "营销流程", flows_back: "返回后台", flows_unpaired: "此设备尚未配对：请先在后台首页配对并登录。",
+  flows_title: "营销流程", flows_canvas: "流程画布", flows_back: "返回后台", flows_unpaired: "此设备尚未配对：请先在后台首页配对并登录。",
   flows_login: "店长登录", flows_list: "流程", flows_pick: "选择流程", flows_new: "＋ 新流程", flows_name: "流程名称",
   flows_status: "状态", flows_add: "添加节点", flows_do: "操作", flows_save: "保存", flows_validate: "校验",
   flows_dry_run: "试运行预览", flows_activate: "启用", flows_pause: "暂停", flows_inspector: "节点设置",
@@ -31,7 +31,7 @@ Object.assign(CATALOGUE.zh, {
   channel_sms: "短信", channel_wechat: "微信",
 });
 Object.assign(CATALOGUE.en, {
-  flows_title: "Marketing flows", flows_back: "Back office", flows_unpaired: "This device is not paired: pair it and log in on the back office home page first.",
+  flows_title: "Marketing flows", flows_canvas: "Flow canvas", flows_back: "Back office", flows_unpaired: "This device is not paired: pair it and log in on the back office home page first.",
   flows_login: "Manager login", flows_list: "Flows", flows_pick: "Choose a flow", flows_new: "+ New flow", flows_name: "Flow name",
   flows_status: "Status", flows_add: "Add a node", flows_do: "Actions", flows_save: "Save", flows_validate: "Validate",
   flows_dry_run: "Dry run preview", flows_activate: "Activate", flows_pause: "Pause", flows_inspector: "Node settings",
