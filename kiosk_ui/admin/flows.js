@@ -459,8 +459,11 @@ function renderInspector() {
   $("node-form").hidden = !node;
   $("edge-form").hidden = !edge;
   if (edge) {
-    $("edge-label").textContent = `${t("flows_edge")}: ${edge.from} → ${edge.to}` +
-      (edge.branch ? ` (${t(`branch_${edge.branch}`)})` : "");
+    $("edge-label").textContent = `${t("flows_edge")}: ${edge.from} → ${edge.to}`;
+    const branches = branchesOf(findNode(edge.from));
+    $("edge-branch").replaceChildren(...(branches || [""]).map((b) => new Option(b ? t(`branch_${b}`) : "—", b)));
+    $("edge-branch").value = edge.branch || "";
+    $("edge-branch").disabled = !branches;
   }
   if (!node) return;
   $("node-id").textContent = node.id;
@@ -540,6 +543,10 @@ function wire() {
   });
   $("delete-node").addEventListener("click", removeSelected);
   $("delete-edge").addEventListener("click", removeSelected);
+  $("edge-branch").addEventListener("change", () => {
+    state.flow.edges[state.selected.edge].branch = $("edge-branch").value || null;
+    render();
+  });
   $("canvas").addEventListener("pointerdown", () => select(null));
   window.addEventListener("pointermove", moveDrag);
   window.addEventListener("pointerup", endDrag);
