@@ -247,6 +247,5 @@ MUTATIONS = {
                                 {"nodes": FLOW_BODY["nodes"], "edges": FLOW_BODY["edges"]}),
     "activate flow": lambda w: (w.manager, "POST", f"/marketing/flows/{saved_flow(w)}/activate", None),
     "pause flow": lambda w: (w.manager, "POST", f"/marketing/flows/{saved_flow(w, active=True)}/pause", None),
-    "run flows": lambda w: (w.manager, "POST", "/marketing/run", {}),
     "kiosk message shown": lambda w: (w.cashier, "POST", f"/marketing/messages/{kiosk_message(w)}/shown", None),
 }

@@ -46,8 +46,8 @@ def journeys(flow) -> dict[str, str]:
 
 
 def steps(flow, member_id: str) -> list[tuple[str, str]]:
-    return [(s.node_id, s.outcome) for s in Step.select().where((Step.flow_id == flow.id)
-                                                                 & (Step.member_id == member_id)).order_by(SQL("rowid"))]
+    taken = Step.select().where((Step.flow_id == flow.id) & (Step.member_id == member_id)).order_by(SQL("rowid"))
+    return [(s.node_id, s.outcome) for s in taken]
 
 
 WELCOME = chain(node("t1", "trigger", "registered", x=40, y=40), kiosk_says("欢迎入会"))

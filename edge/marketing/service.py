@@ -413,15 +413,16 @@ class MarketingService:
 
     def journeys(self, flow_id: str, limit: int = 100) -> dict:
         flow = self.get(flow_id)
-        rows = Journey.select().where(Journey.flow_id == flow.id).order_by(Journey.started_at.desc()).limit(limit)
+        rows = list(Journey.select().where(Journey.flow_id == flow.id).order_by(Journey.started_at.desc())
+                    .limit(limit))
+        shown = [j.member_id for j in rows]
         steps: dict[str, list[dict]] = {}
-        for step in Step.select().where(Step.flow_id == flow.id).order_by(SQL("rowid")):
+        for step in Step.select().where((Step.flow_id == flow.id) & Step.member_id.in_(shown)).order_by(SQL("rowid")):
             steps.setdefault(step.member_id, []).append(
                 {"node": step.node_id, "outcome": step.outcome, "at": step.at,
                  "detail": json.loads(step.detail) if step.detail else None})
-        codes = dict(self.app.db.peewee.execute_sql(
-            "SELECT id, code FROM member WHERE id IN (SELECT member_id FROM marketing_journey WHERE flow_id = ?)",
-            (flow.id,)).fetchall())
+        codes = dict(self.app.db.peewee.execute_sql("SELECT id, code FROM member WHERE id IN (SELECT value FROM "
+                                                    "json_each(?))", (json.dumps(shown),)).fetchall())
         return {"flow_id": flow.id, "journeys": [
             {"member_id": j.member_id, "member_code": codes.get(j.member_id), "status": j.status,
              "waiting_at": j.node_id, "due_on": j.due_on, "started_at": j.started_at,
