@@ -422,3 +422,13 @@ def test_a_flow_failing_at_the_checkout_leaves_the_sale_standing(store, cashier,
     sale = member_sale(store, cashier, person, [(WATER, 1)])
     assert store.sales.get(sale.id).status == "completed"
     assert journeys(flow) == {}
+
+
+def test_merging_members_moves_the_duplicates_interest_and_pending_messages(store, cashier, manager):
+    active_flow(store, manager, chain(node("t1", "trigger", "registered"), ACTION))
+    keep, duplicate = member(store, cashier), member(store, cashier)
+    store.marketing.record_interest(duplicate.id, store.catalog.by_sku("DRK001").id, "price_check")
+    store.members.merge(manager, keep.id, duplicate.id)
+    assert [i["sku"] for i in store.marketing.interest.of_member(keep.id)] == ["DRK001"]
+    assert len(store.marketing.kiosk_messages(keep.id)) == 2
+    assert events("member.updated")[-1]["data"]["marketing"] == {"interest_moved": 1, "messages_moved": 1}

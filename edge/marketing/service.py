@@ -78,6 +78,7 @@ class MarketingService:
         app.members.registration_listeners.append(self._on_registered)
         app.hardware.receipt_notes.append(self._receipt_notes)
         app.members.erase_listeners.append(self._on_erased)
+        app.members.merge_listeners.append(self._on_merged)
 
     def record_interest(self, member_id: str, product_id: int, source: str, ref: str | None = None) -> None:
         """A signed-in member looked at a product (the kiosk's price check registers this)."""
@@ -369,6 +370,16 @@ class MarketingService:
 
     def _on_registered(self, member, caller) -> None:
         self._run_event(("registered", "registered"), member.id)
+
+    def _on_merged(self, keep, duplicate, caller) -> dict | None:
+        """What the duplicate looked at, and its messages not yet delivered, follow the member kept (as its sales do).
+        Its journeys stay as they were: the steps it took are history."""
+        interest = MemberInterest.update(member_id=keep.id).where(MemberInterest.member_id == duplicate.id).execute()
+        messages = Message.update(member_id=keep.id).where(
+            (Message.member_id == duplicate.id) & Message.delivered_at.is_null()).execute()
+        if not interest and not messages:
+            return None
+        return {"marketing": {"interest_moved": interest, "messages_moved": messages}}
 
     def _on_erased(self, member, caller) -> dict | None:
         """An erased member's interest and undelivered messages go: what they looked at is personal too."""
