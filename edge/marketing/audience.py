@@ -17,7 +17,7 @@ LOOKBACK_DAYS = 30
 TRIGGER_SQL = {
     # no completed sale (or, never having bought, no registration) since the cut-off
     "inactive_days": """
-        SELECT m2.id FROM member m2 LEFT JOIN sale s ON s.member_id = m2.id AND s.status = 'completed'
+        SELECT m2.id AS member_id FROM member m2 LEFT JOIN sale s ON s.member_id = m2.id AND s.status = 'completed'
         GROUP BY m2.id
         HAVING COALESCE(MAX(s.business_date), replace(substr(m2.registered_at, 1, 10), '-', '')) <= :cutoff_c""",
     # looked at a product (price check, taken off a cart) and bought none of it since
@@ -27,7 +27,9 @@ TRIGGER_SQL = {
           AND NOT EXISTS (SELECT 1 FROM sale s JOIN sale_line l ON l.sale_id = s.id
                           WHERE s.member_id = i.member_id AND s.status = 'completed' AND l.sku = i.sku
                             AND s.business_date >= replace(i.on_date, '-', ''))""",
-    "birthday": "SELECT id FROM member WHERE substr(birthday, 6, 5) IN (SELECT value FROM json_each(:month_days))",
+    "birthday": """
+        SELECT id AS member_id FROM member
+        WHERE substr(birthday, 6, 5) IN (SELECT value FROM json_each(:month_days))""",
     # a lot of points ends within the window and the member still holds points
     "points_expiring": """
         SELECT e.member_id FROM points_entry e JOIN points_balance b ON b.member_id = e.member_id
@@ -51,15 +53,21 @@ TRIGGER_SQL = {
           AND NOT EXISTS (SELECT 1 FROM sale s2 JOIN sale_line l2 ON l2.sale_id = s2.id
                           WHERE s2.member_id = s.member_id AND s2.status = 'completed' AND l2.sku = :sku_b
                             AND s2.business_date >= s.business_date)""",
-    "registered": "SELECT id FROM member WHERE substr(registered_at, 1, 10) >= :since",
+    "registered": "SELECT id AS member_id FROM member WHERE substr(registered_at, 1, 10) >= :since",
 }
 
 _ENTRANTS = """
 SELECT m.id FROM member m
 WHERE m.status = 'active' AND m.id IN ({trigger})
   AND NOT EXISTS (SELECT 1 FROM marketing_journey j WHERE j.flow_id = :flow_id AND j.member_id = m.id)
-  AND (:member_id IS NULL OR m.id = :member_id)
 ORDER BY m.id
+"""
+# One member (an event at the checkout): SQLite pushes the member into the trigger's query, which then reads
+# that member's rows by index instead of every member's.
+_ONE_ENTRANT = """
+SELECT DISTINCT t.member_id FROM ({trigger}) t JOIN member m ON m.id = t.member_id
+WHERE t.member_id = :member_id AND m.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM marketing_journey j WHERE j.flow_id = :flow_id AND j.member_id = m.id)
 """
 
 FACTS_SQL = """
@@ -98,7 +106,7 @@ def trigger_params(kind: str, params: dict, today: date, level_names: list[str])
 def entrants(db, flow_id: str, kind: str, params: dict, today: date, level_names: list[str],
              member_id: str | None = None) -> list[str]:
     """Active members the trigger reaches today who have not entered this flow yet."""
-    sql = _ENTRANTS.format(trigger=TRIGGER_SQL[kind])
+    sql = (_ENTRANTS if member_id is None else _ONE_ENTRANT).format(trigger=TRIGGER_SQL[kind])
     values = {**trigger_params(kind, params, today, level_names), "flow_id": flow_id, "member_id": member_id}
     return [row[0] for row in db.execute_sql(sql, values)]
 
