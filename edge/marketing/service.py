@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from peewee import SQL
 
 from edge import audit
-from edge.db import Prepared, RowInsert, utc_now
+from edge.db import Prepared, RowInsert, execute_many, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 from edge.marketing import audience
 from edge.marketing.graph import Graph, Node, Problem, build
@@ -45,7 +45,12 @@ _PENDING_RECEIPT = Prepared(Message.select(Message.id, Message.text).where(
     .order_by(Message.created_at))
 _DELIVER = Prepared(Message.update(delivered_at=Prepared.arg(0), delivered_ref=Prepared.arg(1))
                     .where(Message.id == Prepared.arg(2)))
-_INSERT_STEP = RowInsert(Step, or_ignore=True)
+_INSERT_STEP = RowInsert(Step)  # a step taken twice would break the unique index: the run stops, nothing written
+_INSERT_MESSAGE = RowInsert(Message)
+_TAKEN_SQL = ("SELECT member_id, node_id FROM marketing_step "
+              "WHERE flow_id = ? AND member_id IN (SELECT value FROM json_each(?))")
+_SAVE_JOURNEY = ("INSERT OR REPLACE INTO marketing_journey (flow_id, member_id, status, node_id, due_on, coupon_id, "
+                 "started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 @dataclass
@@ -60,6 +65,9 @@ class Run:
     resumed: int = 0
     reached: dict[str, int] = field(default_factory=dict)
     sample: list[dict] = field(default_factory=list)
+    taken: set[tuple[str, str]] = field(default_factory=set)  # (member, node) of the chunk at hand
+    steps: list[dict] = field(default_factory=list)  # the chunk's steps and journeys, written together at its end
+    journeys: list[tuple] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         answer = {"flow_id": self.flow.id, "name": self.flow.name, "today": self.today.isoformat(),
@@ -234,16 +242,15 @@ class MarketingService:
         for start in range(0, len(member_ids), CHUNK):
             chunk = member_ids[start:start + CHUNK]
             with self._writing(run):
-                known = audience.facts(self.app.db.peewee, chunk, self._level_names()[0])
+                known = self._chunk(run, chunk)
                 for member_id in chunk:
-                    journey = Journey(flow_id=run.flow.id, member_id=member_id, status="done", started_at=utc_now(),
-                                      updated_at=utc_now())
-                    if not self._step(run, journey, trigger, "entered"):
-                        continue
-                    run.entered += 1
-                    if not run.dry:
-                        journey.save(force_insert=True)
-                    self._walk(run, journey, run.graph.next(trigger.id), known[member_id])
+                    now = utc_now()
+                    journey = Journey(flow_id=run.flow.id, member_id=member_id, status="done", started_at=now,
+                                      updated_at=now)
+                    if self._take(run, journey, trigger, "entered"):
+                        run.entered += 1
+                        self._walk(run, journey, run.graph.next(trigger.id), known[member_id])
+                self._write(run)
 
     def _resume_due(self, run: Run) -> None:
         """Journeys whose wait ends today or before take the wait's branch and go on."""
@@ -252,17 +259,30 @@ class MarketingService:
         for start in range(0, len(due), CHUNK):
             chunk = due[start:start + CHUNK]
             with self._writing(run):
-                known = audience.facts(self.app.db.peewee, [j.member_id for j in chunk], self._level_names()[0])
+                known = self._chunk(run, [j.member_id for j in chunk])
                 for journey in chunk:
                     wait = run.graph.nodes.get(journey.node_id)
                     if wait is None or journey.member_id not in known:
                         continue
                     branch = self._wait_outcome(wait, journey)
-                    if self._step(run, journey, wait, branch or "done"):
+                    if self._take(run, journey, wait, branch or "done"):
                         run.resumed += 1
                         self._walk(run, journey, run.graph.next(wait.id, branch), known[journey.member_id])
                     else:  # back at a wait taken before (a loop): the journey ends here
                         self._walk(run, journey, None, known[journey.member_id])
+                self._write(run)
+
+    def _chunk(self, run: Run, member_ids: list[str]) -> dict[str, dict]:
+        """Read what a chunk of members needs, in one query each: their facts, and the steps they took before."""
+        run.taken = set(self.app.db.peewee.execute_sql(_TAKEN_SQL, (run.flow.id, json.dumps(member_ids))))
+        return audience.facts(self.app.db.peewee, member_ids, self._level_names()[0])
+
+    def _write(self, run: Run) -> None:
+        """The chunk's steps and journeys, in two statements (inside the chunk's transaction)."""
+        if not run.dry:
+            _INSERT_STEP.rows(run.steps)
+            execute_many(self.app.db.peewee, _SAVE_JOURNEY, run.journeys)
+        run.steps, run.journeys = [], []
 
     def _writing(self, run: Run):
         """A transaction for a real run; a dry run reads only."""
@@ -277,74 +297,76 @@ class MarketingService:
 
     def _walk(self, run: Run, journey: Journey, node_id: str | None, member: dict) -> None:
         """Take nodes from node_id on until a wait or the end of the flow."""
+        waiting = False
         while node_id is not None:
             node = run.graph.nodes[node_id]
             if node.type == "wait":
                 journey.status, journey.node_id = "waiting", node.id
                 journey.due_on = (run.today + timedelta(days=node.params["days"])).isoformat()
                 run.reached[node.id] = run.reached.get(node.id, 0) + 1
+                waiting = True
                 break
             branch = None
             if node.type == "condition":
                 branch = "yes" if audience.passes(node.kind, node.params, member) else "no"
-            if not self._step(run, journey, node, branch or "done"):
-                node_id = None  # taken before (a loop came back): the journey ends rather than repeat it
-                continue
+            if (journey.member_id, node.id) in run.taken:
+                break  # taken before (a loop came back): the journey ends rather than repeat it
+            outcome, detail = branch or "done", None
             if node.type == "action":
-                if not run.dry:
-                    self._act(run, journey, node, member)
-                elif len(run.sample) < SAMPLE_SIZE and journey.member_id not in {s["member_id"] for s in run.sample}:
-                    run.sample.append({"member_id": journey.member_id, "code": member["code"],
-                                       "phone_masked": mask_phone(member["phone"])})
+                if run.dry:
+                    self._sample(run, journey.member_id, member)
+                else:
+                    outcome, detail = self._act(run, journey, node, member)
+            self._take(run, journey, node, outcome, detail)
             node_id = run.graph.next(node.id, branch)
-        else:
+        if not waiting:
             journey.status, journey.node_id, journey.due_on = "done", None, None
-        if not run.dry:
-            journey.updated_at = utc_now()
-            journey.save()
+        run.journeys.append((journey.flow_id, journey.member_id, journey.status, journey.node_id, journey.due_on,
+                             journey.coupon_id, journey.started_at, utc_now()))
 
-    def _step(self, run: Run, journey: Journey, node: Node, outcome: str, detail: dict | None = None) -> bool:
-        """Log the member taking a node; False when they took it before (nothing more happens then)."""
-        if run.dry:
-            taken = Step.select().where((Step.flow_id == run.flow.id) & (Step.member_id == journey.member_id)
-                                        & (Step.node_id == node.id)).exists()
-        else:
-            taken = not _INSERT_STEP.rows([{"id": str(uuid.uuid4()), "flow_id": run.flow.id,
-                                            "member_id": journey.member_id, "node_id": node.id, "outcome": outcome,
-                                            "detail": json.dumps(detail) if detail else None, "at": utc_now()}])
-        if not taken:
-            run.reached[node.id] = run.reached.get(node.id, 0) + 1
-        return not taken
+    @staticmethod
+    def _sample(run: Run, member_id: str, member: dict) -> None:
+        if len(run.sample) < SAMPLE_SIZE and member_id not in {s["member_id"] for s in run.sample}:
+            run.sample.append({"member_id": member_id, "code": member["code"],
+                               "phone_masked": mask_phone(member["phone"])})
 
-    def _act(self, run: Run, journey: Journey, node: Node, member: dict) -> None:
+    def _take(self, run: Run, journey: Journey, node: Node, outcome: str, detail: dict | None = None) -> bool:
+        """Log the member taking a node; False when they took it before (nothing more happens then).
+
+        The chunk's steps were read first; the unique index stays the last word."""
+        key = (journey.member_id, node.id)
+        if key in run.taken:
+            return False
+        run.taken.add(key)
+        run.steps.append({"id": str(uuid.uuid4()), "flow_id": run.flow.id, "member_id": journey.member_id,
+                          "node_id": node.id, "outcome": outcome, "detail": json.dumps(detail) if detail else None,
+                          "at": utc_now()})
+        run.reached[node.id] = run.reached.get(node.id, 0) + 1
+        return True
+
+    def _act(self, run: Run, journey: Journey, node: Node, member: dict) -> tuple[str, dict]:
+        """Do what an action node says; returns its step's outcome and detail."""
         params, member_id = node.params, journey.member_id
-        detail: dict
         if node.kind == "issue_coupon":
             try:
                 with self.app.db.peewee.atomic():  # a savepoint: a refused coupon fails this step, not the run
                     coupon = self.app.coupons.issue(SYSTEM, params["definition_id"], member_id=member_id)[0]
             except DomainError as error:
-                Step.update(outcome="failed", detail=json.dumps({"error": error.message})).where(
-                    (Step.flow_id == run.flow.id) & (Step.member_id == member_id) & (Step.node_id == node.id)
-                ).execute()
-                return
+                return "failed", {"error": error.message}
             journey.coupon_id = coupon.id
-            detail = {"coupon_id": coupon.id, "code": coupon.code}
-        elif node.kind in ("receipt_message", "kiosk_message"):
-            message = Message.create(id=str(uuid.uuid4()), member_id=member_id, channel=node.kind.split("_")[0],
-                                     text=params["text"], flow_id=run.flow.id, node_id=node.id,
-                                     created_at=utc_now())
-            detail = {"message_id": message.id}
-        else:
-            event_id = emit("marketing.message_requested", {
-                "member_id": member_id, "member_code": member["code"], "channel": params["channel"],
-                "template": params["template"], "params": {"level": member["level"], "points": member["points"],
-                                                           "stored_value": member["stored_value"]},
-                "flow_id": run.flow.id, "flow": run.flow.name, "node_id": node.id,
-                "store_id": self.app.config.store.id})
-            detail = {"event_id": event_id}
-        Step.update(detail=json.dumps(detail)).where(
-            (Step.flow_id == run.flow.id) & (Step.member_id == member_id) & (Step.node_id == node.id)).execute()
+            return "done", {"coupon_id": coupon.id, "code": coupon.code}
+        if node.kind in ("receipt_message", "kiosk_message"):
+            message_id = str(uuid.uuid4())
+            _INSERT_MESSAGE.rows([{"id": message_id, "member_id": member_id, "channel": node.kind.split("_")[0],
+                                   "text": params["text"], "flow_id": run.flow.id, "node_id": node.id,
+                                   "created_at": utc_now()}])
+            return "done", {"message_id": message_id}
+        event_id = emit("marketing.message_requested", {
+            "member_id": member_id, "member_code": member["code"], "channel": params["channel"],
+            "template": params["template"], "params": {"level": member["level"], "points": member["points"],
+                                                       "stored_value": member["stored_value"]},
+            "flow_id": run.flow.id, "flow": run.flow.name, "node_id": node.id, "store_id": self.app.config.store.id})
+        return "done", {"event_id": event_id}
 
     # -- events at the checkout -------------------------------------------------------
 
