@@ -16,6 +16,7 @@ from edge.hardware.service import HardwareService
 from edge.inventory.service import InventoryService
 from edge.invoices.service import InvoicesService
 from edge.kiosk.service import KioskService
+from edge.marketing.service import MarketingService
 from edge.members.coupons import CouponsService
 from edge.members.gifts import GiftsService
 from edge.members.level_review import LevelReviewService
@@ -84,6 +85,8 @@ class StoreEdge:
         self.hardware = HardwareService(self)  # last: its receipt sees what the other listeners wrote
         self.kiosk = KioskService(self)
         self.invoices = InvoicesService(self)
+        # after hardware, whose receipts it adds notes to; its sale listener then sees a level just raised
+        self.marketing = MarketingService(self)
 
     @classmethod
     def open(cls, config_path=None, data_dir=None, migrate: bool = True) -> "StoreEdge":

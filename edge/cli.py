@@ -680,6 +680,35 @@ def members_review_levels(ctx: Context, today, dry_run):
 
 
 @main.group()
+def marketing():
+    """Marketing automation (SOP flows): the daily run."""
+
+
+@marketing.command("run")
+@store_options
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="run as of this day (default: today)")
+@click.option("--flow", "flow_id", help="one flow (default: every active flow)")
+@click.option("--dry-run", is_flag=True, help="show who would be reached; write nothing")
+@click.pass_obj
+@domain_errors
+def marketing_run(ctx: Context, today, flow_id, dry_run):
+    """Run active flows: journeys whose wait is over go on, then the triggers' new members enter."""
+    store = ctx.store()
+    day = today.date() if today else None
+    if dry_run:
+        flows = [flow_id] if flow_id else [flow.id for flow in store.marketing.flows() if flow.status == "active"]
+        runs = [store.marketing.dry_run(one, day) for one in flows]
+    else:
+        runs = store.marketing.run(today=day, flow_id=flow_id)
+    for run in runs:
+        reached = ", ".join(f"{node} {count}" for node, count in run["reached"].items()) or "nobody"
+        click.echo(f"{run['name']} ({run['flow_id']}): {run['entered']} entered, {run['resumed']} resumed; "
+                   f"reached: {reached}" + (" (dry run: nothing written)" if dry_run else ""))
+    if not runs:
+        click.echo("no active flows")
+
+
+@main.group()
 def payments():
     """Scan payments (扫码收银): resume after a stop, reconcile with the providers."""
 

@@ -7,6 +7,7 @@ from edge.health import routes as health
 from edge.inventory.routes import routes as inventory
 from edge.invoices.routes import routes as invoices
 from edge.kiosk.routes import routes as kiosk
+from edge.marketing.routes import routes as marketing
 from edge.members.card_routes import routes as card
 from edge.members.coupon_routes import routes as coupons
 from edge.members.gift_routes import routes as gifts
@@ -20,7 +21,7 @@ from edge.shifts.routes import routes as shifts
 from edge.staff.routes import routes as staff
 
 GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members, stored_value, coupons, card,
-          gifts, promotions, payments, hardware, kiosk, invoices)
+          gifts, promotions, payments, hardware, kiosk, invoices, marketing)
 
 
 def all_endpoints() -> list[Endpoint]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import send_from_directory
 
 HERE = Path(__file__).resolve().parent
-SCREENS = ("pos", "kiosk")
+SCREENS = ("pos", "kiosk", "admin")  # admin: the back office, one page per area
 
 
 def attach(flask_app) -> None:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tests.conftest import ADMIN_PIN, APPLES_SKU, CASHIER_PIN, COLA, MANAGER_PIN, WATER, ApiClient
+from tests.marketing_helpers import FLOW_BODY, WELCOME, kiosk_message, saved_flow
 
 
 def client_for(store, flask_app, *, lane: int, pin: str | None = CASHIER_PIN, kind: str = "terminal",
@@ -194,6 +195,16 @@ def kiosk_member(w: World, points: int = 0) -> ApiClient:
     return kiosk
 
 
+def kiosk_member_with_message(w: World) -> ApiClient:
+    """A member signed in at a new kiosk with one kiosk message waiting (from a welcome flow, paused again after);
+    the message's id is ``message_id``."""
+    flow_id = saved_flow(w, {"name": "入会欢迎", **WELCOME}, active=True)
+    kiosk = kiosk_member(w)
+    assert w.manager.post(f"/marketing/flows/{flow_id}/pause").status_code == 200
+    kiosk.message_id = kiosk.get("/kiosk/me/messages").json["messages"][0]["id"]
+    return kiosk
+
+
 def invoice_body(w: World) -> dict:
     sale_id, _ = w.completed_sale()
     return {"receipt": w.cashier.get(f"/sales/{sale_id}").json["receipt_no"], "title": "上海某某贸易有限公司",
@@ -278,4 +289,14 @@ MUTATIONS = {
     "request invoice": lambda w: (w.cashier, "POST", "/invoice-requests", invoice_body(w)),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
+    "create flow": lambda w: (w.manager, "POST", "/marketing/flows", FLOW_BODY),
+    "change flow": lambda w: (w.manager, "PATCH", f"/marketing/flows/{saved_flow(w)}", {**FLOW_BODY, "name": "改名"}),
+    "delete flow": lambda w: (w.manager, "DELETE", f"/marketing/flows/{saved_flow(w)}", None),
+    "validate flow": lambda w: (w.manager, "POST", "/marketing/flows/validate",
+                                {"nodes": FLOW_BODY["nodes"], "edges": FLOW_BODY["edges"]}),
+    "activate flow": lambda w: (w.manager, "POST", f"/marketing/flows/{saved_flow(w)}/activate", None),
+    "pause flow": lambda w: (w.manager, "POST", f"/marketing/flows/{saved_flow(w, active=True)}/pause", None),
+    "kiosk message shown": lambda w: (w.cashier, "POST", f"/marketing/messages/{kiosk_message(w)}/shown", None),
+    "kiosk message shown to its member": lambda w: ((k := kiosk_member_with_message(w)), "POST",
+                                                    f"/kiosk/me/messages/{k.message_id}/shown", None),
 }

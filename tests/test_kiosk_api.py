@@ -23,7 +23,8 @@ KIOSK_REACHABLE = {
     "POST /kiosk/members", "POST /kiosk/sessions", "DELETE /kiosk/session", "GET /kiosk/settings", "GET /kiosk/me",
     "PATCH /kiosk/me", "POST /kiosk/me/pin", "POST /kiosk/me/consent/withdraw", "POST /kiosk/me/gift-redemptions",
     "GET /kiosk/me/gift-redemptions/{code}/code.svg", "POST /kiosk/price-checks", "POST /invoice-requests",
-    "GET /invoice-requests", "GET /invoice-requests/{request_id}",
+    "GET /invoice-requests", "GET /invoice-requests/{request_id}", "GET /kiosk/me/messages",
+    "POST /kiosk/me/messages/{message_id}/shown",
 }
 
 
@@ -217,11 +218,12 @@ ME_CALLS = [("GET", "/kiosk/me", None), ("PATCH", "/kiosk/me", {"name": "王小�
             ("POST", "/kiosk/me/pin", {"pin": "592013", "current_pin": PIN}),
             ("POST", "/kiosk/me/consent/withdraw", {"purposes": ["membership"]}),
             ("POST", "/kiosk/me/gift-redemptions", {"gift_id": "any", "qty": 1}),
-            ("GET", "/kiosk/me/gift-redemptions/G12345674/code.svg", None)]
+            ("GET", "/kiosk/me/gift-redemptions/G12345674/code.svg", None), ("GET", "/kiosk/me/messages", None),
+            ("POST", "/kiosk/me/messages/any/shown", None)]
 
 
 def test_every_call_about_me_is_in_the_session_checks():
-    checked = {re.sub(r"G\d+", "{code}", path) for _, path, _ in ME_CALLS}
+    checked = {re.sub(r"G\d+", "{code}", path).replace("/any/", "/{message_id}/") for _, path, _ in ME_CALLS}
     assert checked == {e.path for e in all_endpoints() if re.match(r"/kiosk/me(/|$)", e.path)}
 
 

@@ -40,6 +40,7 @@ OTHER_REQUESTS = {
                                 "/devices/pair/{id}/claim".format(**(p := pairing(w))), {"secret": p["secret"]}),
     "scan payment": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/payments",
                                {"code": payment_code("alipay"), "amount": 200}),
+    "run flows": lambda w: (w.manager, "POST", "/marketing/run", {}),
 }
 OTHER_REQUESTS.update({
     "join at kiosk": lambda w: (new_kiosk(w), "POST", "/kiosk/members", kiosk_join_body()),
@@ -79,6 +80,8 @@ EXAMPLE_OF = {
     "PATCH /kiosk/me": "edit own details", "POST /kiosk/me/pin": "set kiosk pin",
     "POST /kiosk/me/consent/withdraw": "withdraw consent", "POST /kiosk/me/gift-redemptions": "redeem gift at kiosk",
     "POST /kiosk/price-checks": "price check", "POST /invoice-requests": "request invoice",
+    "POST /marketing/flows": "create flow", "PATCH /marketing/flows/{flow_id}": "change flow",
+    "POST /marketing/flows/validate": "validate flow", "POST /marketing/run": "run flows",
 }
 
 

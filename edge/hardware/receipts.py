@@ -23,7 +23,8 @@ def tender_label(app, method: str) -> str:
     return app.sales.tenders.get(method).label.split(" ")[0]
 
 
-def receipt_for(app, sale, lines, payments, reprint: bool = False) -> Receipt:
+def receipt_for(app, sale, lines, payments, reprint: bool = False, notes: list[str] = ()) -> Receipt:
+    """The receipt; ``notes`` (messages for the member) print above the thanks."""
     store = app.config.store
     printed_lines = [{
         "name": line.name, "qty_text": qty_text(line), "unit_price": line.unit_price, "total": line.gross,
@@ -44,7 +45,7 @@ def receipt_for(app, sale, lines, payments, reprint: bool = False) -> Receipt:
         discounts=[{"label": "整单优惠", "amount": sale_discount}] if sale_discount else [],
         subtotal=sale.subtotal, total=sale.total + sale.rounding, rounding=sale.rounding,
         payments=[{"label": tender_label(app, p["method"]), "amount": p["tendered"]} for p in payments],
-        change=sale.change, member=member, footer=["谢谢惠顾，欢迎再次光临"],
+        change=sale.change, member=member, footer=[*notes, "谢谢惠顾，欢迎再次光临"],
         invoice_url=_invoice_url(app, sale),
         reprint=reprint,
     )

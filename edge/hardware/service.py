@@ -34,6 +34,9 @@ class HardwareService:
         app.sales.completion_listeners.append(self._on_sale_completed)
         app.shifts.close_listeners.append(self._on_shift_closed)
         app.shifts.cash_listeners.append(self._on_cash_movement)
+        # Other domains (marketing) add lines to a sale's receipt, inside its transaction: (sale) -> list[str].
+        # Only a receipt that is printed asks them, so what they hand over is on paper.
+        self.receipt_notes: list = []
 
     def printer_for_lane(self, lane: int | None) -> str | None:
         section = device_for_lane(self.devices, "printer", lane)
@@ -45,7 +48,8 @@ class HardwareService:
         printer = self.printer_for_lane(sale.lane)
         job = None
         if printer is not None:
-            document = receipt_for(self.app, sale, lines, sale.payments_taken)
+            notes = [text for note in self.receipt_notes for text in note(sale)]
+            document = receipt_for(self.app, sale, lines, sale.payments_taken, notes=notes)
             job = self.jobs.enqueue(printer, "receipt", document, ref=sale.id)
         cash = sum(row["tendered"] for row in sale.payments_taken
                    if self.app.sales.tenders.get(row["method"]).gives_change)

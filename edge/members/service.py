@@ -48,6 +48,9 @@ class MembersService:
         self.merge_listeners: list = []
         # ... and settle what an erased member holds, or refuse: (member, caller) -> dict or None.
         self.erase_listeners: list = []
+        # ... and act on a new member inside the registration's transaction (marketing's welcome flows):
+        # (member, caller) -> None.
+        self.registration_listeners: list = []
 
     # -- what the customer is told --------------------------------------------
 
@@ -144,6 +147,8 @@ class MembersService:
                          entity="member", entity_id=member.id,
                          data={"code": member.code, "phone": mask_phone(national), "minor": minor,
                                "channel": channel})
+            for listener in self.registration_listeners:
+                listener(member, caller)
         return member
 
     def _unused_code(self) -> str:

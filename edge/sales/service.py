@@ -49,6 +49,9 @@ class SalesService:
         # Other domains (members: points, levels) act on a completing sale inside its transaction;
         # each returns what it adds to the sale.completed event, or None.
         self.completion_listeners: list = []
+        # ... and take note of a line taken off an open cart (marketing: interest without purchase), inside
+        # the cart edit's transaction: (sale, line, caller) -> None.
+        self.line_removal_listeners: list = []
         # The promotions service (edge.promotions) prices each cart change when it is wired in.
         self.promotions = None
 
@@ -299,6 +302,8 @@ class SalesService:
             line = self._line(sale, line_id)
             line.delete_instance()
             self._reprice(sale, self.lines(sale), promotions_stale=line.promo_discount > 0)
+            for listener in self.line_removal_listeners:
+                listener(sale, line, caller)
         return sale
 
     def set_discount(self, sale_id: str, caller: Caller, discount: Discount | None,
