@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from edge import logs
 from edge.app import StoreEdge, resolve_data_dir
 from edge.db import DB_FILENAME
 from edge.config import ConfigError, load_config
@@ -92,6 +93,7 @@ def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | No
     from edge.server import GunicornServer
 
     store = ctx.store()
+    logs.setup("web", store.config.store.id)  # in the arbiter: the worker inherits it
     web = store.config.web
     data_dir = str(store.data_dir)
     store.db.close()  # the worker opens its own connections after the fork
@@ -191,6 +193,7 @@ def gateway(ctx: Context, url):
     from drivers.gateway.service import Gateway
 
     store = ctx.store()
+    logs.setup("gateway", store.config.store.id)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -834,6 +837,7 @@ def sync(ctx: Context):
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    logs.setup("sync", store.config.store.id)
     click.echo(f"sync: store {store.config.store.id} to {store.config.hq.broker}", err=True)
     service = SyncService(store)
     notify("READY=1")

@@ -17,6 +17,7 @@ from drivers.gateway.link import WebLink
 from drivers.gateway.printing import PrinterWorker
 from edge.field.tls import loopback_context, loopback_url
 from edge.hardware.token import gateway_token
+from edge.logs import fields
 
 log = logging.getLogger("storeedge.gateway")
 
@@ -81,7 +82,8 @@ class Gateway:
         self._reported[name] = (state, detail)
         lane = self.devices.lanes.get(name)
         if self.jobs.set_state(name, self.kinds.get(name, "printer"), lane, state, detail):
-            log.info("%s: %s%s", name, state, f" ({detail})" if detail else "")
+            log.info("%s: %s%s", name, state, f" ({detail})" if detail else "",
+                     extra=fields(device=name, device_state=state, lane=lane))
             self.link.send({"type": "device.state", "name": name, "kind": self.kinds.get(name), "lane": lane,
                             "state": state, "detail": detail})
 
