@@ -77,11 +77,14 @@ class Advertiser:
 
     def start(self) -> None:
         self.addresses = local_addresses(self.interfaces)
-        bind = "all" if "all" in self.interfaces else self.addresses
-        self._zeroconf = Zeroconf(interfaces=bind if bind == "all" else bind or ["127.0.0.1"],
-                                  ip_version=IPVersion.V4Only)
+        self._open()
         self._register()
         self._thread.start()
+
+    def _open(self) -> None:
+        """zeroconf's sockets, bound to the addresses the box has now (a socket on a vanished one cannot send)."""
+        bind = "all" if "all" in self.interfaces else self.addresses or ["127.0.0.1"]
+        self._zeroconf = Zeroconf(interfaces=bind, ip_version=IPVersion.V4Only)
 
     def stop(self) -> None:
         self._stop.set()
@@ -110,9 +113,11 @@ class Advertiser:
         while not self._stop.wait(self.poll_seconds):
             current = local_addresses(self.interfaces)
             if current != self.addresses:
-                for info in self._infos:
-                    self._zeroconf.unregister_service(info)
+                log.info("addresses changed from %s to %s: announcing again", self.addresses, current)
+                self._zeroconf.unregister_all_services()  # goodbye for the old address: browsers drop it
+                self._zeroconf.close()
                 self.addresses = current
+                self._open()
                 self._register()
 
 

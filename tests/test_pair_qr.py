@@ -45,8 +45,10 @@ def test_the_qr_code_opens_the_pos_at_the_box_s_https_name(tmp_path):
 
 
 def test_without_tls_the_qr_code_has_the_http_url_of_the_chosen_screen(tmp_path):
-    _, printed, _ = printed_pairing(tmp_path, {"store": {"id": "S007"}, "web": {"port": 8080}}, "--screen", "display")
+    done, printed, _ = printed_pairing(tmp_path, {"store": {"id": "S007"}, "web": {"port": 8080}}, "--screen",
+                                       "display")
     assert printed.qr == ["http://store-s007.local:8080/display?pair=S007"]
+    assert "web listens on 127.0.0.1 only" in done.stderr  # the development default: said, printed all the same
 
 
 def test_a_store_without_a_printer_is_told_so_and_nothing_is_queued(tmp_path):

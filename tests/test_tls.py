@@ -37,6 +37,11 @@ def test_a_second_run_keeps_the_pair_and_renew_replaces_it(tmp_path):
     assert fingerprint(tmp_path / "web.crt") != first
 
 
+def test_a_store_id_that_cannot_be_a_host_name_is_refused_and_nothing_written(tmp_path):
+    done = storeedge("tls", "--store-id", "S 042/x", "--dir", str(tmp_path / "tls"), check=False)
+    assert done.returncode == 2 and "--store-id: store.id" in done.stderr and not (tmp_path / "tls").exists()
+
+
 def test_tls_needs_both_files_and_is_off_by_default():
     assert parse_config({}).web.tls is False  # `make run` stays plain HTTP
     with pytest.raises(ConfigError, match="web: .*tls = true needs cert_file and key_file"):
