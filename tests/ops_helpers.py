@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edge.field.provision import to_toml
-from tests.server_helpers import CLEAN_ENV, REPO_ROOT, START_TIMEOUT, STOREEDGE, free_port, storeedge
+from edge.field.tls import make_certificate
+from tests.server_helpers import CLEAN_ENV, REPO_ROOT, START_TIMEOUT, STOREEDGE, free_port
 
 
 def store_config(tmp_path: Path, config: dict) -> Path:
@@ -24,8 +25,9 @@ def store_config(tmp_path: Path, config: dict) -> Path:
 
 
 def tls_config(tmp_path: Path, store_id: str = "S042", **extra) -> dict:
-    """A config whose web serves HTTPS on a free port, with a certificate made by `storeedge tls`."""
-    storeedge("tls", "--store-id", store_id, "--dir", str(tmp_path / "tls"))
+    """A config whose web serves HTTPS on a free port, with the certificate `storeedge tls` makes (made here in
+    the test's process: test_tls runs the command itself)."""
+    make_certificate(store_id, tmp_path / "tls")
     web = {"host": "127.0.0.1", "port": free_port(), "tls": True,
            "cert_file": str(tmp_path / "tls/web.crt"), "key_file": str(tmp_path / "tls/web.key")}
     return {"store": {"id": store_id, "name": "人民路店"}, "web": web, **extra}
