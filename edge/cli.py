@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from edge import logs
 from edge.app import StoreEdge, resolve_data_dir
 from edge.db import DB_FILENAME
 from edge.config import ConfigError, load_config
@@ -92,15 +93,17 @@ def _run_web(ctx: Context, host: str | None, port: int | None, threads: int | No
     from edge.server import GunicornServer
 
     store = ctx.store()
+    logs.setup("web", store.config.store.id)  # in the arbiter: the worker inherits it
     web = store.config.web
     data_dir = str(store.data_dir)
     store.db.close()  # the worker opens its own connections after the fork
-    click.echo(f"StoreEdge {store.config.store.id} on http://{host or web.host}:{port or web.port} "
+    scheme = "https" if web.tls else "http"
+    click.echo(f"StoreEdge {store.config.store.id} on {scheme}://{host or web.host}:{port or web.port} "
                f"(data in {data_dir})", err=True)
     click.echo(store.payments.describe(), err=True)
     with _advertised(store.config, port or web.port):  # here, in gunicorn's arbiter: once per box
         GunicornServer(ctx.config_path, data_dir, host or web.host, port or web.port, threads or web.threads,
-                       access_log).run()
+                       access_log, (web.cert_file, web.key_file) if web.tls else None).run()
 
 
 @contextlib.contextmanager
@@ -111,7 +114,12 @@ def _advertised(config, port: int):
         return
     from edge.discovery import Advertiser
 
-    advertiser = Advertiser(config.store.id, config.store.name, port, config.discovery.interfaces)
+    fingerprint = None
+    if config.web.tls:
+        from edge.field.tls import fingerprint as of_certificate
+
+        fingerprint = of_certificate(config.web.cert_file)
+    advertiser = Advertiser(config.store.id, config.store.name, port, config.discovery.interfaces, fingerprint)
     try:
         advertiser.start()
     except OSError as error:
@@ -159,6 +167,7 @@ def _start_gateway(ctx: Context, port: int | None):
 
     store = ctx.store()
     configured = bool(store.config.devices)
+    scheme = "wss" if store.config.web.tls else "ws"
     data_dir = str(store.data_dir)
     store.db.close()
     if not configured:
@@ -168,7 +177,7 @@ def _start_gateway(ctx: Context, port: int | None):
     if ctx.config_path:
         command += ["--config", ctx.config_path]
     if port:
-        command += ["--url", f"ws://127.0.0.1:{port}/ws/gateway"]
+        command += ["--url", f"{scheme}://127.0.0.1:{port}/ws/gateway"]
     return subprocess.Popen(command)
 
 
@@ -184,6 +193,7 @@ def gateway(ctx: Context, url):
     from drivers.gateway.service import Gateway
 
     store = ctx.store()
+    logs.setup("gateway", store.config.store.id)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -210,10 +220,14 @@ def scan(ctx: Context, code, lane, url):
 
     from edge.hardware.token import gateway_token
 
+    from edge.field.tls import loopback_context, loopback_url
+
     store = ctx.store()
-    url = url or store.config.gateway.url or f"ws://127.0.0.1:{store.config.web.port}/ws/gateway"
+    web = store.config.web
+    url = url or store.config.gateway.url or loopback_url(web, "/ws/gateway", websocket=True)
     try:
-        ws = simple_websocket.Client.connect(url, headers={"Authorization": f"Bearer {gateway_token(store)}"})
+        ws = simple_websocket.Client.connect(url, headers={"Authorization": f"Bearer {gateway_token(store)}"},
+                                             ssl_context=loopback_context(web.cert_file) if web.tls else None)
     except Exception as error:
         raise click.ClickException(f"web is not reachable at {url}: {error}") from None
     try:
@@ -363,10 +377,13 @@ def doctor(ctx: Context, as_json, gateway_user):
 @click.option("--admin-name", default="admin", show_default=True)
 @click.option("--admin-pin", envvar="STOREEDGE_ADMIN_PIN", help="the first admin's PIN (better: $STOREEDGE_ADMIN_PIN)")
 @click.option("--force", is_flag=True, help="write the config although one exists")
+@click.option("--https-port", type=click.IntRange(1, 65535), default=8443, show_default=True,
+              help="web serves the LAN over HTTPS here, with a self-signed certificate for store-<id>.local")
+@click.option("--no-tls", is_flag=True, help="no HTTPS: web stays plain HTTP on loopback (behind a proxy)")
 @click.pass_obj
 def provision(ctx: Context, store_id, chain_id, store_name, broker, username, password, ca_file, cert_file,
-              key_file, devices, admin_name, admin_pin, force):
-    """Write this box's config (mode 0600) and HQ certificates, and add the first admin."""
+              key_file, devices, admin_name, admin_pin, force, https_port, no_tls):
+    """Write this box's config (mode 0600), HQ certificates and HTTPS certificate, and add the first admin."""
     import os
 
     from edge.field.provision import Provisioning, ProvisionError, parse_device, provision as write
@@ -376,7 +393,8 @@ def provision(ctx: Context, store_id, chain_id, store_name, broker, username, pa
                     {"ca_file": ca_file, "cert_file": cert_file, "key_file": key_file}.items() if value}
     try:
         plan = Provisioning(store_id, chain_id, store_name, broker, username, password, certificates,
-                            [parse_device(text) for text in devices], admin_name, admin_pin)
+                            [parse_device(text) for text in devices], admin_name, admin_pin,
+                            None if no_tls else https_port)
         for line in write(plan, config_path, resolve_data_dir(ctx.data_dir), force):
             click.echo(line)
     except ProvisionError as error:
@@ -848,6 +866,7 @@ def sync(ctx: Context):
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    logs.setup("sync", store.config.store.id)
     click.echo(f"sync: store {store.config.store.id} to {store.config.hq.broker}", err=True)
     service = SyncService(store)
     notify("READY=1")
@@ -857,6 +876,10 @@ def sync(ctx: Context):
 from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)
 
 main.add_command(hq)
+
+from edge.field.commands import register as register_field_service  # noqa: E402  (its own module)
+
+register_field_service(main, devices, store_options, Refused)
 
 
 @bench.command("devices")

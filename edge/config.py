@@ -319,6 +319,16 @@ class WebSection(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     threads: int = Field(16, ge=1, le=256)
+    # HTTPS on `port` (README, Field service: `storeedge tls` makes the pair); off: plain HTTP, as in development
+    tls: bool = False
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @model_validator(mode="after")
+    def _tls_needs_its_files(self):
+        if self.tls and not (self.cert_file and self.key_file):
+            raise ValueError("tls = true needs cert_file and key_file (storeedge tls makes them)")
+        return self
 
 
 class WeChatPaySection(Strict):

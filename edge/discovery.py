@@ -2,7 +2,8 @@
 
 The box is `_storeedge._tcp.local.` and `_http._tcp.local.`, host name
 `store-<id>.local.`, with TXT records for its store id, name, version and API
-path. The advertiser runs once per box (in web's main process, not in each
+path; with TLS on, also `https_port` and `cert_sha256` (the certificate's
+fingerprint, for a tablet to pin). The advertiser runs once per box (in web's main process, not in each
 worker), announces again when the box's addresses change, and unregisters on
 stop. Interfaces come from [discovery]: the default is loopback only, so a
 development machine never multicasts on the office network.
@@ -48,9 +49,12 @@ def local_addresses(interfaces: list[str]) -> list[str]:
     return sorted(set(found))
 
 
-def service_infos(store_id: str, store_name: str, port: int, addresses: list[str]) -> list[ServiceInfo]:
-    """The two records the box answers with, one per service type."""
+def service_infos(store_id: str, store_name: str, port: int, addresses: list[str],
+                  fingerprint: str | None = None) -> list[ServiceInfo]:
+    """The two records the box answers with, one per service type; `fingerprint` when web serves HTTPS."""
     properties = {"store_id": store_id, "name": store_name, "version": __version__, "api": API_PATH}
+    if fingerprint:
+        properties |= {"https_port": str(port), "cert_sha256": fingerprint}
     packed = [socket.inet_aton(address) for address in addresses]
     return [ServiceInfo(kind, f"StoreEdge {store_id}.{kind}", port=port, properties=properties,
                         server=host_name(store_id), addresses=packed) for kind in (STOREEDGE_TYPE, HTTP_TYPE)]
@@ -60,8 +64,9 @@ class Advertiser:
     """Registers the box's services; re-registers when its addresses change; unregisters on stop."""
 
     def __init__(self, store_id: str, store_name: str, port: int, interfaces: list[str],
-                 poll_seconds: float = ADDRESS_POLL_SECONDS):
+                 fingerprint: str | None = None, poll_seconds: float = ADDRESS_POLL_SECONDS):
         self.store_id, self.store_name, self.port = store_id, store_name, port
+        self.fingerprint = fingerprint
         self.interfaces = interfaces
         self.poll_seconds = poll_seconds
         self.addresses: list[str] = []
@@ -72,11 +77,14 @@ class Advertiser:
 
     def start(self) -> None:
         self.addresses = local_addresses(self.interfaces)
-        bind = "all" if "all" in self.interfaces else self.addresses
-        self._zeroconf = Zeroconf(interfaces=bind if bind == "all" else bind or ["127.0.0.1"],
-                                  ip_version=IPVersion.V4Only)
+        self._open()
         self._register()
         self._thread.start()
+
+    def _open(self) -> None:
+        """zeroconf's sockets, bound to the addresses the box has now (a socket on a vanished one cannot send)."""
+        bind = "all" if "all" in self.interfaces else self.addresses or ["127.0.0.1"]
+        self._zeroconf = Zeroconf(interfaces=bind, ip_version=IPVersion.V4Only)
 
     def stop(self) -> None:
         self._stop.set()
@@ -95,7 +103,7 @@ class Advertiser:
         self.stop()
 
     def _register(self) -> None:
-        self._infos = service_infos(self.store_id, self.store_name, self.port, self.addresses)
+        self._infos = service_infos(self.store_id, self.store_name, self.port, self.addresses, self.fingerprint)
         for info in self._infos:
             self._zeroconf.register_service(info, allow_name_change=True)
         log.info("advertised store-%s.local at %s port %d", self.store_id.lower(), self.addresses, self.port)
@@ -105,9 +113,11 @@ class Advertiser:
         while not self._stop.wait(self.poll_seconds):
             current = local_addresses(self.interfaces)
             if current != self.addresses:
-                for info in self._infos:
-                    self._zeroconf.unregister_service(info)
+                log.info("addresses changed from %s to %s: announcing again", self.addresses, current)
+                self._zeroconf.unregister_all_services()  # goodbye for the old address: browsers drop it
+                self._zeroconf.close()
                 self.addresses = current
+                self._open()
                 self._register()
 
 
@@ -117,6 +127,7 @@ class Found:
     name: str
     version: str
     url: str
+    cert_sha256: str = ""  # set when the box serves HTTPS: the certificate to expect
 
 
 def browse(seconds: float, interfaces: list[str] | str = "all") -> list[Found]:
@@ -133,8 +144,10 @@ def browse(seconds: float, interfaces: list[str] | str = "all") -> list[Found]:
         if info is None or not info.parsed_addresses():
             return
         txt = {key.decode(): (value or b"").decode() for key, value in info.properties.items()}
+        scheme = "https" if txt.get("https_port") else "http"
         found[name] = Found(txt.get("store_id", ""), txt.get("name", ""), txt.get("version", ""),
-                            f"http://{info.parsed_addresses()[0]}:{info.port}{txt.get('api', API_PATH)}")
+                            f"{scheme}://{info.parsed_addresses()[0]}:{info.port}{txt.get('api', API_PATH)}",
+                            txt.get("cert_sha256", ""))
         resolved.set()
 
     browser = ServiceBrowser(zeroconf, STOREEDGE_TYPE, handlers=[on_change])

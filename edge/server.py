@@ -18,7 +18,7 @@ class GunicornServer(BaseApplication):
     """gunicorn with our settings; the store is opened in the worker, after the fork."""
 
     def __init__(self, config_path: str | None, data_dir: str, host: str, port: int, threads: int,
-                 access_log: bool = False):
+                 access_log: bool = False, certificate: tuple[str, str] | None = None):
         self.config_path = config_path
         self.data_dir = data_dir
         self.settings = {
@@ -31,6 +31,9 @@ class GunicornServer(BaseApplication):
             "timeout": 60,
             "accesslog": "-" if access_log else None,
             "post_worker_init": _worker_ready,
+            # HTTPS when [web] tls is on: (cert_file, key_file)
+            "certfile": certificate[0] if certificate else None,
+            "keyfile": certificate[1] if certificate else None,
         }
         super().__init__()
 
@@ -57,8 +60,13 @@ def _worker_ready(worker) -> None:
     notify(f"READY=1\nSTATUS=serving on {worker.cfg.bind[0]}")
     watchdog = Watchdog(any_pid=True)  # systemd watches the arbiter; the worker is what can hang
     if watchdog.interval is not None:
-        url = f"http://{_loopback(worker.cfg.bind[0])}/api/v1/health"
-        threading.Thread(target=_watch_health, args=(watchdog, url), name="watchdog", daemon=True).start()
+        url = f"{'https' if worker.cfg.is_ssl else 'http'}://{_loopback(worker.cfg.bind[0])}/api/v1/health"
+        context = None
+        if worker.cfg.is_ssl:
+            from edge.field.tls import loopback_context
+
+            context = loopback_context(worker.cfg.certfile)
+        threading.Thread(target=_watch_health, args=(watchdog, url, context), name="watchdog", daemon=True).start()
 
 
 def _loopback(bind: str) -> str:
@@ -67,11 +75,11 @@ def _loopback(bind: str) -> str:
     return f"{'127.0.0.1' if host in ('0.0.0.0', '') else '[::1]' if host in ('[::]', '::') else host}:{port}"
 
 
-def _watch_health(watchdog, url: str) -> None:
+def _watch_health(watchdog, url: str, context) -> None:
     """Ping only after the worker served a real request: a hung worker stops the pings and gets restarted."""
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=watchdog.interval) as answer:
+            with urllib.request.urlopen(url, timeout=watchdog.interval, context=context) as answer:
                 if answer.status == 200:
                     watchdog.ping()
         except OSError:

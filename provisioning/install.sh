@@ -126,6 +126,7 @@ if on_system; then
   if [ "$installed" != "$wanted" ]; then
     "$venv/bin/pip" install -q "$source_dir"
     changed "installed storeedge $wanted into $venv"
+    if [ -n "$installed" ]; then upgraded_from=$installed; fi
   fi
 else
   note "under --root: no venv in $venv (pip installs on the box itself)"
@@ -166,6 +167,18 @@ for unit in "${enable[@]}"; do
     changed "enabled $unit"
   fi
 done
+# A new release over a store: its migrations run with the services stopped, after a backup, checked, and
+# rolled back if anything fails (storeedge upgrade); the services are not started on a failed upgrade.
+if on_system && [ -n "${upgraded_from:-}" ] && [ -e /var/lib/storeedge/storeedge.db ]; then
+  systemctl stop storeedge-web.service storeedge-gateway.service storeedge-sync.service
+  if ! runuser -u "$user" -- env STOREEDGE_CONFIG=/etc/storeedge/storeedge.toml \
+      "$venv/bin/storeedge" --data-dir /var/lib/storeedge upgrade; then
+    echo "install.sh: the store's upgrade from $upgraded_from failed and was rolled back (the data is as" \
+      "before); the services stay stopped: install the previous release again, or see README, Upgrades" >&2
+    exit 1
+  fi
+  changed "upgraded the store from $upgraded_from"
+fi
 if on_system; then
   systemctl daemon-reload
   systemctl start "${enable[@]}"

@@ -15,6 +15,8 @@ import pytest
 from edge import __version__
 from edge.config import ConfigError, parse_config
 from edge.discovery import HTTP_TYPE, STOREEDGE_TYPE, host_name, service_infos
+from edge.field.tls import fingerprint
+from tests.ops_helpers import store_config, tls_config
 from tests.server_helpers import CLEAN_ENV, REPO_ROOT, free_port, storeedge
 
 
@@ -30,7 +32,7 @@ def in_namespace(*args: str) -> dict:
 def test_the_advertised_box_is_found_with_its_txt_records_and_gone_after_stop():
     seen = in_namespace("advertised", "S042", "人民路店", "8080")
     assert seen["found"] == [{"store_id": "S042", "name": "人民路店", "version": __version__,
-                              "url": "http://127.0.0.1:8080/api/v1"}]
+                              "url": "http://127.0.0.1:8080/api/v1", "cert_sha256": ""}]
     assert seen["after_stop"] == []
 
 
@@ -41,8 +43,18 @@ def test_web_advertises_once_while_it_runs(tmp_path):
     port = str(free_port())
     seen = in_namespace("web", str(tmp_path / "data"), str(config), port)
     assert seen["found"] == [{"store_id": "S007", "name": "东门店", "version": __version__,
-                              "url": f"http://127.0.0.1:{port}/api/v1"}]
+                              "url": f"http://127.0.0.1:{port}/api/v1", "cert_sha256": ""}]
     assert seen["after_stop"] == []  # unregistered when systemd stops web
+
+
+def test_web_over_tls_announces_its_https_port_and_certificate_fingerprint(tmp_path):
+    config = tls_config(tmp_path, discovery={"enabled": True})
+    port = config["web"]["port"]
+    storeedge("--data-dir", str(tmp_path / "data"), "db", "migrate")
+    seen = in_namespace("web", str(tmp_path / "data"), str(store_config(tmp_path, config)), str(port))
+    assert seen["found"] == [{"store_id": "S042", "name": "人民路店", "version": __version__,
+                              "url": f"https://127.0.0.1:{port}/api/v1",
+                              "cert_sha256": fingerprint(tmp_path / "tls/web.crt")}]
 
 
 def test_the_box_answers_both_service_types_as_store_id_dot_local():
@@ -52,6 +64,8 @@ def test_the_box_answers_both_service_types_as_store_id_dot_local():
     assert infos[0].properties == {b"store_id": b"S042", b"name": "人民路店".encode(), b"version": __version__.encode(),
                                    b"api": b"/api/v1"}
     assert infos[0].parsed_addresses() == ["192.168.1.20"]
+    with_tls = service_infos("S042", "人民路店", 8443, ["192.168.1.20"], fingerprint="AB:CD")
+    assert (with_tls[0].properties[b"https_port"], with_tls[0].properties[b"cert_sha256"]) == (b"8443", b"AB:CD")
 
 
 def test_discovery_is_off_and_on_loopback_by_default_and_needs_an_interface():

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from edge.config import load_config
+from edge.field.tls import fingerprint
 from edge.staff.secrets import SECRET_FILENAME, pin_lookup
 from tests.server_helpers import query, storeedge
 
@@ -77,3 +78,18 @@ def test_a_second_first_admin_is_refused(tmp_path):
     done = provision(tmp_path, "--admin-pin", "5812", "--force", check=False)
     assert done.returncode == 2 and "has an admin already" in done.stderr
     assert sqlite3.connect(tmp_path / "data/storeedge.db").execute("SELECT COUNT(*) FROM staff").fetchone() == staff
+
+
+def test_a_provisioned_box_serves_the_lan_over_https_with_its_own_certificate(tmp_path):
+    done = provision(tmp_path)
+    web = load_config(tmp_path / "etc/storeedge.toml").web
+    assert (web.host, web.port, web.tls) == ("0.0.0.0", 8443, True)
+    assert web.cert_file == str(tmp_path / "etc/web.crt") and (tmp_path / "etc/web.crt").is_file()
+    assert (tmp_path / "etc/web.key").stat().st_mode & 0o777 == 0o600
+    assert f"SHA-256 {fingerprint(tmp_path / 'etc/web.crt')}" in done.stdout
+
+
+def test_no_tls_keeps_web_on_plain_http_and_loopback(tmp_path):
+    provision(tmp_path, "--no-tls")
+    web = load_config(tmp_path / "etc/storeedge.toml").web
+    assert (web.host, web.tls) == ("127.0.0.1", False) and not (tmp_path / "etc/web.key").exists()

@@ -23,8 +23,10 @@ SCAN_SHELF_LIFE = 10.0  # seconds: an older scan is not put into a cart when web
 
 
 class WebLink:
-    def __init__(self, url: str, token: str, on_message, reconnect_seconds: float = 1.0, backlog: int = 100):
+    def __init__(self, url: str, token: str, on_message, reconnect_seconds: float = 1.0, backlog: int = 100,
+                 ssl_context=None):
         self.url = url
+        self.ssl_context = ssl_context  # wss:// to web with [web] tls on: trusts the box's own certificate
         self.token = token
         self.on_message = on_message
         self.reconnect_seconds = reconnect_seconds
@@ -65,7 +67,8 @@ class WebLink:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                ws = simple_websocket.Client.connect(self.url, headers={"Authorization": f"Bearer {self.token}"})
+                ws = simple_websocket.Client.connect(self.url, headers={"Authorization": f"Bearer {self.token}"},
+                                                     ssl_context=self.ssl_context)
             except Exception as error:
                 log.info("web not reachable at %s (%s); retrying", self.url, error)
                 self._stop.wait(self.reconnect_seconds)

@@ -8,6 +8,7 @@ import threading
 from drivers.errors import DeviceGone
 from drivers.printer.document import Receipt, TextPage
 from drivers.printer.layout import render
+from edge.logs import fields
 
 log = logging.getLogger("storeedge.gateway.printing")
 
@@ -45,7 +46,7 @@ class PrinterWorker:
                 with self.printer.lock:
                     worked = self.work()
             except Exception:
-                log.exception("printer %s: unexpected failure", self.printer.name)
+                log.exception("printer %s: unexpected failure", self.printer.name, extra=fields(device=self.printer.name))
                 worked = False
             if not worked:
                 self.wake.wait(self.retry_seconds)

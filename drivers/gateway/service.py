@@ -15,7 +15,9 @@ from drivers import factory
 from drivers.gateway.devices import OnDemand, ScannerWorker
 from drivers.gateway.link import WebLink
 from drivers.gateway.printing import PrinterWorker
+from edge.field.tls import loopback_context, loopback_url
 from edge.hardware.token import gateway_token
+from edge.logs import fields
 
 log = logging.getLogger("storeedge.gateway")
 
@@ -29,8 +31,9 @@ class Gateway:
         self.kinds = {s.name: s.kind for s in self.config.devices}
         self._reported: dict[str, tuple] = {}
         self.jobs = store.hardware.jobs
-        url = url or settings.url or f"ws://127.0.0.1:{self.config.web.port}/ws/gateway"
-        self.link = WebLink(url, gateway_token(store), self.on_message, settings.reopen_seconds)
+        url = url or settings.url or loopback_url(self.config.web, "/ws/gateway", websocket=True)
+        self.link = WebLink(url, gateway_token(store), self.on_message, settings.reopen_seconds,
+                            ssl_context=loopback_context(self.config.web.cert_file) if self.config.web.tls else None)
         self.printers = {name: PrinterWorker(printer, self.jobs, self.report, settings.print_retry_seconds,
                                              self._job_done)
                          for name, printer in self.devices.printers.items()}
@@ -79,7 +82,8 @@ class Gateway:
         self._reported[name] = (state, detail)
         lane = self.devices.lanes.get(name)
         if self.jobs.set_state(name, self.kinds.get(name, "printer"), lane, state, detail):
-            log.info("%s: %s%s", name, state, f" ({detail})" if detail else "")
+            log.info("%s: %s%s", name, state, f" ({detail})" if detail else "",
+                     extra=fields(device=name, device_state=state, lane=lane))
             self.link.send({"type": "device.state", "name": name, "kind": self.kinds.get(name), "lane": lane,
                             "state": state, "detail": detail})
 

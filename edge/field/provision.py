@@ -18,6 +18,7 @@ from edge.config import ConfigError, parse_config
 from edge.db import DB_FILENAME
 from edge.errors import DomainError
 from edge.field.backup import write_private
+from edge.field.tls import CERT_NAME, KEY_NAME, make_certificate
 from edge.staff.service import StaffService
 
 SERVICE_USER = "storeedge"
@@ -40,6 +41,7 @@ class Provisioning:
     devices: list[dict] = field(default_factory=list)
     admin_name: str = "admin"
     admin_pin: str | None = None
+    https_port: int | None = 8443  # None: plain HTTP on loopback (a box reached only through a proxy)
 
 
 def parse_device(text: str) -> dict:
@@ -67,6 +69,9 @@ def config_for(plan: Provisioning, config_dir: Path) -> dict:
         raise ProvisionError("--broker: HQ credentials and certificates need the broker's URL")
     if plan.devices:
         config["devices"] = plan.devices
+    if plan.https_port is not None:  # tablets on the LAN, over HTTPS with the box's own certificate
+        config["web"] = {"host": "0.0.0.0", "port": plan.https_port, "tls": True,
+                         "cert_file": str(config_dir / CERT_NAME), "key_file": str(config_dir / KEY_NAME)}
     config["discovery"] = {"enabled": True, "interfaces": ["all"]}  # tablets find the box by its .local name
     return config
 
@@ -135,6 +140,11 @@ def provision(plan: Provisioning, config_path: Path, data_dir: Path, force: bool
         write_private(target, Path(source).read_bytes())
         _own(target)
         done.append(f"copied {source} to {target} (0600)")
+    if plan.https_port is not None:
+        made = make_certificate(plan.store_id, config_path.parent)
+        _own(made.key_file)
+        done.append(f"{'made' if made.created else 'kept'} the HTTPS certificate {made.cert_file} "
+                    f"(SHA-256 {made.fingerprint})")
     write_private(config_path, to_toml(config).encode())
     _own(config_path)
     done.append(f"wrote {config_path} (0600)")

@@ -29,6 +29,7 @@ from edge import audit
 from edge.config import ConfigError
 from edge.db import Prepared, RowInsert, utc_now
 from edge.errors import Conflict, DomainError, NotFound
+from edge.logs import fields
 from edge.outbox.events import emit
 from edge.payments import keys
 from edge.payments.alipay import Alipay
@@ -375,7 +376,8 @@ class PaymentService(ProviderRefunds):
         PaymentAttempt.update(next_at=time.time() + seconds, updated_at=utc_now()).where(
             (PaymentAttempt.id == attempt.id) & (PaymentAttempt.state == attempt.state)).execute()
         if message:
-            log.info("payment %s (%s): %s; trying again in %.1f s", attempt.id, attempt.state, message, seconds)
+            log.info("payment %s (%s): %s; trying again in %.1f s", attempt.id, attempt.state, message, seconds,
+                     extra=fields(sale_id=attempt.sale_id, payment_id=attempt.id))
 
     def _move(self, attempt: PaymentAttempt, to: str, *, reason: str | None = None,
               transaction_id: str | None = None, next_at: float | None = None, then=None) -> bool:
@@ -435,7 +437,8 @@ class PaymentService(ProviderRefunds):
                 self.app.sales.complete(sale_id, caller, [
                     {"method": a.provider, "amount": a.amount, "reference": a.id} for a in paid])
         except DomainError as error:  # the payments stay paid; the cashier completes by hand
-            log.warning("sale %s is paid by scan but could not complete: %s", sale_id, error.message)
+            log.warning("sale %s is paid by scan but could not complete: %s", sale_id, error.message,
+                        extra=fields(sale_id=sale_id))
             return False
         self._notify()
         return True
