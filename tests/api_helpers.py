@@ -239,4 +239,7 @@ MUTATIONS = {
     "deactivate promotion": lambda w: (w.manager, "DELETE", f"/promotions/{w.promotion()}", None),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
+    "set sales target": lambda w: (w.manager, "POST", "/reports/targets",
+                                   {"staff_id": 1, "role": "salesperson", "from": "2026-11-01", "to": "2026-11-30",
+                                    "amount": 500_000}),
 }

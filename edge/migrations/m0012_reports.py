@@ -1,0 +1,78 @@
+"""Reports: summary tables kept from the sales (by a watermark on the audit journal) and sales targets.
+
+The summaries are derived data: `storeedge reports rebuild` recomputes them from the sales, refunds
+and top-ups, so they are never the only copy of anything.
+"""
+
+SQL = """
+CREATE TABLE report_category_hour (
+    day TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    category_id INTEGER NOT NULL,
+    sold_qty INTEGER NOT NULL DEFAULT 0,
+    sold_amount INTEGER NOT NULL DEFAULT 0,
+    lines INTEGER NOT NULL DEFAULT 0,
+    refund_qty INTEGER NOT NULL DEFAULT 0,
+    refund_amount INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, hour, category_id)
+);
+
+CREATE TABLE report_ticket_hour (
+    day TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    tickets INTEGER NOT NULL DEFAULT 0,
+    amount INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,
+    member_tickets INTEGER NOT NULL DEFAULT 0,
+    refunds INTEGER NOT NULL DEFAULT 0,
+    refund_amount INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, hour)
+);
+
+CREATE TABLE report_product_day (
+    day TEXT NOT NULL,
+    product_id INTEGER NOT NULL,
+    sold_qty INTEGER NOT NULL DEFAULT 0,
+    sold_amount INTEGER NOT NULL DEFAULT 0,
+    tickets INTEGER NOT NULL DEFAULT 0,
+    refund_qty INTEGER NOT NULL DEFAULT 0,
+    refund_amount INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, product_id)
+);
+
+CREATE TABLE report_staff_day (
+    day TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('salesperson', 'cashier')),
+    staff_id INTEGER NOT NULL,
+    tickets INTEGER NOT NULL DEFAULT 0,
+    amount INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,
+    member_tickets INTEGER NOT NULL DEFAULT 0,
+    refunds INTEGER NOT NULL DEFAULT 0,
+    refund_amount INTEGER NOT NULL DEFAULT 0,
+    stored_value_sold INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, role, staff_id)
+);
+
+CREATE TABLE report_pair_day (
+    day TEXT NOT NULL,
+    product_a INTEGER NOT NULL,
+    product_b INTEGER NOT NULL,
+    tickets INTEGER NOT NULL,
+    PRIMARY KEY (day, product_a, product_b)
+);
+
+CREATE INDEX refund_line_refund ON refund_line (refund_id);
+
+CREATE TABLE sales_target (
+    id TEXT PRIMARY KEY,
+    staff_id INTEGER NOT NULL REFERENCES staff (id),
+    role TEXT NOT NULL CHECK (role IN ('salesperson', 'cashier')),
+    period_from TEXT NOT NULL,
+    period_to TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    set_by INTEGER NOT NULL REFERENCES staff (id),
+    set_at TEXT NOT NULL,
+    UNIQUE (staff_id, role, period_from, period_to)
+)
+"""
