@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +15,7 @@ from edge.catalog.models import Category, Product
 from edge.errors import DomainError, NotFound
 from edge.inventory.models import StockMovement
 from edge.members.stored_value_models import StoredValueEntry, StoredValueTopup
+from edge.reports.queries import Period
 from edge.reports.summaries import TABLES
 from edge.sales.models import Refund, RefundLine, Sale, SaleLine
 from tests.card_helpers import join
@@ -108,9 +109,11 @@ def summary_tables(store) -> dict:
     return {table: sorted(db.execute_sql(f"SELECT * FROM {table}").fetchall()) for table in TABLES}
 
 
-def test_reports_equal_a_brute_force_sum_of_the_raw_sales(busy_day):
+@pytest.mark.parametrize("whole", [False, True], ids=["by days", "by months"])
+def test_reports_equal_a_brute_force_sum_of_the_raw_sales(busy_day, whole):
     store, truth = busy_day, brute_force(busy_day)
-    reports, period = store.reports.fresh(), store.reports.period(None, None)
+    reports = store.reports.fresh()
+    period = store.reports.period(*whole_month(store)) if whole else store.reports.period(None, None)
 
     by_hour = reports.sales(period, "hour")["rows"]
     assert {r["hour"] for r in by_hour} == {hour for hour, _ in truth["hour"]}
@@ -186,12 +189,23 @@ def test_the_checkout_does_not_touch_the_summaries(store, cashier):
     assert summary_tables(store)["report_ticket_hour"][0][2] == 1
 
 
-def test_products_bought_together_on_a_hand_made_basket_set(store, cashier):
+def whole_month(store) -> tuple[str, str]:
+    """This calendar month, first to last day: read from the monthly summaries."""
+    today = store.today()
+    first = today.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first.isoformat(), last.isoformat()
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["by days", "by months"])
+def test_products_bought_together_on_a_hand_made_basket_set(store, cashier, whole):
     # 10 tickets: water+cola 4, water 2, cola+tea 2, water+cola+tea 1, tea 1
     baskets = [[WATER, COLA]] * 4 + [[WATER]] * 2 + [[COLA, TEA]] * 2 + [[WATER, COLA, TEA]] + [[TEA]]
     for basket in baskets:
         sell(store, cashier, [(code, 1) for code in basket])
-    reports, period = store.reports.fresh(), store.reports.period(None, None)
+    reports = store.reports.fresh()
+    period = store.reports.period(*whole_month(store)) if whole else store.reports.period(None, None)
+    assert (period.by_months()[1] is not None) == whole
 
     found = reports.basket(period, min_support=0.1, limit=10)
     assert found["tickets"] == 10 and found["min_tickets"] == 1
@@ -287,3 +301,16 @@ def test_a_bad_period_names_its_field(store, first, last, field):
     with pytest.raises(DomainError) as refused:
         store.reports.period(first, last)
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize("first, last, edges, months", [
+    ("2026-03-01", "2026-03-31", [], ("2026-03", "2026-03")),
+    ("2026-03-05", "2026-03-20", [("2026-03-05", "2026-03-20")], None),
+    ("2026-01-15", "2026-04-10", [("2026-01-15", "2026-01-31"), ("2026-04-01", "2026-04-10")], ("2026-02", "2026-03")),
+    ("2025-12-31", "2026-02-28", [("2025-12-31", "2025-12-31")], ("2026-01", "2026-02")),
+    ("2026-02-01", "2026-03-30", [("2026-03-01", "2026-03-30")], ("2026-02", "2026-02")),
+    ("2026-02-10", "2026-03-05", [("2026-02-10", "2026-03-05")], None),
+])
+def test_a_period_splits_into_partial_and_whole_months(first, last, edges, months):
+    split_edges, split_months = Period(date.fromisoformat(first), date.fromisoformat(last)).by_months()
+    assert [edge.bounds for edge in split_edges] == edges and split_months == months

@@ -5,16 +5,15 @@ and top-ups, so they are never the only copy of anything.
 """
 
 SQL = """
-CREATE TABLE report_category_hour (
+CREATE TABLE report_category_day (
     day TEXT NOT NULL,
-    hour INTEGER NOT NULL,
     category_id INTEGER NOT NULL,
     sold_qty INTEGER NOT NULL DEFAULT 0,
     sold_amount INTEGER NOT NULL DEFAULT 0,
     lines INTEGER NOT NULL DEFAULT 0,
     refund_qty INTEGER NOT NULL DEFAULT 0,
     refund_amount INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, hour, category_id)
+    PRIMARY KEY (day, category_id)
 );
 
 CREATE TABLE report_ticket_hour (
@@ -40,6 +39,18 @@ CREATE TABLE report_product_day (
     PRIMARY KEY (day, product_id)
 );
 
+-- the same by calendar month (YYYY-MM), so a long period reads months and only its partial months by day
+CREATE TABLE report_product_month (
+    month TEXT NOT NULL,
+    product_id INTEGER NOT NULL,
+    sold_qty INTEGER NOT NULL DEFAULT 0,
+    sold_amount INTEGER NOT NULL DEFAULT 0,
+    tickets INTEGER NOT NULL DEFAULT 0,
+    refund_qty INTEGER NOT NULL DEFAULT 0,
+    refund_amount INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (month, product_id)
+);
+
 CREATE TABLE report_staff_day (
     day TEXT NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('salesperson', 'cashier')),
@@ -62,7 +73,23 @@ CREATE TABLE report_pair_day (
     PRIMARY KEY (day, product_a, product_b)
 );
 
+CREATE TABLE report_pair_month (
+    month TEXT NOT NULL,
+    product_a INTEGER NOT NULL,
+    product_b INTEGER NOT NULL,
+    tickets INTEGER NOT NULL,
+    PRIMARY KEY (month, product_a, product_b)
+);
+-- a month's frequent pairs first: the candidates for "bought together" over a long period
+CREATE INDEX report_pair_month_frequent ON report_pair_month (month, tickets);
+-- and one pair's months, to sum the candidates exactly
+CREATE INDEX report_pair_month_pair ON report_pair_month (product_a, product_b, month);
+
 CREATE INDEX refund_line_refund ON refund_line (refund_id);
+
+-- Stock movements other than sales and refunds (receipts, adjustments, stocktakes: few), by time, for the
+-- stock report (sales and refunds come from the summaries). Partial, so the checkout's inserts skip it.
+CREATE INDEX stock_movement_other_at ON stock_movement (at) WHERE reason NOT IN ('sale', 'refund');
 
 CREATE TABLE sales_target (
     id TEXT PRIMARY KEY,

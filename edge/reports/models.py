@@ -24,14 +24,13 @@ class SalesTarget(BaseModel):
     set_at = peewee.TextField()
 
 
-class ReportCategoryHour(BaseModel):
+class ReportCategoryDay(BaseModel):
     day = peewee.TextField()
-    hour = peewee.IntegerField()
     category_id = peewee.IntegerField()  # 0: no category
     sold_qty, sold_amount, lines, refund_qty, refund_amount = Sum(), Sum(), Sum(), Sum(), Sum()
 
     class Meta:
-        primary_key = peewee.CompositeKey("day", "hour", "category_id")
+        primary_key = peewee.CompositeKey("day", "category_id")
 
 
 class ReportTicketHour(BaseModel):
@@ -50,6 +49,15 @@ class ReportProductDay(BaseModel):
 
     class Meta:
         primary_key = peewee.CompositeKey("day", "product_id")
+
+
+class ReportProductMonth(BaseModel):
+    month = peewee.TextField()
+    product_id = peewee.IntegerField()
+    sold_qty, sold_amount, tickets, refund_qty, refund_amount = Sum(), Sum(), Sum(), Sum(), Sum()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("month", "product_id")
 
 
 class ReportStaffDay(BaseModel):
@@ -71,3 +79,13 @@ class ReportPairDay(BaseModel):
 
     class Meta:
         primary_key = peewee.CompositeKey("day", "product_a", "product_b")
+
+
+class ReportPairMonth(BaseModel):
+    month = peewee.TextField()
+    product_a = peewee.IntegerField()
+    product_b = peewee.IntegerField()
+    tickets = Sum()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("month", "product_a", "product_b")

@@ -6,6 +6,7 @@ Each report is a dict with `columns` (the row keys, in order), `money` (the colu
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -61,6 +62,18 @@ class Period:
     def as_dict(self) -> dict:
         return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days}
 
+    def by_months(self) -> tuple[list["Period"], tuple[str, str] | None]:
+        """The period as its partial months at either end (read by day) and the whole months between
+        them (read by month, YYYY-MM first and last), so a long period reads few summary rows."""
+        start = self.first if self.first.day == 1 else (self.first.replace(day=1) + timedelta(days=32)).replace(day=1)
+        after = self.last + timedelta(days=1)
+        end = after if after.day == 1 else self.last.replace(day=1)  # the day after the whole months
+        if start >= end:
+            return [self], None
+        edges = ([Period(self.first, start - timedelta(days=1))] if self.first < start else []) + (
+            [Period(end, self.last)] if end <= self.last else [])
+        return edges, (start.strftime("%Y-%m"), (end - timedelta(days=1)).strftime("%Y-%m"))
+
 
 def report(name: str, period: Period, columns: list[str], money: list[str], rows: list[dict], **extra) -> dict:
     return {"report": name, "period": period.as_dict(), "columns": columns, "money": money, "rows": rows, **extra}
@@ -75,6 +88,7 @@ def average_fen(amount: int, count: int) -> int | None:
 
 
 SALES_BY = ("hour", "day", "week", "category", "product")
+_PRODUCT_COLUMNS = "product_id, sold_qty, sold_amount, tickets, refund_qty, refund_amount"
 _TICKET_SUMS = ("SUM(tickets), SUM(amount), SUM(items), SUM(member_tickets), SUM(refunds), SUM(refund_amount)")
 
 
@@ -88,6 +102,17 @@ class Reports:
 
     def _rows(self, sql: str, params: tuple) -> list[tuple]:
         return self.db.execute_sql(sql, params).fetchall()
+
+    @staticmethod
+    def _rolled(stem: str, columns: str, period: Period) -> tuple[str, list]:
+        """A subquery over `{stem}_day` for the period's partial months and `{stem}_month` for the whole ones."""
+        edges, months = period.by_months()
+        parts = [f"SELECT {columns} FROM {stem}_day WHERE day BETWEEN ? AND ?" for _ in edges]
+        params = [bound for edge in edges for bound in edge.bounds]
+        if months:
+            parts.append(f"SELECT {columns} FROM {stem}_month WHERE month BETWEEN ? AND ?")
+            params += months
+        return "(" + " UNION ALL ".join(parts) + ")", params
 
     # -- sales ------------------------------------------------------------------
 
@@ -131,7 +156,7 @@ class Reports:
     def _sales_by_category(self, period: Period, _limit: int) -> dict:
         found = self._rows(
             "SELECT r.category_id, c.name, SUM(sold_qty), SUM(sold_amount), SUM(lines), SUM(refund_qty), "
-            "SUM(refund_amount) FROM report_category_hour r LEFT JOIN category c ON c.id = r.category_id "
+            "SUM(refund_amount) FROM report_category_day r LEFT JOIN category c ON c.id = r.category_id "
             "WHERE day BETWEEN ? AND ? GROUP BY r.category_id ORDER BY SUM(sold_amount - refund_amount) DESC",
             period.bounds)
         total_net = sum(sold - refunded for *_, sold, _lines, _rq, refunded in found)
@@ -144,11 +169,11 @@ class Reports:
                       ["sales", "refunded", "net"], rows)
 
     def _sales_by_product(self, period: Period, limit: int) -> dict:
+        rolled, params = self._rolled("report_product", _PRODUCT_COLUMNS, period)
         found = self._rows(
-            "SELECT r.product_id, p.sku, p.name, SUM(sold_qty), SUM(sold_amount), SUM(tickets), SUM(refund_qty), "
-            "SUM(refund_amount) FROM report_product_day r LEFT JOIN product p ON p.id = r.product_id "
-            "WHERE day BETWEEN ? AND ? GROUP BY r.product_id "
-            "ORDER BY SUM(sold_amount - refund_amount) DESC, r.product_id LIMIT ?", (*period.bounds, limit))
+            f"SELECT r.product_id, p.sku, p.name, SUM(sold_qty), SUM(sold_amount), SUM(tickets), SUM(refund_qty), "
+            f"SUM(refund_amount) FROM {rolled} r LEFT JOIN product p ON p.id = r.product_id GROUP BY r.product_id "
+            f"ORDER BY SUM(sold_amount - refund_amount) DESC, r.product_id LIMIT ?", (*params, limit))
         rows = [{"product_id": product_id, "sku": sku, "name": name, "qty": qty, "tickets": tickets, "sales": sold,
                  "refund_qty": refund_qty, "refunded": refunded, "net": sold - refunded}
                 for product_id, sku, name, qty, sold, tickets, refund_qty, refunded in found]
@@ -208,22 +233,48 @@ class Reports:
     # -- products bought together -------------------------------------------------
 
     def basket(self, period: Period, min_support: float, limit: int) -> dict:
-        """Pairs of products on the same ticket: support, confidence both ways, and lift."""
-        [(tickets,)] = self._rows("SELECT COALESCE(SUM(tickets), 0) FROM report_ticket_hour "
-                                  "WHERE day BETWEEN ? AND ?", period.bounds)
+        """Pairs of products on the same ticket: support, confidence both ways, and lift.
+
+        A pair on at least a share s of all tickets is on at least a share s of the tickets of some month
+        (or partial month) of the period, so each month's frequent pairs (indexed) are the candidates,
+        and only they are summed over the whole period.
+        """
+        edges, months = period.by_months()
+        candidates: set[tuple[int, int]] = set()
+        tickets = 0
+        for edge in edges:
+            [(count,)] = self._rows("SELECT COALESCE(SUM(tickets), 0) FROM report_ticket_hour "
+                                    "WHERE day BETWEEN ? AND ?", edge.bounds)
+            tickets += count
+            candidates.update(self._rows(
+                "SELECT product_a, product_b FROM report_pair_day WHERE day BETWEEN ? AND ? "
+                "GROUP BY product_a, product_b HAVING SUM(tickets) >= ?", (*edge.bounds, min_support * count)))
+        if months:
+            for month, count in self._rows(
+                    "SELECT substr(day, 1, 7) AS month, SUM(tickets) FROM report_ticket_hour "
+                    "WHERE day BETWEEN ? AND ? GROUP BY month", (f"{months[0]}-01", f"{months[1]}-31")):
+                tickets += count
+                candidates.update(self._rows("SELECT product_a, product_b FROM report_pair_month "
+                                             "WHERE month = ? AND tickets >= ?", (month, min_support * count)))
         least = max(1, math.ceil(min_support * tickets - 1e-9))
-        pairs = self._rows(
-            "SELECT product_a, product_b, SUM(tickets) AS together FROM report_pair_day WHERE day BETWEEN ? AND ? "
-            "GROUP BY product_a, product_b HAVING together >= ? ORDER BY together DESC, product_a, product_b "
-            "LIMIT ?", (*period.bounds, least, limit))
+        pairs = []
+        if candidates:
+            rolled, params = self._rolled("report_pair", "product_a, product_b, tickets", period)
+            pairs = self._rows(
+                f"SELECT r.product_a, r.product_b, SUM(r.tickets) AS together FROM json_each(?) c "
+                f"JOIN {rolled} r ON r.product_a = c.value ->> 0 AND r.product_b = c.value ->> 1 "
+                f"GROUP BY r.product_a, r.product_b HAVING together >= ? "
+                f"ORDER BY together DESC, r.product_a, r.product_b LIMIT ?",
+                (json.dumps(sorted(candidates)), *params, least, limit))
         wanted = sorted({p for a, b, _ in pairs for p in (a, b)})
         alone = {}
         if wanted:
+            rolled, params = self._rolled("report_product", "product_id, tickets", period)
             marks = ", ".join("?" * len(wanted))
             alone = {product_id: (sku, name, count) for product_id, sku, name, count in self._rows(
-                f"SELECT r.product_id, p.sku, p.name, SUM(r.tickets) FROM report_product_day r "
-                f"LEFT JOIN product p ON p.id = r.product_id WHERE day BETWEEN ? AND ? AND r.product_id IN ({marks}) "
-                f"GROUP BY r.product_id", (*period.bounds, *wanted))}
+                f"SELECT r.product_id, p.sku, p.name, SUM(r.tickets) FROM {rolled} r "
+                f"LEFT JOIN product p ON p.id = r.product_id WHERE r.product_id IN ({marks}) "
+                f"GROUP BY r.product_id", (*params, *wanted))}
         rows = []
         for a, b, together in pairs:
             (sku_a, name_a, count_a), (sku_b, name_b, count_b) = alone[a], alone[b]
@@ -239,22 +290,36 @@ class Reports:
     # -- stock ----------------------------------------------------------------------
 
     def stock(self, period: Period, low_days: int) -> dict:
-        """Turnover in the period (sold ÷ average stock), days of cover, and which products run low."""
+        """Turnover in the period (sold ÷ average stock), days of cover, and which products run low.
+
+        Stock at the period's ends is walked back from today's on-hand: sales and refunds by the summaries'
+        days, other movements (receipts, adjustments, stocktakes) by their time.
+        """
         start, end = period.utc_bounds(self.app.config.store.timezone)
+        rolled, params = self._rolled("report_product", _PRODUCT_COLUMNS, period)
         sold = {product_id: (qty, net) for product_id, qty, net in self._rows(
-            "SELECT product_id, SUM(sold_qty - refund_qty), SUM(sold_amount - refund_amount) FROM report_product_day "
-            "WHERE day BETWEEN ? AND ? GROUP BY product_id", period.bounds)}
+            f"SELECT product_id, SUM(sold_qty - refund_qty), SUM(sold_amount - refund_amount) FROM {rolled} "
+            f"GROUP BY product_id", params)}
+        sold_after = {}
+        today = self.app.today()
+        if period.last < today:
+            rolled, params = self._rolled("report_product", _PRODUCT_COLUMNS,
+                                          Period(period.last + timedelta(days=1), today))
+            sold_after = dict(self._rows(f"SELECT product_id, SUM(sold_qty - refund_qty) FROM {rolled} "
+                                         f"GROUP BY product_id", params))
         moved = {product_id: (within, after) for product_id, within, after in self._rows(
             "SELECT product_id, SUM(CASE WHEN at < ? THEN qty ELSE 0 END), SUM(CASE WHEN at >= ? THEN qty ELSE 0 END) "
-            "FROM stock_movement WHERE at >= ? GROUP BY product_id", (end, end, start))}
+            "FROM stock_movement INDEXED BY stock_movement_other_at WHERE reason NOT IN ('sale', 'refund') AND at >= ? "
+            "GROUP BY product_id",
+            (end, end, start))}
         rows = []
         for product_id, sku, name, sold_by, on_hand in self._rows(
                 "SELECT p.id, p.sku, p.name, p.sold_by, COALESCE(l.on_hand, 0) FROM product p "
                 "LEFT JOIN stock_level l ON l.product_id = p.id WHERE p.active OR l.on_hand != 0 ORDER BY p.sku", ()):
             qty, net = sold.get(product_id, (0, 0))
             within, after = moved.get(product_id, (0, 0))
-            closing = on_hand - after
-            opening = closing - within
+            closing = on_hand - after + sold_after.get(product_id, 0)
+            opening = closing - within + qty
             average = (opening + closing) / 2
             per_day = qty / period.days
             cover = round(on_hand / per_day, 1) if per_day > 0 else None

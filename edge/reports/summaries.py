@@ -35,8 +35,8 @@ REBUILD_CHUNK = 20_000  # sales (or refunds, top-ups) per fold during a rebuild,
 
 # table: (key columns, summed columns)
 TABLES = {
-    "report_category_hour": (("day", "hour", "category_id"),
-                             ("sold_qty", "sold_amount", "lines", "refund_qty", "refund_amount")),
+    "report_category_day": (("day", "category_id"),
+                            ("sold_qty", "sold_amount", "lines", "refund_qty", "refund_amount")),
     "report_ticket_hour": (("day", "hour"),
                            ("tickets", "amount", "items", "member_tickets", "refunds", "refund_amount")),
     "report_product_day": (("day", "product_id"),
@@ -45,7 +45,12 @@ TABLES = {
                          ("tickets", "amount", "items", "member_tickets", "refunds", "refund_amount",
                           "stored_value_sold")),
     "report_pair_day": (("day", "product_a", "product_b"), ("tickets",)),
+    "report_product_month": (("month", "product_id"),
+                             ("sold_qty", "sold_amount", "tickets", "refund_qty", "refund_amount")),
+    "report_pair_month": (("month", "product_a", "product_b"), ("tickets",)),
 }
+# day tables rolled up by month (their key's first part, YYYY-MM-DD, cut to YYYY-MM) as they are written
+MONTHLY = {"report_product_day": "report_product_month", "report_pair_day": "report_pair_month"}
 
 
 def _upsert_sql(table: str) -> str:
@@ -122,8 +127,8 @@ class Fold:
         for sale_id, product_id, sold_by, qty, total, category in db.execute_sql(
                 _SALE_LINES.format(where=where), params):
             sale = sales[sale_id]
-            day, hour = sale[0], sale[1]
-            self.add("report_category_hour", (day, hour, category), qty, total, 1, 0, 0)
+            day = sale[0]
+            self.add("report_category_day", (day, category), qty, total, 1, 0, 0)
             self.add("report_product_day", (day, product_id), qty, total, 0, 0, 0)
             sale[5] += total
             sale[6] += items_of(sold_by, qty)
@@ -147,8 +152,8 @@ class Fold:
                     self.add("report_staff_day", (day, role, staff_id), 0, 0, 0, 0, 1, total, 0)
         for at, product_id, _sold_by, qty, amount, category in db.execute_sql(
                 _REFUND_LINES.format(where=where), params):
-            day, hour = self.clock(at)
-            self.add("report_category_hour", (day, hour, category), 0, 0, 0, qty, amount)
+            day = self.clock(at)[0]
+            self.add("report_category_day", (day, category), 0, 0, 0, qty, amount)
             self.add("report_product_day", (day, product_id), 0, 0, 0, qty, amount)
 
     def topups(self, db, where: str, params: tuple) -> None:
@@ -156,6 +161,9 @@ class Fold:
             self.add("report_staff_day", (self.clock(at)[0], "cashier", staff_id), 0, 0, 0, 0, 0, 0, amount)
 
     def write(self, db) -> None:
+        for daily, monthly in MONTHLY.items():
+            for (day, *rest), sums in self.rows[daily].items():
+                self.add(monthly, (day[:7], *rest), *sums)
         for table, rows in self.rows.items():
             if rows:
                 db.connection().executemany(_UPSERTS[table], [(*key, *sums) for key, sums in rows.items()])
