@@ -4,6 +4,7 @@ stock and the stored-value settlement."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -195,6 +196,18 @@ def whole_month(store) -> tuple[str, str]:
     first = today.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return first.isoformat(), last.isoformat()
+
+
+def test_the_timer_folds_new_sales_in_without_a_report_being_asked(store, cashier):
+    sell(store, cashier, [(WATER, 1)])
+    store.reports.start_background(interval=0.05)
+    try:
+        deadline = time.monotonic() + 30  # a ceiling for a busy machine, not a measurement
+        while store.reports.summaries.watermark() < store.reports.summaries.latest_seq() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        store.reports.stop_background()
+    assert summary_tables(store)["report_ticket_hour"][0][2] == 1
 
 
 @pytest.mark.parametrize("whole", [False, True], ids=["by days", "by months"])
