@@ -11,8 +11,10 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
 from edge.catalog.models import Category, Product
+from edge.cli import main
 from edge.errors import DomainError, NotFound
 from edge.inventory.models import StockMovement
 from edge.members.stored_value_models import StoredValueEntry, StoredValueTopup
@@ -327,3 +329,14 @@ def test_a_bad_period_names_its_field(store, first, last, field):
 def test_a_period_splits_into_partial_and_whole_months(first, last, edges, months):
     split_edges, split_months = Period(date.fromisoformat(first), date.fromisoformat(last)).by_months()
     assert [edge.bounds for edge in split_edges] == edges and split_months == months
+
+
+def test_the_technician_refreshes_and_rebuilds_from_the_command_line(store, cashier):
+    sell(store, cashier, [(WATER, 1), (COLA, 1)])
+    run = CliRunner(env={"STOREEDGE_CONFIG": None, "STOREEDGE_DATA_DIR": None}).invoke
+    refreshed = run(main, ["reports", "refresh", "--data-dir", str(store.data_dir)], catch_exceptions=False)
+    assert refreshed.exit_code == 0 and refreshed.output.startswith("folded 1 facts")
+    stepwise = summary_tables(store)
+    rebuilt = run(main, ["reports", "rebuild", "--data-dir", str(store.data_dir)], catch_exceptions=False)
+    assert rebuilt.exit_code == 0 and "report_pair_day 1" in rebuilt.output
+    assert summary_tables(store) == stepwise
