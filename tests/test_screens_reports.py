@@ -43,11 +43,11 @@ def test_the_reports_page_draws_todays_sales_as_a_chart(server, browser, tmp_pat
 
         page.select_option("#report", "sales_day")
         expect(page.locator("body")).to_have_attribute("data-report", "sales_day")
-        expect(page.locator("#chart")).to_have_attribute("data-points", "1")
+        expect(page.locator("#chart")).to_have_attribute("data-points", "30")  # the last 30 days, each drawn
         drawn = page.evaluate("() => { const c = Chart.getChart('chart');"
                               " return {type: c.config.type, data: c.data.datasets[0].data}; }")
-        assert drawn == {"type": "line", "data": [total / 100]}
-        row = page.locator("#table tbody tr").first
+        assert drawn == {"type": "line", "data": [0] * 29 + [total / 100]}
+        row = page.locator("#table tbody tr").last
         expect(row.locator("td").nth(1)).to_have_text("1")
         expect(row.locator("td").nth(4)).to_have_text(shown(total))
         assert page.evaluate("() => { const c = document.getElementById('chart');"

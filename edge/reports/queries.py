@@ -140,7 +140,10 @@ class Reports:
         return report("sales_by_hour", period, ["hour", *self._TICKET_COLUMNS], self._TICKET_MONEY, rows)
 
     def _sales_by_day(self, period: Period, _limit: int) -> dict:
-        rows = [self._ticket_row("day", key, sums) for key, *sums in self._ticket_rows("day", period)]
+        """Every day of the period, those without a sale as zeros, so a chart's time axis has no holes."""
+        found = {key: sums for key, *sums in self._ticket_rows("day", period)}
+        days = (period.first + timedelta(days=n) for n in range(period.days))
+        rows = [self._ticket_row("day", day.isoformat(), found.get(day.isoformat(), (0,) * 6)) for day in days]
         return report("sales_by_day", period, ["day", *self._TICKET_COLUMNS], self._TICKET_MONEY, rows)
 
     def _sales_by_week(self, period: Period, _limit: int) -> dict:
