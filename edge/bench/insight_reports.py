@@ -191,43 +191,50 @@ def run(days: int, tickets_per_day: int, rounds: int, echo=print) -> dict:
         echo(f"incremental refresh: {folded} sales rung up through the checkout folded in "
              f"{figures['refresh_s'] * 1000:.0f} ms")
 
-        today = store.today()
-        periods = {"30 days": 29, "1 year": 364, "2 years": days}
-        conn = sqlite3.connect(root / DB_FILENAME)
-        echo(f"{'report':<34}{'period':>9}{'p50':>12}{'p99':>12}")
-        for label, back in periods.items():
-            period = store.reports.period((today - timedelta(days=back)).isoformat(), today.isoformat())
-            bounds = period.bounds
-            floor = timed(lambda _: conn.execute(
-                "SELECT day, SUM(tickets), SUM(amount), SUM(items), SUM(member_tickets), SUM(refunds), "
-                "SUM(refund_amount) FROM report_ticket_hour WHERE day BETWEEN ? AND ? GROUP BY day",
-                bounds).fetchall(), range(rounds))
-            paths = [("floor: raw sqlite3, summary", floor)]
-            reports = store.reports
-            cases = {
-                **{f"sales by {by}": (lambda by=by: reports.fresh().sales(period, by)) for by in
-                   ("hour", "day", "week", "category", "product")},
-                "traffic": lambda: reports.fresh().traffic(period),
-                "staff (salesperson)": lambda: reports.fresh().staff(period, "salesperson"),
-                "staff (cashier)": lambda: reports.fresh().staff(period, "cashier"),
-                "bought together (1 %)": lambda: reports.fresh().basket(period, 0.01, 50),
-                "stock": lambda: reports.fresh().stock(period, 7),
-                "settlement": lambda: reports.reports.settlement(period),
-            }
-            for name, call in cases.items():
-                paths.append((name, timed(lambda _, call=call: call(), range(rounds))))
-            raw = timed(lambda _: conn.execute(
-                "SELECT business_date, COUNT(*), SUM(total) FROM sale WHERE status = 'completed' "
-                "AND business_date BETWEEN ? AND ? GROUP BY business_date",
-                (bounds[0].replace("-", ""), bounds[1].replace("-", ""))).fetchall(), range(3))
-            paths.append(("no summaries: raw sale rows", raw))
-            for name, samples in paths:
-                echo(f"{name:<34}{label:>9}{ms(percentile(samples, 0.5)):>12}{ms(percentile(samples, 0.99)):>12}")
-            worst = max(percentile(samples, 0.99) for name, samples in paths[1:-1])
-            figures[f"worst_p99_{label}"] = worst
-            echo(f"  slowest report p99 over {label}: {worst * 1000:.0f} ms "
-                 f"({'within' if worst < 1 else 'OVER'} the 1 s budget); "
-                 f"sales by day p50 = {percentile(paths[2][1], 0.5) / percentile(floor, 0.5):.1f}× the floor")
-        conn.close()
+        figures.update(measure(store, root, days, rounds, echo))
         store.db.close()
+    return figures
+
+
+def measure(store, root: Path, days: int, rounds: int, echo=print) -> dict:
+    """Each report over the last 30 days, the last year and the whole history: p50/p99 against the floor."""
+    figures = {}
+    today = store.today()
+    periods = {"30 days": 29, "1 year": 364, "2 years": days}
+    conn = sqlite3.connect(root / DB_FILENAME)
+    echo(f"{'report':<34}{'period':>9}{'p50':>12}{'p99':>12}")
+    for label, back in periods.items():
+        period = store.reports.period((today - timedelta(days=back)).isoformat(), today.isoformat())
+        bounds = period.bounds
+        floor = timed(lambda _: conn.execute(
+            "SELECT day, SUM(tickets), SUM(amount), SUM(items), SUM(member_tickets), SUM(refunds), "
+            "SUM(refund_amount) FROM report_ticket_hour WHERE day BETWEEN ? AND ? GROUP BY day",
+            bounds).fetchall(), range(rounds))
+        paths = [("floor: raw sqlite3, summary", floor)]
+        reports = store.reports
+        cases = {
+            **{f"sales by {by}": (lambda by=by: reports.fresh().sales(period, by)) for by in
+               ("hour", "day", "week", "category", "product")},
+            "traffic": lambda: reports.fresh().traffic(period),
+            "staff (salesperson)": lambda: reports.fresh().staff(period, "salesperson"),
+            "staff (cashier)": lambda: reports.fresh().staff(period, "cashier"),
+            "bought together (1 %)": lambda: reports.fresh().basket(period, 0.01, 50),
+            "stock": lambda: reports.fresh().stock(period, 7),
+            "settlement": lambda: reports.reports.settlement(period),
+        }
+        for name, call in cases.items():
+            paths.append((name, timed(lambda _, call=call: call(), range(rounds))))
+        raw = timed(lambda _: conn.execute(
+            "SELECT business_date, COUNT(*), SUM(total) FROM sale WHERE status = 'completed' "
+            "AND business_date BETWEEN ? AND ? GROUP BY business_date",
+            (bounds[0].replace("-", ""), bounds[1].replace("-", ""))).fetchall(), range(3))
+        paths.append(("no summaries: raw sale rows", raw))
+        for name, samples in paths:
+            echo(f"{name:<34}{label:>9}{ms(percentile(samples, 0.5)):>12}{ms(percentile(samples, 0.99)):>12}")
+        worst = max(percentile(samples, 0.99) for name, samples in paths[1:-1])
+        figures[f"worst_p99_{label}"] = worst
+        echo(f"  slowest report p99 over {label}: {worst * 1000:.0f} ms "
+             f"({'within' if worst < 1 else 'OVER'} the 1 s budget); "
+             f"sales by day p50 = {percentile(paths[2][1], 0.5) / percentile(floor, 0.5):.1f}× the floor")
+    conn.close()
     return figures

@@ -6,8 +6,8 @@ Each report is a dict with `columns` (the row keys, in order), `money` (the colu
 
 from __future__ import annotations
 
-import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -239,19 +239,24 @@ class Reports:
         """Pairs of products on the same ticket: support, confidence both ways, and lift.
 
         A pair on at least a share s of all tickets is on at least a share s of the tickets of some month
-        (or partial month) of the period, so each month's frequent pairs (indexed) are the candidates,
-        and only they are summed over the whole period.
+        (or partial month) of the period. So the candidates are each whole month's frequent pairs (read
+        by an index on the month's counts) and the partial months' (summed by day); only they are then
+        counted over the whole period, each by its own indexed lookup.
         """
         edges, months = period.by_months()
         candidates: set[tuple[int, int]] = set()
+        together: Counter = Counter()
         tickets = 0
         for edge in edges:
             [(count,)] = self._rows("SELECT COALESCE(SUM(tickets), 0) FROM report_ticket_hour "
                                     "WHERE day BETWEEN ? AND ?", edge.bounds)
             tickets += count
-            candidates.update(self._rows(
-                "SELECT product_a, product_b FROM report_pair_day WHERE day BETWEEN ? AND ? "
-                "GROUP BY product_a, product_b HAVING SUM(tickets) >= ?", (*edge.bounds, min_support * count)))
+            for a, b, pair_count in self._rows(
+                    "SELECT product_a, product_b, SUM(tickets) FROM report_pair_day WHERE day BETWEEN ? AND ? "
+                    "GROUP BY product_a, product_b", edge.bounds):
+                together[a, b] += pair_count
+                if pair_count >= min_support * count:
+                    candidates.add((a, b))
         if months:
             for month, count in self._rows(
                     "SELECT substr(day, 1, 7) AS month, SUM(tickets) FROM report_ticket_hour "
@@ -259,16 +264,14 @@ class Reports:
                 tickets += count
                 candidates.update(self._rows("SELECT product_a, product_b FROM report_pair_month "
                                              "WHERE month = ? AND tickets >= ?", (month, min_support * count)))
+            for a, b in candidates:
+                [(in_months,)] = self._rows(
+                    "SELECT COALESCE(SUM(tickets), 0) FROM report_pair_month INDEXED BY report_pair_month_pair "
+                    "WHERE product_a = ? AND product_b = ? AND month BETWEEN ? AND ?", (a, b, *months))
+                together[a, b] += in_months
         least = max(1, math.ceil(min_support * tickets - 1e-9))
-        pairs = []
-        if candidates:
-            rolled, params = self._rolled("report_pair", "product_a, product_b, tickets", period)
-            pairs = self._rows(
-                f"SELECT r.product_a, r.product_b, SUM(r.tickets) AS together FROM json_each(?) c "
-                f"JOIN {rolled} r ON r.product_a = c.value ->> 0 AND r.product_b = c.value ->> 1 "
-                f"GROUP BY r.product_a, r.product_b HAVING together >= ? "
-                f"ORDER BY together DESC, r.product_a, r.product_b LIMIT ?",
-                (json.dumps(sorted(candidates)), *params, least, limit))
+        pairs = sorted(((a, b, together[a, b]) for a, b in candidates if together[a, b] >= least),
+                       key=lambda pair: (-pair[2], pair[0], pair[1]))[:limit]
         wanted = sorted({p for a, b, _ in pairs for p in (a, b)})
         alone = {}
         if wanted:

@@ -36,7 +36,7 @@ class ReportStaffQuery(ReportPeriodQuery):
 
 
 class ReportBasketQuery(ReportPeriodQuery):
-    min_support: float = Field(0.01, gt=0, le=1, description="least share of all tickets holding the pair")
+    min_support: float = Field(0.01, ge=0.001, le=1, description="least share of all tickets holding the pair")
     limit: int = Field(50, ge=1, le=1000)
 
 
