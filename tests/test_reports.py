@@ -22,7 +22,7 @@ from edge.reports.queries import Period
 from edge.reports.summaries import TABLES
 from edge.sales.models import Refund, RefundLine, Sale, SaleLine
 from tests.card_helpers import join
-from tests.conftest import APPLES_SKU, COLA, MANAGER_PIN, WATER, staff_by_pin, terminal
+from tests.conftest import APPLES_SKU, CASHIER_PIN, COLA, MANAGER_PIN, WATER, staff_by_pin, terminal
 from tests.domain2_helpers import MANAGER_APPROVAL, audit_records, events, nothing_written, open_sale_with
 
 TEA, MILK, CHIPS = "6904321000036", "6904321000050", "6904321000074"
@@ -32,11 +32,16 @@ def local(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp).astimezone(ZoneInfo("Asia/Shanghai"))
 
 
-def sell(store, caller, items, *, salesperson=None, member=None, weighed: int | None = None):
-    """A cash sale of (barcode, qty) items, optionally with apples by weight, a salesperson and a member."""
+def sell(store, caller, items, *, salesperson=None, member=None, weighed: int | None = None, counter=None):
+    """A cash sale of (barcode, qty) items, optionally with apples by weight, a salesperson and a member.
+
+    counter: (barcode, salesperson) of one more line sold by a salesperson of its own.
+    """
     sale = open_sale_with(store, caller, items, salesperson_id=salesperson)
     if weighed:
         store.sales.add_line(sale.id, caller, sku=APPLES_SKU, qty=weighed)
+    if counter:
+        store.sales.add_line(sale.id, caller, barcode=counter[0], salesperson_id=counter[1])
     if member is not None:
         store.sales.set_member(sale.id, caller, member)
     total = store.sales.get(sale.id).total
@@ -60,13 +65,15 @@ def busy_day(store, lanes):
     member = join(store, cashier)
     seller = staff_by_pin(store, MANAGER_PIN).id
     first = sell(store, cashier, [(WATER, 2), (COLA, 1)], salesperson=seller, member=member)
-    sell(store, cashier, [(TEA, 3)], weighed=750)
-    third = sell(store, manager, [(WATER, 1), (MILK, 4), (CHIPS, 1)], salesperson=seller)
+    second = sell(store, cashier, [(TEA, 3)], weighed=750, counter=(MILK, seller))
+    third = sell(store, manager, [(WATER, 1), (MILK, 4), (CHIPS, 1)], salesperson=seller,
+                 counter=(COLA, staff_by_pin(store, CASHIER_PIN).id))
     sell(store, manager, [(COLA, 6)], member=member)
     store.sales.void(open_sale_with(store, cashier, [(CHIPS, 9)]).id, cashier, "customer left", MANAGER_APPROVAL)
     refund_lines(store, cashier, first, [{"line_id": line.id, "qty": 1}
                                           for line in store.sales.lines(first) if line.sku == "DRK001"])
     refund_lines(store, manager, third)
+    refund_lines(store, cashier, second, [{"line_id": line.id} for line in store.sales.lines(second) if line.sku == "DRK005"])
     store.stored_value.top_up(cashier, member.id, 10_000, "cash")
     return store
 
@@ -81,27 +88,29 @@ def brute_force(store) -> dict:
         hour = local(sale.completed_at).hour
         by_hour[hour, "tickets"] += 1
         by_hour[hour, "sales"] += sale.total
-        items = sum(l.qty if l.sold_by == "each" else 1 for l in lines)
         for line in lines:
             by_category[category_of[line.product_id], "sales"] += line.total
             by_product[line.sku, "qty"] += line.qty
             by_product[line.sku, "sales"] += line.total
-        for role, person in (("cashier", sale.cashier_id), ("salesperson", sale.salesperson_id)):
-            if person is not None:
-                staff[role][person, "tickets"] += 1
-                staff[role][person, "sales"] += sale.total
-                staff[role][person, "items"] += items
-                staff[role][person, "members"] += sale.member_id is not None
+        # the cashier has the whole ticket; each salesperson the lines they sold (their own, else the sale's)
+        shares = [("cashier", sale.cashier_id, lines)] + [
+            ("salesperson", person, [l for l in lines if (l.salesperson_id or sale.salesperson_id) == person])
+            for person in {l.salesperson_id or sale.salesperson_id for l in lines} - {None}]
+        for role, person, sold in shares:
+            staff[role][person, "tickets"] += 1
+            staff[role][person, "sales"] += sum(l.total for l in sold)
+            staff[role][person, "items"] += sum(l.qty if l.sold_by == "each" else 1 for l in sold)
+            staff[role][person, "members"] += sale.member_id is not None
     for refund in Refund.select():
         sale = Sale.get_by_id(refund.sale_id)
         by_hour[local(refund.at).hour, "refunded"] += refund.total
-        for role, person in (("cashier", sale.cashier_id), ("salesperson", sale.salesperson_id)):
-            if person is not None:
-                staff[role][person, "refunded"] += refund.total
+        staff["cashier"][sale.cashier_id, "refunded"] += refund.total
         for rl in RefundLine.select().where(RefundLine.refund_id == refund.id):
             line = SaleLine.get_by_id(rl.sale_line_id)
             by_category[category_of[line.product_id], "refunded"] += rl.amount
             by_product[line.sku, "refunded"] += rl.amount
+            if line.salesperson_id or sale.salesperson_id:
+                staff["salesperson"][line.salesperson_id or sale.salesperson_id, "refunded"] += rl.amount
     for topup in StoredValueTopup.select():
         staff["cashier"][topup.staff_id, "stored"] += topup.amount
     return {"hour": by_hour, "category": by_category, "product": by_product, "staff": staff}

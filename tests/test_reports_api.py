@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -102,3 +103,24 @@ def test_a_bad_target_is_refused_and_writes_nothing(world, store, change, field)
     with nothing_written(store):
         error = refusal(world.manager.post("/reports/targets", body), 404 if field == "staff_id" else 422)
     assert field in (error.get("field") or "")
+
+
+def test_a_line_names_its_own_salesperson_and_the_ranking_credits_them(world, store):
+    sale_id, _ = world.sale(WATER)
+    added = world.cashier.post(f"/sales/{sale_id}/lines", {"barcode": COLA, "salesperson_id": 1})
+    assert added.status_code == 201, added.json
+    assert [line["salesperson_id"] for line in added.json["lines"]] == [None, 1]
+    paid = world.cashier.post(f"/sales/{sale_id}/complete", {"payments": [{"method": "cash", "amount": 500}]})
+    assert paid.status_code == 200, paid.json
+    [event] = [json.loads(data) for (data,) in store.db.peewee.execute_sql(
+        "SELECT data FROM outbox_event WHERE type = 'sale.completed' ORDER BY seq DESC LIMIT 1")]
+    assert [line["salesperson_id"] for line in event["lines"]] == [None, 1]
+    [ranked] = world.manager.get("/reports/staff?role=salesperson").json["rows"]
+    assert (ranked["staff_id"], ranked["tickets"], ranked["sales"], ranked["items_per_ticket"]) == (1, 1, 300, 1.0)
+
+
+def test_an_unknown_salesperson_on_a_line_is_refused_and_writes_nothing(world, store):
+    sale_id, _ = world.sale(WATER)
+    with nothing_written(store):
+        refusal(world.cashier.post(f"/sales/{sale_id}/lines", {"barcode": COLA, "salesperson_id": 999}), 422,
+                field="salesperson_id")

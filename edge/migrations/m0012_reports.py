@@ -91,6 +91,9 @@ CREATE INDEX refund_line_refund ON refund_line (refund_id);
 -- stock report (sales and refunds come from the summaries). Partial, so the checkout's inserts skip it.
 CREATE INDEX stock_movement_other_at ON stock_movement (at) WHERE reason NOT IN ('sale', 'refund');
 
+-- the salesperson (导购) of one line, when not the sale's: several counters' staff on one ticket
+ALTER TABLE sale_line ADD COLUMN salesperson_id INTEGER REFERENCES staff (id);
+
 CREATE TABLE sales_target (
     id TEXT PRIMARY KEY,
     staff_id INTEGER NOT NULL REFERENCES staff (id),

@@ -13,7 +13,9 @@ rebuild is the same fold over every fact, in chunks.
 Rules the reports follow (and the tests check against the raw sales):
 - a sale counts on its business date, in the local hour of its completion;
 - a refund counts on the local date and hour it was made, against the sale's products, categories,
-  cashier and salesperson (so a ranking is net of what came back);
+  cashier and salespeople (so a ranking is net of what came back);
+- a line's salesperson is its own (several counters' 导购 on one ticket) or else the sale's: a
+  salesperson's ticket is one they sold a line on, their sales and refunds the lines they sold;
 - a voided sale was never sold: it counts nowhere;
 - items: pieces for goods sold by the piece, one per line for goods sold by weight;
 - a product's category is the one it has when the fact is folded in.
@@ -63,15 +65,16 @@ def _upsert_sql(table: str) -> str:
 
 _UPSERTS = {table: _upsert_sql(table) for table in TABLES}
 
-_SALES = ("SELECT s.id, s.business_date, s.completed_at, s.cashier_id, s.salesperson_id, s.member_id IS NOT NULL "
+_SALES = ("SELECT s.id, s.business_date, s.completed_at, s.cashier_id, s.member_id IS NOT NULL "
           "FROM sale s WHERE s.status = 'completed' AND {where}")
-_SALE_LINES = ("SELECT l.sale_id, l.product_id, l.sold_by, l.qty, l.total, COALESCE(p.category_id, 0) "
+_SALE_LINES = ("SELECT l.sale_id, l.product_id, l.sold_by, l.qty, l.total, COALESCE(p.category_id, 0), "
+               "COALESCE(l.salesperson_id, s.salesperson_id) "
                "FROM sale s JOIN sale_line l ON l.sale_id = s.id LEFT JOIN product p ON p.id = l.product_id "
                "WHERE s.status = 'completed' AND {where}")
-_REFUNDS = ("SELECT r.id, r.at, r.total, s.cashier_id, s.salesperson_id "
-            "FROM refund r JOIN sale s ON s.id = r.sale_id WHERE {where}")
-_REFUND_LINES = ("SELECT r.at, sl.product_id, sl.sold_by, rl.qty, rl.amount, COALESCE(p.category_id, 0) "
-                 "FROM refund r JOIN refund_line rl ON rl.refund_id = r.id "
+_REFUNDS = "SELECT r.id, r.at, r.total, s.cashier_id FROM refund r JOIN sale s ON s.id = r.sale_id WHERE {where}"
+_REFUND_LINES = ("SELECT r.id, r.at, sl.product_id, rl.qty, rl.amount, COALESCE(p.category_id, 0), "
+                 "COALESCE(sl.salesperson_id, s.salesperson_id) "
+                 "FROM refund r JOIN sale s ON s.id = r.sale_id JOIN refund_line rl ON rl.refund_id = r.id "
                  "JOIN sale_line sl ON sl.id = rl.sale_line_id LEFT JOIN product p ON p.id = sl.product_id "
                  "WHERE {where}")
 _TOPUPS = "SELECT t.at, t.staff_id, t.amount FROM stored_value_topup t WHERE {where}"
@@ -120,41 +123,49 @@ class Fold:
 
     def sales(self, db, where: str, params: tuple) -> None:
         sales = {}
-        for sale_id, business_date, completed_at, cashier, salesperson, member in db.execute_sql(
+        for sale_id, business_date, completed_at, cashier, member in db.execute_sql(
                 _SALES.format(where=where), params):
             day, hour = dashed(business_date), self.clock(completed_at)[1]
-            sales[sale_id] = [day, hour, cashier, salesperson, member, 0, 0, set()]  # + amount, items, products
-        for sale_id, product_id, sold_by, qty, total, category in db.execute_sql(
+            # day, hour, cashier, member, amount, items, products, and per salesperson [amount, items]
+            sales[sale_id] = [day, hour, cashier, member, 0, 0, set(), defaultdict(lambda: [0, 0])]
+        for sale_id, product_id, sold_by, qty, total, category, salesperson in db.execute_sql(
                 _SALE_LINES.format(where=where), params):
             sale = sales[sale_id]
-            day = sale[0]
+            day, items = sale[0], items_of(sold_by, qty)
             self.add("report_category_day", (day, category), qty, total, 1, 0, 0)
             self.add("report_product_day", (day, product_id), qty, total, 0, 0, 0)
-            sale[5] += total
-            sale[6] += items_of(sold_by, qty)
-            sale[7].add(product_id)
-        for day, hour, cashier, salesperson, member, amount, items, products in sales.values():
+            sale[4] += total
+            sale[5] += items
+            sale[6].add(product_id)
+            if salesperson is not None:
+                sale[7][salesperson][0] += total
+                sale[7][salesperson][1] += items
+        for day, hour, cashier, member, amount, items, products, salespeople in sales.values():
             self.add("report_ticket_hour", (day, hour), 1, amount, items, member, 0, 0)
-            for role, staff_id in (("cashier", cashier), ("salesperson", salesperson)):
-                if staff_id is not None:
-                    self.add("report_staff_day", (day, role, staff_id), 1, amount, items, member, 0, 0, 0)
+            self.add("report_staff_day", (day, "cashier", cashier), 1, amount, items, member, 0, 0, 0)
+            # a salesperson's ticket is one they sold a line on; their sales, the lines they sold
+            for salesperson, (sold, sold_items) in salespeople.items():
+                self.add("report_staff_day", (day, "salesperson", salesperson), 1, sold, sold_items, member, 0, 0, 0)
             for product_id in products:
                 self.add("report_product_day", (day, product_id), 0, 0, 1, 0, 0)
             for pair in combinations(sorted(products), 2):
                 self.add("report_pair_day", (day, *pair), 1)
 
     def refunds(self, db, where: str, params: tuple) -> None:
-        for _refund_id, at, total, cashier, salesperson in db.execute_sql(_REFUNDS.format(where=where), params):
+        for _refund_id, at, total, cashier in db.execute_sql(_REFUNDS.format(where=where), params):
             day, hour = self.clock(at)
             self.add("report_ticket_hour", (day, hour), 0, 0, 0, 0, 1, total)
-            for role, staff_id in (("cashier", cashier), ("salesperson", salesperson)):
-                if staff_id is not None:
-                    self.add("report_staff_day", (day, role, staff_id), 0, 0, 0, 0, 1, total, 0)
-        for at, product_id, _sold_by, qty, amount, category in db.execute_sql(
+            self.add("report_staff_day", (day, "cashier", cashier), 0, 0, 0, 0, 1, total, 0)
+        refunded_by = defaultdict(int)  # (refund, day, salesperson) → the amount of their lines given back
+        for refund_id, at, product_id, qty, amount, category, salesperson in db.execute_sql(
                 _REFUND_LINES.format(where=where), params):
             day = self.clock(at)[0]
             self.add("report_category_day", (day, category), 0, 0, 0, qty, amount)
             self.add("report_product_day", (day, product_id), 0, 0, 0, qty, amount)
+            if salesperson is not None:
+                refunded_by[refund_id, day, salesperson] += amount
+        for (_refund_id, day, salesperson), amount in refunded_by.items():
+            self.add("report_staff_day", (day, "salesperson", salesperson), 0, 0, 0, 0, 1, amount, 0)
 
     def topups(self, db, where: str, params: tuple) -> None:
         for at, staff_id, amount in db.execute_sql(_TOPUPS.format(where=where), params):
