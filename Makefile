@@ -11,7 +11,7 @@ DATA ?= data
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml provisioning/dev-setup.sh
+$(STAMP): pyproject.toml provisioning/dev-setup.sh kiosk_ui/vendor.lock.json
 	PYTHON=$(PYTHON) bash provisioning/dev-setup.sh $(VENV)
 	touch $(STAMP)
 

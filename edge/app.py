@@ -25,6 +25,7 @@ from edge.members.points import PointsService
 from edge.members.service import MembersService
 from edge.members.stored_value import StoredValueService
 from edge.promotions.service import PromotionsService
+from edge.reports.service import ReportsService
 from edge.payments.service import PaymentService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
@@ -78,6 +79,7 @@ class StoreEdge:
         self.gifts = GiftsService(self)
         self.promotions = PromotionsService(self)
         self.payments = PaymentService(self)
+        self.reports = ReportsService(self)
         if config.hq is not None:
             from edge.sync.floor import OfflineFloorLimit
 

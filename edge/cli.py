@@ -769,6 +769,31 @@ def payments_reconcile(ctx: Context, day, statement):
         sys.exit(1)
 
 
+@main.group()
+def reports():
+    """Report summaries: refresh them now, or rebuild them from the sales."""
+
+
+@reports.command("refresh")
+@store_options
+@click.pass_obj
+def reports_refresh(ctx: Context):
+    """Fold the sales, refunds and top-ups recorded since the last refresh into the summaries."""
+    store = ctx.store()
+    folded = store.reports.summaries.refresh()
+    click.echo(f"folded {folded} facts; watermark at audit seq {store.reports.summaries.watermark()}")
+
+
+@reports.command("rebuild")
+@store_options
+@click.pass_obj
+def reports_rebuild(ctx: Context):
+    """Recompute every summary from the raw sales (holds the write lock: best while the shop is closed)."""
+    outcome = ctx.store().reports.summaries.rebuild()
+    rows = ", ".join(f"{table} {count}" for table, count in outcome["rows"].items())
+    click.echo(f"rebuilt up to audit seq {outcome['watermark']}: {rows}")
+
+
 # -- demo and benchmarks ----------------------------------------------------
 
 
@@ -880,6 +905,17 @@ main.add_command(hq)
 from edge.field.commands import register as register_field_service  # noqa: E402  (its own module)
 
 register_field_service(main, devices, store_options, Refused)
+
+
+@bench.command("reports")
+@click.option("--days", type=int, default=730, show_default=True, help="days of sales to seed")
+@click.option("--tickets", "tickets_per_day", type=int, default=500, show_default=True, help="tickets a day")
+@click.option("--rounds", type=int, default=30, show_default=True, help="times each report is asked")
+def bench_reports(days, tickets_per_day, rounds):
+    """Reports over years of sales: seeding, summary rebuild, each report's p50/p99 against a raw-SQL floor."""
+    from edge.bench.insight_reports import run
+
+    run(days, tickets_per_day, rounds, echo=click.echo)
 
 
 @bench.command("devices")

@@ -16,12 +16,13 @@ from edge.members.routes import routes as members
 from edge.members.stored_value_routes import routes as stored_value
 from edge.promotions.routes import routes as promotions
 from edge.payments.routes import routes as payments
+from edge.reports.routes import routes as reports
 from edge.sales.routes import routes as sales
 from edge.shifts.routes import routes as shifts
 from edge.staff.routes import routes as staff
 
 GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members, stored_value, coupons, card,
-          gifts, promotions, payments, hardware, kiosk, invoices, marketing)
+          gifts, promotions, payments, hardware, kiosk, invoices, marketing, reports)
 
 
 def all_endpoints() -> list[Endpoint]:

@@ -50,7 +50,7 @@ class GunicornServer(BaseApplication):
         # when lanes arrive together.
         sys.setswitchinterval(SWITCH_INTERVAL)
 
-        return StoreEdge.open(self.config_path, self.data_dir, migrate=False).web()
+        return serving(StoreEdge.open(self.config_path, self.data_dir, migrate=False))
 
 
 def _worker_ready(worker) -> None:
@@ -91,4 +91,10 @@ def wsgi_app():
     """Entry for an external gunicorn: `gunicorn --no-control-socket 'edge.server:wsgi_app()'`."""
     from edge.app import StoreEdge
 
-    return StoreEdge.open(os.environ.get("STOREEDGE_CONFIG"), os.environ.get("STOREEDGE_DATA_DIR")).web()
+    return serving(StoreEdge.open(os.environ.get("STOREEDGE_CONFIG"), os.environ.get("STOREEDGE_DATA_DIR")))
+
+
+def serving(store):
+    """The web app of a store served for real: its timers run for as long as the process does."""
+    store.reports.start_background()
+    return store.web()

@@ -1,7 +1,9 @@
 """The screens: static HTML, CSS and JavaScript that the web app serves (no build step, nothing fetched from a CDN).
 
-/pos is the cashier tablet; each screen is a folder here, and shared/ holds what the screens have in common
-(the API client, the translation catalogue, the style sheet), served at /ui/shared/.
+/pos is the cashier tablet and /admin the back office (one page per area); each screen is a folder here, and
+shared/ holds what the screens have in common (the API client, the translation catalogue, the style sheet),
+served at /ui/shared/. Third-party libraries (a chart library) are fetched by `make setup` into vendor/, pinned
+in vendor.lock.json, and served at /ui/vendor/.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def attach(flask_app) -> None:
         flask_app.add_url_rule(f"/{screen}/", f"screen {screen}/", _sender(folder, "index.html"))
         flask_app.add_url_rule(f"/{screen}/<path:name>", f"screen {screen} file", _files(folder))
     flask_app.add_url_rule("/ui/shared/<path:name>", "screens shared", _files(HERE / "shared"))
+    flask_app.add_url_rule("/ui/vendor/<path:name>", "screens vendor", _files(HERE / "vendor"))
 
 
 def _sender(folder: Path, name: str):

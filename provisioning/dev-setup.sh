@@ -29,3 +29,5 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -e ".[test]"
+# The screens' third-party files (Chart.js), pinned with their integrity in kiosk_ui/vendor.lock.json.
+"$venv/bin/python" -m kiosk_ui.vendor

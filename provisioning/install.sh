@@ -124,6 +124,8 @@ if on_system; then
   installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("storeedge"))' 2>/dev/null || true)
   wanted=$(sed -n 's/^version = "\(.*\)"/\1/p' "$source_dir/pyproject.toml" | head -n 1)
   if [ "$installed" != "$wanted" ]; then
+    # the screens' Chart.js, checked against kiosk_ui/vendor.lock.json, goes into the package with the screens
+    python3 "$source_dir/kiosk_ui/vendor.py"
     "$venv/bin/pip" install -q "$source_dir"
     changed "installed storeedge $wanted into $venv"
     if [ -n "$installed" ]; then upgraded_from=$installed; fi

@@ -299,4 +299,7 @@ MUTATIONS = {
     "kiosk message shown": lambda w: (w.cashier, "POST", f"/marketing/messages/{kiosk_message(w)}/shown", None),
     "kiosk message shown to its member": lambda w: ((k := kiosk_member_with_message(w)), "POST",
                                                     f"/kiosk/me/messages/{k.message_id}/shown", None),
+    "set sales target": lambda w: (w.manager, "POST", "/reports/targets",
+                                   {"staff_id": 1, "role": "salesperson", "from": "2026-11-01", "to": "2026-11-30",
+                                    "amount": 500_000}),
 }

@@ -56,6 +56,7 @@ class SaleLine(BaseModel):
     line_discount = peewee.IntegerField(default=0)
     sale_discount = peewee.IntegerField(default=0)
     total = peewee.IntegerField()
+    salesperson_id = peewee.IntegerField(null=True)  # this line's 导购 when not the sale's
 
 
 class Payment(BaseModel):

@@ -38,6 +38,7 @@ class LineIn(Schema):
     barcode: str | None = Field(None, min_length=1, max_length=32)
     sku: str | None = Field(None, min_length=1, max_length=64)
     qty: int | None = Qty
+    salesperson_id: int | None = Field(None, description="the 导购 who sold this item, when not the sale's")
 
     @model_validator(mode="after")
     def _one_key(self):
@@ -200,7 +201,8 @@ def patch_sale(call: Call, sale_id: str):
 @routes.post("/sales/{sale_id}/lines", "Add an item by barcode or SKU", body=LineIn, status=201, durable=False)
 def add_line(call: Call, sale_id: str):
     body = call.body
-    line = call.store.sales.add_line(sale_id, call.caller, barcode=body.barcode, sku=body.sku, qty=body.qty)
+    line = call.store.sales.add_line(sale_id, call.caller, barcode=body.barcode, sku=body.sku, qty=body.qty,
+                                     salesperson_id=body.salesperson_id)
     return _sale(call, line.sale)
 
 

@@ -127,6 +127,7 @@ class SalesService:
             "gross": line.gross, "promo_discount": line.promo_discount, "line_discount": line.line_discount,
             "sale_discount": line.sale_discount,
             "total": line.total, "tax_rate": line.tax_rate, "tax": included_tax(line.total, line.tax_rate),
+            "salesperson_id": line.salesperson_id,
         }
 
     def current(self, device_id: int) -> Sale | None:
@@ -188,8 +189,11 @@ class SalesService:
         return sale
 
     def add_line(self, sale_id: str, caller: Caller, *, barcode: str | None = None, sku: str | None = None,
-                 qty: int | None = None) -> SaleLine:
-        """Scan or key in an item; the same plain item again adds to its line."""
+                 qty: int | None = None, salesperson_id: int | None = None) -> SaleLine:
+        """Scan or key in an item; the same plain item again adds to its line.
+
+        salesperson_id: the 导购 who sold this item, when not the sale's (several counters on one ticket).
+        """
         if (barcode is None) == (sku is None):
             raise DomainError("give exactly one of barcode or sku", field="barcode")
         with self.app.db.transaction(durable=False):
@@ -202,10 +206,12 @@ class SalesService:
             if not product.active:
                 raise Conflict(f"{product.name} ({product.sku}) is not for sale", field="barcode" if barcode else "sku")
             qty, label_price = self._quantity(product, qty, label)
+            if salesperson_id is not None:
+                self._check_salesperson(salesperson_id)
             lines = self.lines(sale)
             same = next((l for l in lines if l.product_id == product.id and l.label_price is None
                          and label_price is None and l.price_override_by is None and l.discount_kind is None
-                         and product.sold_by == "each"), None)
+                         and l.salesperson_id == salesperson_id and product.sold_by == "each"), None)
             if same is not None:
                 self._check_qty(product.sold_by, same.qty + qty)
                 same.qty += qty
@@ -216,6 +222,7 @@ class SalesService:
                     product_id=product.id, sku=product.sku, name=product.name, barcode=code,
                     sold_by=product.sold_by, qty=qty, label_price=label_price, list_price=product.price,
                     unit_price=product.price, tax_rate=product.tax_rate, gross=0, total=0,
+                    salesperson_id=salesperson_id,
                 )
                 line.unsaved = True  # inserted by _reprice with its prices, in one statement
                 lines.append(line)
