@@ -168,6 +168,28 @@ def member_with_points(w: World, points: int) -> str:
     return member_id
 
 
+def counting_stocktake(w: World, *counted: str) -> str:
+    """The store's counting stocktake (started if none is), with one more of each barcode counted."""
+    running = [s for s in w.manager.get("/stocktakes").json["stocktakes"] if s["status"] == "counting"]
+    stocktake_id = running[0]["id"] if running else w.manager.post("/stocktakes", {}).json["id"]
+    for barcode in counted:
+        assert w.manager.post(f"/stocktakes/{stocktake_id}/counts", {"barcode": barcode}).status_code == 200
+    return stocktake_id
+
+
+def no_stocktake_counting(w: World) -> None:
+    for stocktake in w.manager.get("/stocktakes").json["stocktakes"]:
+        if stocktake["status"] == "counting":
+            assert w.manager.post(f"/stocktakes/{stocktake['id']}/cancel").status_code == 200
+
+
+_STAFF_PINS = (str(pin) for pin in itertools.count(730_001))
+
+
+def new_cashier(w: World) -> int:
+    return w.store.staff.add_staff("新收银", "cashier", next(_STAFF_PINS)).id
+
+
 # Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
 MUTATIONS = {
     "open shift": lambda w: (client_for(w.store, w.flask_app, lane=3), "POST", "/shifts", {"opening_float": 5000}),
@@ -237,6 +259,15 @@ MUTATIONS = {
     "create promotion": lambda w: (w.manager, "POST", "/promotions", {**PROMOTION_BODY, "repeat": True}),
     "change promotion": lambda w: (w.manager, "PATCH", f"/promotions/{w.promotion()}", {"amount": 1500}),
     "deactivate promotion": lambda w: (w.manager, "DELETE", f"/promotions/{w.promotion()}", None),
+    "start stocktake": lambda w: (no_stocktake_counting(w), w.manager, "POST", "/stocktakes", {"note": "饮料货架"})[1:],
+    "count stock": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w)}/counts",
+                              {"barcode": WATER, "qty": 12, "mode": "set"}),
+    "post stocktake": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w, WATER)}/post", None),
+    "cancel stocktake": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w)}/cancel", None),
+    "set reorder point": lambda w: (w.manager, "POST", "/reorder-points", {"sku": "DRK001", "reorder_point": 12}),
+    "change staff": lambda w: (w.manager, "PATCH", f"/staff/{new_cashier(w)}", {"role": "manager"}),
+    "reset staff pin": lambda w: (w.manager, "POST", f"/staff/{new_cashier(w)}/pin",
+                                  {"pin": next(_STAFF_PINS), "approval": MANAGER_APPROVAL}),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
 }

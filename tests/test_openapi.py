@@ -67,6 +67,9 @@ EXAMPLE_OF = {
     "POST /gift-redemptions/{code}/cancel": "cancel gift redemption",
     "POST /promotions": "create promotion", "PATCH /promotions/{promotion_id}": "change promotion",
     "POST /sales/{sale_id}/payments": "scan payment",
+    "POST /stocktakes": "start stocktake", "POST /stocktakes/{stocktake_id}/counts": "count stock",
+    "POST /reorder-points": "set reorder point", "PATCH /staff/{staff_id:int}": "change staff",
+    "POST /staff/{staff_id:int}/pin": "reset staff pin",
 }
 
 
