@@ -1,7 +1,8 @@
 """The screens: static HTML, CSS and JavaScript that the web app serves (no build step, nothing fetched from a CDN).
 
-/pos is the cashier tablet; each screen is a folder here, and shared/ holds what the screens have in common
-(the API client, the translation catalogue, the style sheet), served at /ui/shared/.
+/pos is the cashier tablet, /admin the back office (one HTML page per area); each screen is a folder here, and
+shared/ holds what the screens have in common (the API client, the translation catalogue, the style sheet), served
+at /ui/shared/.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from flask import send_from_directory
 
 HERE = Path(__file__).resolve().parent
-SCREENS = ("pos",)
+SCREENS = ("pos", "admin")
 
 
 def attach(flask_app) -> None:
