@@ -97,9 +97,13 @@ def test_a_test_page_is_queued_on_a_configured_printer_and_audited(store_with):
     jobs = row_count(store, "print_job")
     with nothing_written(store):
         refusal(manager.post("/hardware/printers/nope/test"), 404, field="printer")
-    printed = manager.post("/hardware/printers/receipt1/test")
+    key = {"Idempotency-Key": "test-page-1"}
+    printed = manager.post("/hardware/printers/receipt1/test", headers=key)
     assert printed.status_code == 201 and printed.json["printer"] == "receipt1"
     assert row_count(store, "print_job") == jobs + 1
+    with nothing_written(store):  # a retried press prints no second page (the endpoint is not in MUTATIONS:
+        again = manager.post("/hardware/printers/receipt1/test", headers=key)  # its world has no printer)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == printed.json
     job = store.hardware.jobs.document(store.hardware.jobs.waiting("receipt1")[-1])
     assert job["title"] == "StoreEdge 打印测试"
     assert audit_records("printer.test_printed")[-1]["entity_id"] == printed.json["job_id"]

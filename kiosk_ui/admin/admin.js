@@ -50,12 +50,16 @@ function quantity(qty, soldBy) {
   return soldBy === "weight" ? `${qty} g` : String(qty);
 }
 
-// A table body from rows of cells; a cell is text or a node. Numbers align right.
+// A table body from rows of cells; a cell is text or a node. A column whose header is marked num aligns right.
 function fillTable(tbody, rows) {
-  tbody.replaceChildren(...rows.map((cells) => el("tr", {}, ...cells.map((cell) => (
-    cell instanceof Node ? el("td", {}, cell)
-      : el("td", { text: cell === null || cell === undefined ? "—" : String(cell),
-                   className: typeof cell === "number" ? "num" : "" }))))));
+  const head = tbody.parentElement.tHead;
+  const numeric = head ? Array.from(head.rows[0].cells, (cell) => cell.classList.contains("num")) : [];
+  const td = (cell, i) => {
+    const className = numeric[i] || typeof cell === "number" ? "num" : "";
+    if (cell instanceof Node) return el("td", { className }, cell);
+    return el("td", { className, text: cell === null || cell === undefined ? "—" : String(cell) });
+  };
+  tbody.replaceChildren(...rows.map((cells) => el("tr", {}, ...cells.map(td))));
 }
 
 // -- the shell: header, nav, the login gate -----------------------------------------------------------------------------

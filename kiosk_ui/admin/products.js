@@ -24,7 +24,8 @@ function renderProducts() {
     p.sku, p.name, p.category, yuan(p.price), p.member_price === null ? null : yuan(p.member_price),
     quantity(p.on_hand, p.sold_by), t(p.active ? "active" : "inactive"),
     el("span", {}, button("edit", () => edit(p)),
-       p.active ? button("deactivate", () => save({ ...body(p), active: false }, p.sku), "danger") : null),
+       p.active ? button("deactivate", () => save({ ...body(p), active: false }, p.sku), "danger")
+         : button("reactivate", () => save({ ...body(p), active: true }, p.sku))),
   ]));
   Array.from(tbody.rows).forEach((row, i) => {
     row.dataset.sku = products.shown[i].sku;

@@ -65,7 +65,11 @@ async function count(text, qty, mode) {
     say("stocktake-message", `${line.name}: ${t("counted")} ${line.counted}`, true);
     stock.stocktake = await api("GET", `/stocktakes/${stock.stocktake.id}`);
     renderStocktake();
-  } catch (error) { say("stocktake-message", explain(error)); }
+    return true;
+  } catch (error) {
+    say("stocktake-message", explain(error));
+    return false;
+  }
 }
 
 // Posting moves stock: the first press asks again, naming how many products change.
@@ -174,7 +178,12 @@ startArea(async () => {
     event.preventDefault();
     const qty = wholeNumber($("count-qty").value);
     if (qty === null || qty < 0) return say("stocktake-message", `${t("counted_qty")}?`);
-    count($("count-sku").value, qty, "set");
+    count($("count-sku").value, qty, "set").then((counted) => {
+      if (!counted) return;
+      $("count-sku").value = "";
+      $("count-qty").value = "";
+      $("count-sku").focus();
+    });
   });
   $("stocktake-post").addEventListener("click", postStocktake);
   $("stocktake-cancel").addEventListener("click", cancelStocktake);
