@@ -1,7 +1,7 @@
 // Devices: pairing codes waiting for approval, the paired devices (unpair), the shop's hardware and a test print.
 "use strict";
 
-const PENDING_REFRESH_MS = 3000;
+const REFRESH_MS = 3000; // new pairing codes and hardware states show up without a reload
 
 async function loadPairings() {
   try {
@@ -37,7 +37,7 @@ async function loadDevices() {
   const mine = Stored.get("device").id;
   const devices = (await api("GET", "/devices")).devices;
   fillTable($("devices"), devices.map((device) => [
-    device.name, t(`kind_${device.kind}`), device.lane, t(device.active ? "active" : "revoked"),
+    device.name, t(`kind_${device.kind}`), device.lane, t(device.active ? "paired" : "revoked"),
     device.id === mine ? t("this_device") : device.active ? button("revoke", () => revoke(device), "danger") : null,
   ]));
   Array.from($("devices").rows).forEach((row, i) => { row.dataset.deviceId = devices[i].id; });
@@ -52,8 +52,16 @@ async function revoke(device) {
   await loadDevices();
 }
 
-async function loadHardware() {
-  const hardware = (await api("GET", "/hardware/devices")).devices;
+let shownHardware = null;
+
+async function loadHardware(force = false) {
+  let hardware;
+  try {
+    hardware = (await api("GET", "/hardware/devices")).devices;
+  } catch (error) { return say("hardware-message", explain(error)); }
+  const seen = JSON.stringify(hardware);
+  if (seen === shownHardware && !force) return; // unchanged: keep the buttons (and the focus) where they are
+  shownHardware = seen;
   if (!hardware.length) return fillTable($("hardware"), [[t("no_hardware"), "", "", "", "", ""]]);
   fillTable($("hardware"), hardware.map((device) => [
     device.name, t(`hw_${device.kind}`), device.lane ?? t("all_lanes"),
@@ -75,10 +83,10 @@ async function testPrint(device) {
 startArea(async () => {
   document.addEventListener("languagechange", () => {
     $("pairings").replaceChildren();
-    loadPairings(); loadDevices(); loadHardware();
+    loadPairings(); loadDevices(); loadHardware(true);
   });
   await loadPairings();
   await loadDevices();
   await loadHardware();
-  setInterval(loadPairings, PENDING_REFRESH_MS);
+  setInterval(() => { loadPairings(); loadHardware(); }, REFRESH_MS);
 });

@@ -6,13 +6,14 @@ async function loadShifts() {
   const status = $("shift-status").value;
   try {
     const shifts = (await api("GET", `/shifts?limit=100${status ? `&status=${status}` : ""}`)).shifts;
+    const names = new Map((await api("GET", "/staff")).staff.map((member) => [member.id, member.name]));
     fillTable($("shifts"), shifts.map((shift) => [
-      shift.opened_at.slice(0, 16).replace("T", " "), shift.lane, t(`shift_${shift.status}`),
+      shift.opened_at.slice(0, 16).replace("T", " "), shift.lane, names.get(shift.opened_by), t(`shift_${shift.status}`),
       shift.variance === null ? null : yuan(shift.variance),
       button(shift.status === "open" ? "x_report" : "z_report", () => showReport(shift)),
     ]));
     Array.from($("shifts").rows).forEach((row, i) => { row.dataset.shiftId = shifts[i].id; });
-    if (!shifts.length) fillTable($("shifts"), [[t("none"), "", "", "", ""]]);
+    if (!shifts.length) fillTable($("shifts"), [[t("none"), "", "", "", "", ""]]);
   } catch (error) { say("shifts-message", explain(error)); }
 }
 

@@ -23,7 +23,7 @@ function renderStaff() {
   const me = Stored.get("session").staff;
   fillTable($("staff"), team.staff.map((member) => [
     member.name, member.id === me.id ? t(`role_${member.role}`) : roleSelect(member),
-    t(member.active ? "active" : "inactive"),
+    t(member.active ? "staff_active" : "inactive"),
     member.id === me.id ? t("you") : button(member.active ? "deactivate" : "reactivate",
                                            () => change(member, { active: !member.active }),
                                            member.active ? "danger" : "secondary"),
@@ -40,7 +40,7 @@ async function change(member, fields) {
   say("staff-message", "");
   try {
     const changed = await api("PATCH", `/staff/${member.id}`, fields);
-    say("staff-message", `${changed.name}: ${t(`role_${changed.role}`)} · ${t(changed.active ? "active" : "inactive")}`,
+    say("staff-message", `${changed.name}: ${t(`role_${changed.role}`)} · ${t(changed.active ? "staff_active" : "inactive")}`,
         true);
   } catch (error) { say("staff-message", explain(error)); }
   await loadStaff();
