@@ -101,6 +101,7 @@ def test_a_manager_approves_a_new_tablets_pairing_on_the_devices_page(server, ba
     row.locator("button", has_text="批准").click()
     expect(backoffice.locator("#pairing-message")).to_contain_text("已批准")
 
+    tablet.close()  # gunicorn drops an idle keep-alive connection: claim on a new one
     claimed = tablet.must("POST", f"/devices/pair/{asked['id']}/claim", {"secret": asked["secret"]})
     tablet.close()
     assert claimed["device"]["lane"] == 7 and claimed["token"]
@@ -175,7 +176,7 @@ def test_an_admin_adds_staff_changes_the_role_and_resets_the_pin_without_ever_sh
 
     [added] = [s for s in as_manager(server, "GET", "/staff")["staff"] if s["name"] == "周店员"]
     assert added["role"] == "manager" and added["active"]
-    till = JsonClient(server.port, add_terminal(server.data_dir, lane=42))
+    till = JsonClient(server.port, add_terminal(server.data_dir, lane=42))  # a new connection, used at once
     assert till.login("667788")["staff"]["id"] == added["id"]
     assert till.call("POST", "/auth/login", {"pin": "556677"})[0] == 401
     till.close()
