@@ -263,6 +263,7 @@ MUTATIONS = {
     "count stock": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w)}/counts",
                               {"barcode": WATER, "qty": 12, "mode": "set"}),
     "post stocktake": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w, WATER)}/post", None),
+    "uncount stock": lambda w: (w.manager, "DELETE", f"/stocktakes/{counting_stocktake(w, WATER)}/counts/DRK001", None),
     "cancel stocktake": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w)}/cancel", None),
     "set reorder point": lambda w: (w.manager, "POST", "/reorder-points", {"sku": "DRK001", "reorder_point": 12}),
     "change staff": lambda w: (w.manager, "PATCH", f"/staff/{new_cashier(w)}", {"role": "manager"}),

@@ -28,6 +28,7 @@ def test_the_product_list_pages_searches_and_shows_stock_and_inactive_products(s
     [water] = manager_api.get("/products/list?q=农夫").json["products"]
     assert water["on_hand"] == store.inventory.on_hand(water["id"]) and water["reorder_point"] == 30
     assert water["barcodes"] == [WATER]
+    assert [p["sku"] for p in manager_api.get(f"/products/list?q={WATER}").json["products"]] == ["DRK001"]
     assert [p["active"] for p in manager_api.get("/products/list?q=OLD").json["products"]] == [False]
     assert manager_api.get("/products/list?q=OLD&include_inactive=false").json["products"] == []
     refusal(api.get("/products/list"), 403, code="forbidden")

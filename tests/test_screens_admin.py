@@ -16,6 +16,7 @@ from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixture
 from tests.server_helpers import JsonClient, add_terminal
 
 ADMIN_PIN = "9999"  # the demo's 陈管理
+TEA = "6904321000036"  # 康师傅冰红茶, DRK003
 AREA_PAGES = ("products", "stock", "staff", "devices", "shifts", "settings")
 OTHER_HELPERS_PAGES = ("reports", "insight", "flows")
 
@@ -105,7 +106,8 @@ def test_a_manager_approves_a_new_tablets_pairing_on_the_devices_page(server, ba
     claimed = tablet.must("POST", f"/devices/pair/{asked['id']}/claim", {"secret": asked["secret"]})
     tablet.close()
     assert claimed["device"]["lane"] == 7 and claimed["token"]
-    expect(backoffice.locator(f"#devices tr[data-device-id='{claimed['device']['id']}']")).to_contain_text("新收银平板")
+    paired = backoffice.locator(f"#devices tr[data-device-id='{claimed['device']['id']}']")
+    expect(paired).to_contain_text("新收银平板")
 
 
 def test_receive_stock_then_count_it_in_a_stocktake_and_post_the_variances(server, backoffice):
@@ -128,6 +130,10 @@ def test_receive_stock_then_count_it_in_a_stocktake_and_post_the_variances(serve
         backoffice.press("#count-scan", "Enter")
         expect(backoffice.locator("#stocktake-message")).to_contain_text("实盘数")
     expect(backoffice.locator("#stocktake-lines tr[data-sku='DRK001']")).to_contain_text("3")
+    backoffice.fill("#count-scan", TEA)  # a scan of the wrong shelf, taken back out of the count
+    backoffice.press("#count-scan", "Enter")
+    backoffice.locator("#stocktake-lines tr[data-sku='DRK003'] button").click()
+    expect(backoffice.locator("#stocktake-lines tr[data-sku='DRK003']")).to_have_count(0)
     backoffice.fill("#count-sku", COLA)
     backoffice.fill("#count-qty", "5")
     backoffice.press("#count-qty", "Enter")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from edge.errors import Conflict, DomainError, Forbidden
+from edge.errors import Conflict, DomainError, Forbidden, NotFound
 from edge.inventory.models import StockMovement
 from tests.conftest import APPLES_SKU, COLA, WATER
 from tests.domain2_helpers import audit_records, events, nothing_written, product, refused, sell
@@ -83,6 +83,19 @@ def test_only_one_stocktake_counts_at_a_time_and_a_finished_one_takes_no_more(st
         with nothing_written(store), refused(Conflict, field="stocktake_id", code="stocktake_posted"):
             late()
     assert store.stocktakes.start(None, manager).status == "counting"  # the next one may begin
+
+
+def test_a_product_counted_by_mistake_is_dropped_not_counted_as_zero(store, manager):
+    water_before = on_hand(store, "DRK001")
+    stocktake = store.stocktakes.start(None, manager)
+    store.stocktakes.count(stocktake.id, product("DRK001"), 1, "add", manager)
+    store.stocktakes.count(stocktake.id, product("DRK002"), 4, "set", manager)
+    review = store.stocktakes.uncount(stocktake.id, product("DRK001"), manager)
+    assert [line["sku"] for line in review["lines"]] == ["DRK002"]
+    with nothing_written(store), refused(NotFound, field="sku"):
+        store.stocktakes.uncount(stocktake.id, product("DRK001"), manager)
+    store.stocktakes.post(stocktake.id, manager)
+    assert (on_hand(store, "DRK001"), on_hand(store, "DRK002")) == (water_before, 4)
 
 
 def test_an_empty_count_cannot_be_posted_and_a_cancelled_one_moves_nothing(store, manager):

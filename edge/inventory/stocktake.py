@@ -102,6 +102,17 @@ class StocktakeService:
         return {"product_id": product.id, "sku": product.sku, "name": product.name, "counted": counted,
                 "on_hand": self.app.inventory.on_hand(product.id)}
 
+    def uncount(self, stocktake_id: str, product: Product, caller: Caller) -> dict:
+        """Drop a product counted by mistake: it is left out of the stocktake (not counted as zero)."""
+        caller.require("manager", "counting stock")
+        with self.app.db.transaction():
+            stocktake = self._counting(stocktake_id)
+            removed = StocktakeLine.delete().where((StocktakeLine.stocktake_id == stocktake.id)
+                                                   & (StocktakeLine.product_id == product.id)).execute()
+            if not removed:
+                raise NotFound(f"{product.sku} has not been counted in this stocktake", field="sku")
+        return self.as_dict(stocktake)
+
     def post(self, stocktake_id: str, caller: Caller) -> dict:
         """Every counted difference as one stocktake movement and event, in one transaction and one audit record."""
         caller.require("manager", "posting a stocktake")
@@ -117,8 +128,9 @@ class StocktakeService:
                 line.expected = self.app.inventory.on_hand(product.id)
                 variance = line.counted - line.expected
                 if variance:
-                    line.movement_id = self.app.inventory.move(product, variance, "stocktake", ref=stocktake.id,
-                                                               note=stocktake.note or "盘点", staff_id=caller.staff_id)
+                    line.movement_id = self.app.inventory.move(
+                        product, variance, "stocktake", ref=stocktake.id, note=stocktake.note or "盘点",
+                        staff_id=caller.staff_id)
                     moved.append([product.sku, variance])
                 StocktakeLine.update(expected=line.expected, movement_id=line.movement_id).where(
                     (StocktakeLine.stocktake_id == stocktake.id) & (StocktakeLine.product_id == product.id)).execute()

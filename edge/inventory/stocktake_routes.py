@@ -61,6 +61,12 @@ def count_stock(call: Call, stocktake_id: str):
     return call.store.stocktakes.count(stocktake_id, product, body.qty, body.mode, call.caller)
 
 
+@routes.delete("/stocktakes/{stocktake_id}/counts/{sku}", "Drop a product counted by mistake (not a zero count)",
+               role="manager")
+def uncount_stock(call: Call, stocktake_id: str, sku: str):
+    return call.store.stocktakes.uncount(stocktake_id, call.store.catalog.by_sku(sku), call.caller)
+
+
 @routes.post("/stocktakes/{stocktake_id}/post", "Post every variance as stock movements, in one transaction",
              role="manager")
 def post_stocktake(call: Call, stocktake_id: str):

@@ -41,7 +41,7 @@ function renderStocktake() {
     line.sku, line.name, quantity(line.expected, line.sold_by), quantity(line.counted, line.sold_by),
     el("span", { text: line.variance > 0 ? `+${line.variance}` : String(line.variance),
                  className: line.variance < 0 ? "variance-minus" : line.variance > 0 ? "variance-plus" : "" }),
-    yuan(line.variance_value),
+    yuan(line.variance_value), button("remove", () => uncount(line)),
   ]));
   Array.from($("stocktake-lines").rows).forEach((row, i) => { row.dataset.sku = stocktake.lines[i].sku; });
   const summary = stocktake.summary;
@@ -70,6 +70,15 @@ async function count(text, qty, mode) {
     say("stocktake-message", explain(error));
     return false;
   }
+}
+
+// A product counted by mistake leaves the stocktake (it is not counted as zero).
+async function uncount(line) {
+  try {
+    stock.stocktake = await api("DELETE", `/stocktakes/${stock.stocktake.id}/counts/${encodeURIComponent(line.sku)}`);
+    renderStocktake();
+    say("stocktake-message", `${line.name}: ${t("uncounted")}`, true);
+  } catch (error) { say("stocktake-message", explain(error)); }
 }
 
 // Posting moves stock: the first press asks again, naming how many products change.
