@@ -17,6 +17,7 @@ from edge.inventory.service import InventoryService
 from edge.invoices.service import InvoicesService
 from edge.kiosk.service import KioskService
 from edge.marketing.service import MarketingService
+from edge.inventory.stocktake import StocktakeService
 from edge.members.coupons import CouponsService
 from edge.members.gifts import GiftsService
 from edge.members.level_review import LevelReviewService
@@ -30,6 +31,7 @@ from edge.payments.service import PaymentService
 from edge.sales.refunds import RefundService
 from edge.sales.service import SalesService
 from edge.shifts.service import ShiftService
+from edge.staff.management import StaffManagement
 from edge.staff.secrets import load_or_create_secret
 from edge.staff.service import StaffService
 from edge.store_meta import Meta
@@ -65,8 +67,10 @@ class StoreEdge:
         self.secret = load_or_create_secret(self.data_dir)
         self.db = Database(self.data_dir / DB_FILENAME)
         self.staff = StaffService(self)
+        self.staff_management = StaffManagement(self)
         self.catalog = CatalogService(self)
         self.inventory = InventoryService(self)
+        self.stocktakes = StocktakeService(self)
         self.shifts = ShiftService(self)
         self.sales = SalesService(self)
         self.refunds = RefundService(self)

@@ -8,6 +8,7 @@ from edge.inventory.routes import routes as inventory
 from edge.invoices.routes import routes as invoices
 from edge.kiosk.routes import routes as kiosk
 from edge.marketing.routes import routes as marketing
+from edge.inventory.stocktake_routes import routes as stocktake
 from edge.members.card_routes import routes as card
 from edge.members.coupon_routes import routes as coupons
 from edge.members.gift_routes import routes as gifts
@@ -18,11 +19,14 @@ from edge.promotions.routes import routes as promotions
 from edge.payments.routes import routes as payments
 from edge.reports.routes import routes as reports
 from edge.sales.routes import routes as sales
+from edge.settings import routes as settings
 from edge.shifts.routes import routes as shifts
+from edge.staff.management_routes import routes as staff_management
 from edge.staff.routes import routes as staff
 
 GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members, stored_value, coupons, card,
-          gifts, promotions, payments, hardware, kiosk, invoices, marketing, reports)
+          gifts, promotions, payments, hardware, staff_management, stocktake, settings, kiosk, invoices, marketing,
+          reports)
 
 
 def all_endpoints() -> list[Endpoint]:

@@ -211,6 +211,28 @@ def invoice_body(w: World) -> dict:
             "taxpayer_id": USCC, "email": "finance@example.com"}
 
 
+def counting_stocktake(w: World, *counted: str) -> str:
+    """The store's counting stocktake (started if none is), with one more of each barcode counted."""
+    running = [s for s in w.manager.get("/stocktakes").json["stocktakes"] if s["status"] == "counting"]
+    stocktake_id = running[0]["id"] if running else w.manager.post("/stocktakes", {}).json["id"]
+    for barcode in counted:
+        assert w.manager.post(f"/stocktakes/{stocktake_id}/counts", {"barcode": barcode}).status_code == 200
+    return stocktake_id
+
+
+def no_stocktake_counting(w: World) -> None:
+    for stocktake in w.manager.get("/stocktakes").json["stocktakes"]:
+        if stocktake["status"] == "counting":
+            assert w.manager.post(f"/stocktakes/{stocktake['id']}/cancel").status_code == 200
+
+
+_STAFF_PINS = (str(pin) for pin in itertools.count(730_001))
+
+
+def new_cashier(w: World) -> int:
+    return w.store.staff.add_staff("新收银", "cashier", next(_STAFF_PINS)).id
+
+
 # Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
 MUTATIONS = {
     "open shift": lambda w: (client_for(w.store, w.flask_app, lane=3), "POST", "/shifts", {"opening_float": 5000}),
@@ -287,6 +309,16 @@ MUTATIONS = {
                                        {"gift_id": gift(w), "qty": 1}),
     "price check": lambda w: (kiosk_member(w), "POST", "/kiosk/price-checks", {"barcode": WATER}),
     "request invoice": lambda w: (w.cashier, "POST", "/invoice-requests", invoice_body(w)),
+    "start stocktake": lambda w: (no_stocktake_counting(w), w.manager, "POST", "/stocktakes", {"note": "饮料货架"})[1:],
+    "count stock": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w)}/counts",
+                              {"barcode": WATER, "qty": 12, "mode": "set"}),
+    "post stocktake": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w, WATER)}/post", None),
+    "uncount stock": lambda w: (w.manager, "DELETE", f"/stocktakes/{counting_stocktake(w, WATER)}/counts/DRK001", None),
+    "cancel stocktake": lambda w: (w.manager, "POST", f"/stocktakes/{counting_stocktake(w)}/cancel", None),
+    "set reorder point": lambda w: (w.manager, "POST", "/reorder-points", {"sku": "DRK001", "reorder_point": 12}),
+    "change staff": lambda w: (w.manager, "PATCH", f"/staff/{new_cashier(w)}", {"role": "manager"}),
+    "reset staff pin": lambda w: (w.manager, "POST", f"/staff/{new_cashier(w)}/pin",
+                                  {"pin": next(_STAFF_PINS), "approval": MANAGER_APPROVAL}),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
     "create flow": lambda w: (w.manager, "POST", "/marketing/flows", FLOW_BODY),

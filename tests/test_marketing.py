@@ -10,6 +10,7 @@ import pytest
 
 from edge.errors import Conflict, DomainError, NotFound
 from edge.hardware.models import PrintJob
+from edge.marketing.audience import trigger_params
 from edge.marketing.graph import build
 from edge.marketing.models import Flow, Journey, Message, Step
 from edge.members.coupons import Coupon
@@ -432,3 +433,10 @@ def test_merging_members_moves_the_duplicates_interest_and_pending_messages(stor
     assert [i["sku"] for i in store.marketing.interest.of_member(keep.id)] == ["DRK001"]
     assert len(store.marketing.kiosk_messages(keep.id)) == 2
     assert events("member.updated")[-1]["data"]["marketing"] == {"interest_moved": 1, "messages_moved": 1}
+
+
+def test_a_day_in_a_trigger_starts_at_the_stores_local_midnight_not_utcs():
+    """Registrations and level changes are stamped in UTC; in Shanghai the 24th starts at 16:00 UTC on the 23rd."""
+    params = trigger_params("registered", {"days": 0}, date(2026, 11, 24), [], "Asia/Shanghai")
+    assert params["since_at"] == "2026-11-23T16:00:00"
+    assert "2026-11-23T16:01:15.253+00:00" >= params["since_at"] > "2026-11-23T15:59:59.999+00:00"

@@ -83,6 +83,9 @@ EXAMPLE_OF = {
     "POST /marketing/flows": "create flow", "PATCH /marketing/flows/{flow_id}": "change flow",
     "POST /marketing/flows/validate": "validate flow", "POST /marketing/run": "run flows",
     "POST /reports/targets": "set sales target",
+    "POST /stocktakes": "start stocktake", "POST /stocktakes/{stocktake_id}/counts": "count stock",
+    "POST /reorder-points": "set reorder point", "PATCH /staff/{staff_id:int}": "change staff",
+    "POST /staff/{staff_id:int}/pin": "reset staff pin",
 }
 
 

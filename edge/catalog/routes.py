@@ -31,6 +31,26 @@ def find_products(call: Call):
     return {"products": [catalog.as_dict(p) for p in found]}
 
 
+class ProductListQuery(Schema):
+    q: str | None = Field(None, max_length=64, description="name contains, or SKU starts with")
+    include_inactive: bool = True
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+    model_config = {**Schema.model_config, "strict": False}
+
+
+@routes.get("/products/list", "The back office's product list: all products (or a search), with stock",
+            query=ProductListQuery, role="manager")
+def list_products(call: Call):
+    query, catalog = call.query, call.store.catalog
+    products, total = catalog.listing(query.q, query.include_inactive, query.limit, query.offset)
+    stocktakes = call.store.stocktakes
+    return {"total": total, "products": [
+        {**catalog.as_dict(p), "on_hand": call.store.inventory.on_hand(p.id),
+         "reorder_point": stocktakes.reorder_point(p.id)} for p in products]}
+
+
 @routes.get("/products/{product_id:int}", "One product", auth="device", kinds=("terminal", "kiosk"))
 def get_product(call: Call, product_id: int):
     return call.store.catalog.as_dict(call.store.catalog.get(product_id))

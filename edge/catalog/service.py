@@ -114,6 +114,19 @@ class CatalogService:
             .limit(limit)
         )
 
+    @staticmethod
+    def listing(text: str | None, include_inactive: bool, limit: int, offset: int) -> tuple[list[Product], int]:
+        """A page of products by SKU (a search by name, SKU start or barcode if text), and how many match in all."""
+        query = Product.select()
+        if text and text.strip():
+            text = text.strip()
+            by_barcode = Barcode.select(Barcode.product_id).where(Barcode.code == text)
+            query = query.where((Product.name ** f"%{text}%") | Product.sku.startswith(text)
+                                | Product.id.in_(by_barcode))
+        if not include_inactive:
+            query = query.where(Product.active)
+        return list(query.order_by(Product.sku).limit(limit).offset(offset)), query.count()
+
     # -- writing --------------------------------------------------------------
 
     def upsert(self, data: ProductIn, *, staff_id: int | None = None, device_id: int | None = None,

@@ -29,3 +29,9 @@ def print_coupon(call: Call, code: str):
              status=201)
 def reprint(call: Call, sale_id: str):
     return call.store.hardware.reprint(sale_id, call.caller)
+
+
+@routes.post("/hardware/printers/{name}/test", "Print a test page on a configured printer (audited)", role="manager",
+             status=201)
+def test_print(call: Call, name: str):
+    return call.store.hardware.test_print(name, call.caller)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from drivers.printer.document import TextPage
 from edge import audit
 from edge.db import Prepared
-from edge.errors import Conflict, DomainError
+from edge.errors import Conflict, DomainError, NotFound
 from edge.hardware.jobs import PrintQueue
 from edge.hardware.live import LiveHub
 from edge.hardware.receipts import receipt_for
@@ -124,6 +125,24 @@ class HardwareService:
             audit.record("coupon.printed", staff_id=caller.staff_id, device_id=caller.device_id, entity="coupon",
                          entity_id=coupon.id, data={"code": coupon.code, "job_id": job.id, "printer": job.printer})
         return {"job_id": job.id, "printer": job.printer, "status": job.status, "code": coupon.code}
+
+    def test_print(self, printer: str, caller: Caller) -> dict:
+        """A test page on one configured printer, from the back office; queued like any job, audited."""
+        caller.require("manager", "a test print")
+        section = next((s for s in self.devices if s.name == printer and s.kind == "printer"), None)
+        if section is None:
+            raise NotFound(f"no printer named {printer!r} in the config", field="printer")
+        columns = 32 if section.paper_mm == 58 else 48
+        page = TextPage(title="StoreEdge 打印测试", body=[
+            self.app.config.store.name, f"{section.name}: {section.paper_mm} mm, {columns} 列",
+            f"收银台 {section.lane or '全部'}", f"测试人 {caller.staff.name}", "中文 ABC 123 ¥0.00"])
+        with self.app.db.transaction():
+            job = self.jobs.enqueue(section.name, "test", page)
+            audit.record("printer.test_printed", staff_id=caller.staff_id, device_id=caller.device_id,
+                         entity="print_job", entity_id=job.id, data={"printer": section.name})
+            message = {"type": "print", "job_id": job.id, "printer": section.name}
+            self.app.db.after_commit(lambda: self.hub.to_gateways(message))
+        return {"job_id": job.id, "printer": section.name, "status": job.status}
 
     # -- a scan from the gateway, into the lane's open cart ------------------------------------
 

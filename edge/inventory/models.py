@@ -20,3 +20,35 @@ class StockMovement(BaseModel):
     note = peewee.TextField(null=True)
     staff_id = peewee.IntegerField(null=True)
     at = peewee.TextField()
+
+
+class Stocktake(BaseModel):
+    """A count (盘点): lines are counted while it is 'counting', then posted at once as stocktake movements."""
+
+    id = peewee.TextField(primary_key=True)
+    status = peewee.TextField()  # counting | posted | cancelled
+    note = peewee.TextField(null=True)
+    started_by = peewee.IntegerField()
+    started_at = peewee.TextField()
+    finished_by = peewee.IntegerField(null=True)
+    finished_at = peewee.TextField(null=True)
+
+
+class StocktakeLine(BaseModel):
+    stocktake_id = peewee.TextField()
+    product_id = peewee.IntegerField()
+    counted = peewee.IntegerField()
+    expected = peewee.IntegerField(null=True)  # the on-hand figure when posted
+    movement_id = peewee.TextField(null=True)
+    counted_at = peewee.TextField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("stocktake_id", "product_id")
+
+
+class ReorderPoint(BaseModel):
+    """At or below this on-hand figure a product is on the low-stock list."""
+
+    product_id = peewee.IntegerField(primary_key=True)
+    reorder_point = peewee.IntegerField()
+    updated_at = peewee.TextField()

@@ -9,7 +9,8 @@ optionally one member (a flow run by an event at the checkout).
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 # Interest and "bought A" older than this many days past the wait no longer trigger.
 LOOKBACK_DAYS = 30
@@ -45,7 +46,7 @@ TRIGGER_SQL = {
     "level_up": """
         SELECT h.member_id FROM member_level_history h
         JOIN json_each(:ranks) f ON f.value = h.from_level JOIN json_each(:ranks) t ON t.value = h.to_level
-        WHERE t.key > f.key AND substr(h.at, 1, 10) >= :since AND (:level IS NULL OR h.to_level = :level)""",
+        WHERE t.key > f.key AND h.at >= :since_at AND (:level IS NULL OR h.to_level = :level)""",
     "bought_a_not_b": """
         SELECT s.member_id FROM sale s JOIN sale_line l ON l.sale_id = s.id
         WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND l.sku = :sku_a
@@ -53,7 +54,7 @@ TRIGGER_SQL = {
           AND NOT EXISTS (SELECT 1 FROM sale s2 JOIN sale_line l2 ON l2.sale_id = s2.id
                           WHERE s2.member_id = s.member_id AND s2.status = 'completed' AND l2.sku = :sku_b
                             AND s2.business_date >= s.business_date)""",
-    "registered": "SELECT id AS member_id FROM member WHERE substr(registered_at, 1, 10) >= :since",
+    "registered": "SELECT id AS member_id FROM member WHERE registered_at >= :since_at",
 }
 
 _ENTRANTS = """
@@ -85,8 +86,8 @@ WHERE m.id IN (SELECT value FROM json_each(:ids))
 FACT_NAMES = ("level", "total_spend", "points", "stored_value", "visits")
 
 
-def trigger_params(kind: str, params: dict, today: date, level_names: list[str]) -> dict:
-    """The named parameters of a trigger's SQL for this day."""
+def trigger_params(kind: str, params: dict, today: date, level_names: list[str], zone: str) -> dict:
+    """The named parameters of a trigger's SQL for this day (``zone``: the store's time zone)."""
     days = params.get("days", 0)
     cutoff = today - timedelta(days=days)
     values = {"today": today.isoformat(), "until": (today + timedelta(days=days)).isoformat(),
@@ -97,17 +98,20 @@ def trigger_params(kind: str, params: dict, today: date, level_names: list[str])
         values["month_days"] = json.dumps([(today + timedelta(days=n)).strftime("%m-%d") for n in range(days + 1)])
     if kind == "level_up":
         values["ranks"] = json.dumps(level_names)
+    # timestamps are UTC: the store's day starts at its local midnight, 16:00 UTC the day before in Shanghai
+    local_midnight = datetime.combine(date.fromisoformat(values["since"]), time(), ZoneInfo(zone))
+    values["since_at"] = local_midnight.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     # a sale's business date is written YYYYMMDD (it names the receipt numbers' day)
     values["since_c"], values["cutoff_c"] = values["since"].replace("-", ""), values["cutoff"].replace("-", "")
     # sqlite3 reads only the names a statement uses
     return {**values, **{name: params.get(name) for name in ("sku", "sku_a", "sku_b", "amount", "level")}}
 
 
-def entrants(db, flow_id: str, kind: str, params: dict, today: date, level_names: list[str],
+def entrants(db, flow_id: str, kind: str, params: dict, today: date, level_names: list[str], zone: str,
              member_id: str | None = None) -> list[str]:
     """Active members the trigger reaches today who have not entered this flow yet."""
     sql = (_ENTRANTS if member_id is None else _ONE_ENTRANT).format(trigger=TRIGGER_SQL[kind])
-    values = {**trigger_params(kind, params, today, level_names), "flow_id": flow_id, "member_id": member_id}
+    values = {**trigger_params(kind, params, today, level_names, zone), "flow_id": flow_id, "member_id": member_id}
     return [row[0] for row in db.execute_sql(sql, values)]
 
 

@@ -73,7 +73,7 @@ class FlowRunner:
             self._resume_due(run)
         self._enter(run, audience.entrants(self.app.db.peewee, flow.id, run.graph.trigger.kind,
                                            run.graph.trigger.params, today, self._level_names(),
-                                           member_id=member_id))
+                                           self.app.config.store.timezone, member_id=member_id))
         return run
 
     def _start(self, flow: Flow, today: date, dry: bool) -> Run:

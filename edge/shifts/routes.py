@@ -30,6 +30,13 @@ class CashIn(Schema):
     approval: ApprovalIn | None = None
 
 
+class ShiftListQuery(Schema):
+    status: Literal["open", "closed"] | None = None
+    limit: int = Field(50, ge=1, le=500)
+
+    model_config = {**Schema.model_config, "strict": False}
+
+
 class ShiftCloseIn(Schema):
     counted_cash: int = Money
 
@@ -74,3 +81,8 @@ def report(call: Call, shift_id: str):
 @routes.post("/shifts/{shift_id}/close", "Close with the counted cash; answers the Z report", body=ShiftCloseIn)
 def close_shift(call: Call, shift_id: str):
     return call.store.shifts.close(shift_id, call.caller, call.body.counted_cash)
+
+
+@routes.get("/shifts", "Recent shifts, newest first, for the back office", query=ShiftListQuery, role="manager")
+def list_shifts(call: Call):
+    return {"shifts": [shift_dict(shift) for shift in call.store.shifts.recent(call.query.status, call.query.limit)]}

@@ -48,6 +48,11 @@ class ShiftService:
             raise NotFound(f"no shift {shift_id}", field="shift_id")
         return shift
 
+    @staticmethod
+    def recent(status: str | None, limit: int) -> list[Shift]:
+        query = Shift.select().order_by(Shift.opened_at.desc()).limit(limit)
+        return list(query.where(Shift.status == status) if status else query)
+
     def open(self, caller: Caller, opening_float: int) -> Shift:
         if not 0 <= opening_float <= MAX_AMOUNT:
             raise DomainError(f"opening_float must be from 0 to {MAX_AMOUNT} fen", field="opening_float")
