@@ -71,7 +71,7 @@ def test_pair_scan_at_tablet_and_lane_see_the_promotion_attach_a_member_pay_by_c
               "--url", f"ws://127.0.0.1:{server.port}/ws/gateway")
     expect(tablet.locator("#lines")).to_have_attribute("data-items", "4")
     expect(tablet.locator("#lines")).to_contain_text("农夫山泉")
-    expect(tablet.locator("#promotions")).to_contain_text("买二送一")
+    expect(tablet.locator("#promotions")).to_contain_text("可乐买二送一")  # by its name, not only its kind
     expect(tablet.locator("#lines li .promo").first).to_contain_text("买二送一")
 
     member = as_manager(server, "POST", "/members", member_body(MEMBER_PHONE), status=201)
