@@ -1,6 +1,6 @@
 """The screens: static HTML, CSS and JavaScript that the web app serves (no build step, nothing fetched from a CDN).
 
-/pos is the cashier tablet; each screen is a folder here, and shared/ holds what the screens have in common
+/pos is the cashier tablet, /display the customer display of a lane; each screen is a folder here, and shared/ holds what the screens have in common
 (the API client, the translation catalogue, the style sheet), served at /ui/shared/.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import send_from_directory
 
 HERE = Path(__file__).resolve().parent
-SCREENS = ("pos",)
+SCREENS = ("pos", "display")
 
 
 def attach(flask_app) -> None:

@@ -222,6 +222,8 @@ def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(ser
 
 @pytest.mark.parametrize("path, kind", [("/pos", "text/html"), ("/pos/", "text/html"),
                                         ("/pos/pos.js", "text/javascript"), ("/ui/shared/client.js", "text/javascript"),
+                                        ("/display", "text/html"), ("/display/display.js", "text/javascript"),
+                                        ("/ui/shared/pairing.js", "text/javascript"),
                                         ("/ui/shared/style.css", "text/css")])
 def test_the_screens_files_are_served_by_web_itself(flask_app, path, kind):
     answer = flask_app.test_client().get(path)

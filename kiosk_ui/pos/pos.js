@@ -4,7 +4,6 @@
 const $ = (id) => document.getElementById(id);
 const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close"];
 const FINAL_PAYMENT = new Set(["paid", "failed", "reversed"]);
-const PAIR_POLL_MS = 1500;
 const PAYMENT_WAIT_MS = 10000;
 // A keyboard-wedge scanner types a whole code within a few ms per key; a person is much slower.
 const WEDGE_GAP_MS = 50;
@@ -27,45 +26,31 @@ function explain(error) {
   return error.field ? `${error.message} (${error.field})` : error.message;
 }
 
-// -- pairing: request a code, show it, poll the claim until a manager approves ---------------------------------------
+// -- pairing: request a code, show it, wait for a manager's approval --------------------------------------------------
+
+const pairing = new Pairing("terminal");
 
 async function startPairing() {
   say("pair", "");
   try {
-    const request = await api("POST", "/devices/pair", { name: $("pair-name").value.trim(), kind: "terminal" },
-                              { key: null });
-    Stored.set("pairing", { id: request.id, code: request.code, secret: request.secret });
+    await pairing.request($("pair-name").value.trim());
     waitForApproval();
   } catch (error) { say("pair", explain(error)); }
 }
 
 async function waitForApproval() {
-  const pairing = Stored.get("pairing");
   $("pair-ask").hidden = true;
   $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.code;
+  $("pair-code").textContent = pairing.pending.code;
   show("pair");
-  while (Stored.get("pairing")) {
-    try {
-      const answer = await api("POST", `/devices/pair/${pairing.id}/claim`, { secret: pairing.secret }, { key: null });
-      if (answer.token) {
-        Stored.set("device", { token: answer.token, ...answer.device });
-        Stored.set("pairing", null);
-        return begin();
-      }
-      if (answer.state !== "pending") return pairingEnded();
-    } catch (error) {
-      if (!(error instanceof Offline)) return pairingEnded(explain(error));
-    }
-    await new Promise((resolve) => setTimeout(resolve, PAIR_POLL_MS));
+  try {
+    await pairing.approved();
+  } catch (error) {
+    $("pair-ask").hidden = false;
+    $("pair-wait").hidden = true;
+    return say("pair", `${t("pair_rejected")}: ${error.message}`);
   }
-}
-
-function pairingEnded(detail) {
-  Stored.set("pairing", null);
-  $("pair-ask").hidden = false;
-  $("pair-wait").hidden = true;
-  say("pair", detail ? `${t("pair_rejected")}: ${detail}` : t("pair_rejected"));
+  begin();
 }
 
 // -- login and shift ---------------------------------------------------------------------------------------------------
@@ -672,8 +657,8 @@ function buildKeypad() {
 }
 
 async function begin() {
-  if (Stored.get("pairing")) return waitForApproval();
-  if (!Stored.get("device")) {
+  if (pairing.pending) return waitForApproval();
+  if (!pairing.device) {
     $("pair-ask").hidden = false;
     $("pair-wait").hidden = true;
     return show("pair");

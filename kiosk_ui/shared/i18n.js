@@ -23,6 +23,10 @@ const CATALOGUE = {
     close_shift: "交班", counted: "点钞现金 (元)", z_report: "交班报表 (Z)", sales_count: "交易笔数",
     sales_net: "销售净额", cash_expected: "应有现金", variance: "差额",
     level: "等级", stored_value: "储值余额", points: "积分", coupons: "可用优惠券", birthday: "本周生日",
+    // the customer display
+    display_pair_title: "配对顾客显示屏", display_pair_name: "显示屏名称", welcome: "欢迎光临",
+    hello_member: "您好，{name}会员", today_offers: "今日优惠", paid_total: "已付", change_due: "找零",
+    thanks: "谢谢惠顾，欢迎再来", items: "件商品", you_save: "为您节省",
   },
   en: {
     offline: "The server can't be reached; reconnecting… the cart is kept on the server",
@@ -51,6 +55,10 @@ const CATALOGUE = {
     sales_net: "Net sales", cash_expected: "Expected cash", variance: "Variance",
     level: "Level", stored_value: "Stored value", points: "Points", coupons: "Usable coupons",
     birthday: "Birthday this week",
+    // the customer display
+    display_pair_title: "Pair this customer display", display_pair_name: "Display name", welcome: "Welcome",
+    hello_member: "Hello, member {name}", today_offers: "Today's offers", paid_total: "Paid", change_due: "Change",
+    thanks: "Thank you, see you again", items: "items", you_save: "You save",
   },
 };
 
