@@ -141,6 +141,70 @@ def test_a_scanned_payment_code_shows_its_progress_can_be_cancelled_and_complete
     assert sorted(a["state"] for a in attempts) == ["paid", "reversed"]
 
 
+def as_tablet(server, page: Page) -> JsonClient:
+    """The tablet's own terminal and cashier session, for set-ups that need its open shift."""
+    client = JsonClient(server.port, page.evaluate("Stored.get('device').token"))
+    client.session = page.evaluate("Stored.get('session').token")
+    return client
+
+
+def member_with_value(server, tablet: Page, phone: str) -> dict:
+    """A member holding ¥5 of stored value (a card top-up at the tablet's till), 500 points (¥5) and a ¥2 coupon
+    usable today."""
+    member = as_manager(server, "POST", "/members", member_body(phone), status=201)
+    till = as_tablet(server, tablet)
+    till.must("POST", f"/members/{member['id']}/topups", {"amount": 500, "method": "card", "reference": "TOPUP1"},
+              status=201)
+    till.close()
+    as_manager(server, "POST", f"/members/{member['id']}/points/adjust", {"points": 500, "reason": "欢迎积分"},
+               status=201)
+    definition = as_manager(server, "POST", "/coupons/definitions", {
+        "name": "立减2元", "kind": "amount", "value": 200, "valid_from": "2020-01-01", "valid_to": "2099-12-31"},
+        status=201)
+    [coupon] = as_manager(server, "POST", f"/coupons/definitions/{definition['id']}/issue",
+                          {"member_id": member["id"]}, status=201)["coupons"]
+    return {**member, "coupon": coupon["code"]}
+
+
+def test_a_member_pays_with_a_coupon_points_stored_value_part_by_scan_and_the_rest_in_cash(server, tablet):
+    member = member_with_value(server, tablet, "13912345679")
+    for items_after, barcode in enumerate((COLA, COLA, COLA, WATER), 1):
+        scan(tablet, barcode, items_after)
+    tablet.fill("#member-phone", "13912345679")
+    tablet.press("#member-phone", "Enter")
+    expect(tablet.locator("#member-details")).to_contain_text("立减2元")
+    total = fen_of(tablet.locator("#total").inner_text())
+    tablet.keyboard.press("F2")
+
+    tablet.locator("#coupon-choices button", has_text="立减2元").click()
+    expect(tablet.locator("#split")).to_contain_text("优惠券 立减2元")
+    for method in ("points", "stored_value"):
+        tablet.fill("#other-amount", "1")
+        tablet.click(f"#other-tenders [data-method={method}]")
+    expect(tablet.locator("#tender-due")).to_have_text(shown(total - 400))
+    # a payment code for ¥1 of what is left: the scan pays its part, the sale stays open for the rest
+    tablet.fill("#other-amount", "1")
+    tablet.fill("#payment-code", payment_code("wechat", "userpaying"))
+    tablet.press("#payment-code", "Enter")
+    expect(tablet.locator("#payment-state")).to_have_attribute("data-state", "paid")
+    expect(tablet.locator("#tender-due")).to_have_text(shown(total - 500))
+    snap(tablet, "pos-split-tenders")
+    tablet.fill("#tendered", "20")
+    tablet.press("#tendered", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    expect(tablet.locator("#done-change")).to_have_text(shown(2000 - (total - 500)))
+
+    sale = sale_of_receipt(server, tablet)
+    assert [(p["method"], p["amount"]) for p in sale["payments"]] == [
+        ("coupon", 200), ("points", 100), ("stored_value", 100), ("wechat", 100), ("cash", total - 500)]
+    assert sale["payments"][0]["reference"] == member["coupon"]
+    card = as_manager(server, "GET", f"/members/{member['id']}/card")
+    assert card["stored_value"]["total"] == 400 and card["coupons"] == []
+    entries = as_manager(server, "GET", f"/members/{member['id']}/points")["entries"]
+    assert [(e["kind"], e["points"]) for e in entries if e["kind"] == "redemption"] == [("redemption", -100)]
+    assert as_manager(server, "GET", f"/coupons/{member['coupon']}")["status"] == "redeemed"
+
+
 def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which_goes_on(server, tablet):
     scan(tablet, COLA, 1)
     scan(tablet, WATER, 2)

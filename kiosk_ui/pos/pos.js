@@ -290,6 +290,7 @@ async function scanCode(code) {
   if (!code) return;
   const where = state.screen === "tender" ? "tender" : "cart";
   say(where, "");
+  if (where === "tender") return payByCode(code);
   try {
     const sale = await saleForScanning();
     const answer = await api("POST", `/sales/${sale.id}/scan`, { code });
@@ -425,10 +426,13 @@ async function attachMember(event) {
 // -- tender: cash with quick amounts and change, or a scanned payment code -----------------------------------------
 
 // Other tenders taken before the last one; a split payment is completed in one request once they cover the total.
+// A coupon's amount is what the server says it takes off this sale (its code goes in the reference box).
 const OTHER_TENDERS = [
-  { method: "card", label: "card", reference: true },
-  { method: "external", label: "external", reference: true },
-  { method: "stored_value", label: "stored_value", reference: false },
+  { method: "card", reference: true },
+  { method: "external", reference: true },
+  { method: "stored_value", reference: false },
+  { method: "points", reference: false },
+  { method: "coupon", reference: true },
 ];
 
 function remaining() {
@@ -440,6 +444,8 @@ function showTender() {
   say("tender", "");
   if (state.split.saleId !== state.sale.id) state.split = Object.assign([], { saleId: state.sale.id });
   renderTender();
+  renderMemberTenders();
+  takeBackPaidScans();
   $("tendered").value = "";
   if (!state.payment || FINAL_PAYMENT.has(state.payment.state)) $("payment").hidden = true;
   show("tender");
@@ -463,22 +469,82 @@ function renderTender() {
   $("split").replaceChildren(...state.split.map((payment, index) => {
     const row = document.createElement("div");
     row.dataset.method = payment.method;
-    const remove = lineButton("×", t("remove"), "remove", () => { state.split.splice(index, 1); renderTender(); });
-    row.append(span(`${t(`tender_${payment.method}`)} ${payment.reference || ""}`), span(yuan(payment.amount)), remove);
+    row.append(span(`${payment.label || t(`tender_${payment.method}`)} ${payment.reference || ""}`),
+               span(yuan(payment.amount)));
+    // a paid scan payment has taken the money: it is undone by its own cancel, not struck off the list
+    if (!payment.scan) {
+      row.append(lineButton("×", t("remove"), "remove", () => { state.split.splice(index, 1); renderTender(); }));
+    }
     return row;
+  }));
+}
+
+// With a member on the sale: what the points can pay, and the member's coupons usable today, one tap each.
+function renderMemberTenders() {
+  const card = state.sale.member && state.card;
+  $("member-tenders").hidden = !card;
+  if (!card) return;
+  $("points-worth").textContent = `${t("points")} ${card.points.balance} = ${yuan(card.points.worth)}`;
+  $("coupon-choices").replaceChildren(...card.coupons.map((coupon) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.dataset.code = coupon.code;
+    button.textContent = coupon.name;
+    button.addEventListener("click", () => {
+      $("other-reference").value = coupon.code;
+      addOtherTender(OTHER_TENDERS.find((tender) => tender.method === "coupon"));
+    });
+    return button;
   }));
 }
 
 async function addOtherTender(tender) {
   say("tender", "");
-  const amount = fenOf($("other-amount").value);
+  let amount = fenOf($("other-amount").value);
   const reference = $("other-reference").value.trim();
+  let label = null;
+  if (tender.reference && !reference) return say("tender", t(tender.method === "coupon" ? "coupon_code_needed"
+                                                                                          : "reference_needed"));
+  if (tender.method === "coupon") {
+    if (state.split.some((payment) => payment.method === "coupon" && payment.reference === reference)) return;
+    try {
+      const coupon = await api("GET", `/sales/${state.sale.id}/coupons/${encodeURIComponent(reference)}`);
+      [amount, label] = [coupon.worth, `${t("tender_coupon")} ${coupon.name}`];
+    } catch (error) { return say("tender", explain(error)); }
+  }
   if (!amount || amount > remaining()) return say("tender", `${t("amount")}: ${yuan(1)} … ${yuan(remaining())}`);
-  if (tender.reference && !reference) return say("tender", t("reference_needed"));
-  state.split.push({ method: tender.method, amount, ...(tender.reference ? { reference } : {}) });
+  state.split.push({ method: tender.method, amount, ...(tender.reference ? { reference } : {}),
+                     ...(label ? { label } : {}) });
   $("other-reference").value = "";
   if (remaining() === 0) return complete([]);
   renderTender();
+}
+
+// A payment code at the tender step pays the amount in the amount box (what is left, unless typed smaller):
+// part of a split, the rest by another tender.
+async function payByCode(code) {
+  const amount = fenOf($("other-amount").value) || remaining();
+  try {
+    followPayment(await api("POST", `/sales/${state.sale.id}/payments`, { code, amount }));
+  } catch (error) { say("tender", explain(error)); }
+}
+
+// A paid scan payment is kept by the server until the sale completes: after a reload it joins the split again.
+async function takeBackPaidScans() {
+  const saleId = state.sale.id;
+  try {
+    const answer = await api("GET", `/sales/${saleId}/payments`);
+    if (!state.sale || state.sale.id !== saleId) return;
+    answer.payments.filter((payment) => payment.state === "paid").forEach(keepPaidScan);
+    renderTender();
+  } catch (error) { say("tender", explain(error)); }
+}
+
+function keepPaidScan(payment) {
+  if (state.split.some((row) => row.reference === payment.id)) return;
+  state.split.push({ method: payment.provider, amount: payment.amount, reference: payment.id,
+                     label: payment.provider_label, scan: true });
 }
 
 function backToCart() {
@@ -495,7 +561,7 @@ async function complete(last) {
   say("tender", "");
   try {
     const sale = await api("POST", `/sales/${state.sale.id}/complete`,
-                           { payments: [...state.split.map((p) => ({ ...p })), ...last] });
+                           { payments: [...state.split.map(({ label, scan, ...payment }) => payment), ...last] });
     state.split = Object.assign([], { saleId: null });
     finished(sale);
   } catch (error) { say("tender", explain(error)); }
@@ -550,6 +616,8 @@ async function followPayment(payment) {
     const sale = await api("GET", `/sales/${payment.sale_id}`);
     if (sale.status === "completed") return finished(sale);
     state.sale = sale;
+    keepPaidScan(payment); // part of a split: the rest is still to pay
+    if (remaining() === 0) return complete([]);
     renderSale();
   }
 }

@@ -1,0 +1,67 @@
+"""What the cashier tablet needs from the server beyond the checkout: a coupon's worth on a sale (the amount of its
+tender), the points' worth on the member card. Through the Flask client on a real demo store."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api_helpers import World, nothing_written, refusal
+from tests.conftest import COLA, WATER
+
+
+@pytest.fixture
+def world(store, flask_app, api) -> World:
+    return World.around(store, flask_app, api)
+
+
+def issued_coupon(world: World, member_id: str | None) -> str:
+    target = {"member_id": member_id} if member_id else {"count": 1}
+    issued = world.manager.post(f"/coupons/definitions/{world.coupon_definition()}/issue", target)
+    assert issued.status_code == 201, issued.json
+    return issued.json["coupons"][0]["code"]
+
+
+def test_a_coupon_says_what_it_takes_off_the_sale_and_that_amount_pays(world):
+    member = world.member()
+    code = issued_coupon(world, member["id"])
+    sale_id, _ = world.sale(WATER, COLA)
+    world.cashier.post(f"/sales/{sale_id}/member", {"member_id": member["id"]})
+    worth = world.cashier.get(f"/sales/{sale_id}/coupons/{code}")
+    assert worth.status_code == 200 and worth.json == {"code": code, "name": "立减3元", "sale_id": sale_id,
+                                                       "worth": 300}
+    total = world.cashier.get(f"/sales/{sale_id}").json["total"]
+    done = world.cashier.post(f"/sales/{sale_id}/complete", {"payments": [
+        {"method": "coupon", "amount": 300, "reference": code}, {"method": "cash", "amount": total - 300}]})
+    assert done.status_code == 200, done.json
+    refusal(world.cashier.get(f"/sales/{sale_id}/coupons/{code}"), 409, field="code", code="coupon_redeemed")
+
+
+def test_a_members_coupon_is_refused_on_a_sale_without_that_member_and_a_bad_code_is_named(world, store):
+    code = issued_coupon(world, world.member()["id"])
+    sale_id, _ = world.sale(WATER)
+    with nothing_written(store):
+        refusal(world.cashier.get(f"/sales/{sale_id}/coupons/{code}"), 409, field="code",
+                code="coupon_other_member")
+        refusal(world.cashier.get(f"/sales/{sale_id}/coupons/C123"), 422, field="code", code="invalid_coupon_code")
+        refusal(world.cashier.get(f"/sales/{sale_id}/coupons/C000000000000"), 404, field="code")  # valid, unknown
+        refusal(world.cashier.get(f"/sales/no-such-sale/coupons/{code}"), 404, field="sale_id")
+
+
+def test_the_member_card_says_what_the_points_can_pay(world, store):
+    member = world.member()
+    adjusted = world.manager.post(f"/members/{member['id']}/points/adjust", {"points": 250, "reason": "欢迎积分"})
+    assert adjusted.status_code == 201, adjusted.json
+    points = world.cashier.get(f"/members/{member['id']}/card").json["points"]
+    per_yuan = store.config.members.points.redeem_per_yuan
+    assert (points["balance"], points["worth"]) == (250, 250 * 100 // per_yuan)
+
+
+def test_the_shift_report_lists_each_paid_in_and_paid_out_with_its_reason(world):
+    shift_id = world.shift_id()
+    for kind, amount, reason in (("in", 5000, "补零钱 change float"), ("out", 1200, "买胶带 tape")):
+        moved = world.cashier.post(f"/shifts/{shift_id}/cash", {"kind": kind, "amount": amount, "reason": reason})
+        assert moved.status_code == 201, moved.json
+    report = world.cashier.get(f"/shifts/{shift_id}/report").json
+    assert [(m["kind"], m["amount"], m["reason"]) for m in report["cash_movements"]] == [
+        ("in", 5000, "补零钱 change float"), ("out", 1200, "买胶带 tape")]
+    assert (report["cash"]["cash_in"], report["cash"]["cash_out"]) == (5000, 1200)
