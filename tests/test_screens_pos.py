@@ -254,13 +254,88 @@ def test_a_product_found_by_name_goes_in_the_cart_the_sale_is_suspended_resumed_
     tablet.click("#void")
     tablet.fill("#void-pin", CASHIER_PIN)
     tablet.press("#void-pin", "Enter")
-    expect(tablet.locator("#cart-message")).to_contain_text("manager")
+    expect(tablet.locator("#cart-message")).to_contain_text("批准 PIN 不是店长的 PIN")  # error_approval_refused
     assert as_manager(server, "GET", f"/sales/{sale_id}")["status"] == "open"
     tablet.fill("#void-pin", MANAGER_PIN)
     tablet.press("#void-pin", "Enter")
     expect(tablet.locator("#lines li")).to_have_count(0)
     voided = as_manager(server, "GET", f"/sales/{sale_id}")
     assert voided["status"] == "voided" and voided["void_reason"] == "顾客取消 customer cancelled"
+
+
+def test_a_line_price_is_overridden_with_a_managers_pin_and_cash_paid_in_and_out_shows_in_the_shift_report(server,
+                                                                                                          tablet):
+    scan(tablet, WATER, 1)
+    tablet.locator("#lines li", has_text="农夫山泉").locator("[data-action=edit]").click()
+    tablet.fill("#line-price", "1.5")
+    tablet.fill("#line-pin", CASHIER_PIN)
+    tablet.press("#line-pin", "Enter")
+    expect(tablet.locator("#cart-message")).to_contain_text("批准 PIN 不是店长的 PIN")
+    sale_id = tablet.evaluate("state.sale.id")
+    assert as_manager(server, "GET", f"/sales/{sale_id}")["lines"][0]["price_overridden"] is False
+    tablet.fill("#line-price", "1.5")
+    tablet.fill("#line-pin", MANAGER_PIN)
+    tablet.press("#line-pin", "Enter")
+    expect(tablet.locator("#line-box")).to_be_hidden()
+    expect(tablet.locator("#total")).to_have_text("¥1.50")
+    # a 10 % line discount is within the cashier's own limit: no PIN
+    tablet.locator("#lines li", has_text="农夫山泉").locator("[data-action=edit]").click()
+    tablet.fill("#line-percent", "10")
+    tablet.press("#line-percent", "Enter")
+    expect(tablet.locator("#total")).to_have_text("¥1.35")
+    line = as_manager(server, "GET", f"/sales/{sale_id}")["lines"][0]
+    assert (line["unit_price"], line["price_overridden"], line["discount"], line["total"]) == (
+        150, True, {"kind": "percent", "value": 10}, 135)
+
+    for kind, amount, reason in (("in", "50", "补零钱"), ("out", "12.5", "买胶带")):
+        tablet.click("#to-cash")
+        tablet.check(f"input[name=cash-kind][value={kind}]")
+        tablet.fill("#cash-amount", amount)
+        tablet.fill("#cash-reason", reason)
+        tablet.press("#cash-reason", "Enter")
+        expect(tablet.locator("#cash-box")).to_be_hidden()
+        expect(tablet.locator("#cart-message")).to_contain_text("✓")
+    snap(tablet, "pos-cash-out")
+    shift_id = tablet.evaluate("state.shift.id")
+    report = as_manager(server, "GET", f"/shifts/{shift_id}/report")
+    assert [(m["kind"], m["amount"], m["reason"]) for m in report["cash_movements"]] == [
+        ("in", 5000, "补零钱"), ("out", 1250, "买胶带")]
+    assert report["cash"]["expected"] == 20_000 + 5000 - 1250
+
+
+def test_a_sale_is_refunded_by_its_receipt_number_with_a_managers_pin_and_refusals_read_in_the_chosen_language(
+        server, tablet):
+    for items_after, barcode in enumerate((COLA, WATER), 1):
+        scan(tablet, barcode, items_after)
+    tablet.keyboard.press("F2")
+    tablet.locator("#quick-amounts button").first.click()
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    sale = sale_of_receipt(server, tablet)
+    tablet.click("#reprint")  # the demo server has no printer: the refusal by its code, in Chinese
+    expect(tablet.locator("#done-message")).to_have_text("此收银台没有配置小票打印机 (sale_id)")
+    tablet.click("#next-sale")
+
+    tablet.click("#to-refund")
+    tablet.fill("#refund-receipt", sale["receipt_no"])
+    tablet.press("#refund-receipt", "Enter")
+    water = next(line for line in sale["lines"] if line["barcode"] == WATER)
+    cola = next(line for line in sale["lines"] if line["barcode"] == COLA)
+    tablet.locator(f"#refund-lines li[data-line-id='{cola['id']}'] input").fill("0")
+    tablet.fill("#refund-pin", CASHIER_PIN)
+    tablet.press("#refund-pin", "Enter")
+    expect(tablet.locator("#refund-message")).to_have_text("批准 PIN 不是店长的 PIN (approval.pin)")
+    tablet.click("#language")
+    tablet.fill("#refund-pin", CASHIER_PIN)
+    tablet.press("#refund-pin", "Enter")
+    expect(tablet.locator("#refund-message")).to_have_text("The approval PIN is not a manager's PIN (approval.pin)")
+    tablet.fill("#refund-pin", MANAGER_PIN)
+    tablet.press("#refund-pin", "Enter")
+    expect(tablet.locator("#refund-done")).to_contain_text(shown(water["total"]))
+    snap(tablet, "pos-refund")
+    refund = as_manager(server, "GET", f"/refunds/{tablet.locator('#refund-done').get_attribute('data-refund-id')}")
+    assert refund["sale_id"] == sale["id"] and refund["total"] == water["total"]
+    assert [(line["line_id"], line["qty"]) for line in refund["lines"]] == [(water["id"], 1)]
+    assert [(p["method"], p["amount"]) for p in refund["payments"]] == [("cash", water["total"])]
 
 
 def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(server):

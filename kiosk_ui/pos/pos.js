@@ -2,14 +2,15 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close"];
+const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close", "refund"];
 const FINAL_PAYMENT = new Set(["paid", "failed", "reversed"]);
 const PAYMENT_WAIT_MS = 10000;
 // A keyboard-wedge scanner types a whole code within a few ms per key; a person is much slower.
 const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
-const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null, split: [] };
+const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null, split: [],
+                editing: null, refundSale: null };
 
 function show(screen) {
   state.screen = screen;
@@ -22,8 +23,12 @@ function show(screen) {
 
 function say(where, text) { $(`${where}-message`).textContent = text || ""; }
 
+// The server's refusal in the screen's language: its error code looked up in the catalogue (error_<code>), the
+// server's own words when the catalogue has none; the field at fault after it.
 function explain(error) {
-  return error.field ? `${error.message} (${error.field})` : error.message;
+  const key = `error_${error.code}`;
+  const text = error.code && t(key) !== key ? t(key) : error.message;
+  return error.field ? `${text} (${error.field})` : text;
 }
 
 // -- pairing: request a code, show it, wait for a manager's approval --------------------------------------------------
@@ -378,9 +383,138 @@ function lineItem(line, promotions) {
     controls.append(lineButton("−", t("fewer"), "fewer", () => changeQty(line, line.qty - 1)),
                     lineButton("+", t("more"), "more", () => changeQty(line, line.qty + 1)));
   }
-  controls.append(lineButton(t("remove"), t("remove"), "remove", () => removeLine(line)));
+  controls.append(lineButton(t("edit_price"), t("edit_price"), "edit", () => showLineEdit(line)),
+                  lineButton(t("remove"), t("remove"), "remove", () => removeLine(line)));
   item.append(controls);
   return item;
+}
+
+// -- a line's price override or discount (改价 / 折扣): the server asks for a manager's PIN when it needs one --------
+
+function showLineEdit(line) {
+  state.editing = line;
+  $("line-name").textContent = `${line.name} · ${yuan(line.unit_price)}`;
+  ["line-price", "line-percent", "line-pin"].forEach((id) => { $(id).value = ""; });
+  $("line-box").hidden = false;
+  $("line-price").focus();
+}
+
+async function applyLineEdit(event) {
+  event.preventDefault();
+  const line = state.editing;
+  const body = {};
+  if ($("line-price").value.trim()) {
+    const fen = fenOf($("line-price").value);
+    if (fen === null) return say("cart", `${t("new_price")}?`);
+    body.unit_price = fen;
+  }
+  if ($("line-percent").value.trim()) {
+    const percent = Number($("line-percent").value);
+    if (!Number.isInteger(percent) || percent < 1 || percent > 100) return say("cart", `${t("line_discount_percent")}: 1 … 100`);
+    body.discount = { kind: "percent", value: percent };
+  }
+  if (!Object.keys(body).length) return say("cart", `${t("new_price")}?`);
+  if ($("line-pin").value) body.approval = { pin: $("line-pin").value };
+  $("line-pin").value = "";
+  await editLine("PATCH", line, body);
+  if (!$("cart-message").textContent) $("line-box").hidden = true;
+}
+
+// -- cash in and out (存取现金): paid-in / paid-out with a reason, in the shift report --------------------------
+
+function showCashBox() {
+  $("cash-amount").value = "";
+  $("cash-reason").value = "";
+  $("cash-box").hidden = false;
+  $("cash-amount").focus();
+}
+
+async function recordCash(event) {
+  event.preventDefault();
+  say("cart", "");
+  const kind = document.querySelector("input[name=cash-kind]:checked").value;
+  const amount = fenOf($("cash-amount").value);
+  const reason = $("cash-reason").value.trim();
+  if (!amount) return say("cart", `${t("amount")}?`);
+  if (!reason) return say("cart", `${t("reason")}?`);
+  try {
+    await api("POST", `/shifts/${state.shift.id}/cash`, { kind, amount, reason });
+    $("cash-box").hidden = true;
+    say("cart", `${t(kind === "in" ? "cash_in" : "cash_out")} ${yuan(amount)} ✓`);
+  } catch (error) { say("cart", explain(error)); }
+}
+
+// -- receipt reprint (重印) and refunds (退货, a manager's PIN) ------------------------------------------------
+
+async function reprint(saleId, where) {
+  say(where, "");
+  try {
+    const job = await api("POST", `/sales/${saleId}/reprint`);
+    say(where, `${t("reprinted")} ${job.receipt_no}`);
+  } catch (error) { say(where, explain(error)); }
+}
+
+function showRefund() {
+  say("refund", "");
+  state.refundSale = null;
+  $("refund-receipt").value = "";
+  $("refund-form").hidden = true;
+  $("refund-done").hidden = true;
+  show("refund");
+  $("refund-receipt").focus();
+}
+
+async function findRefundSale(event) {
+  event.preventDefault();
+  say("refund", "");
+  $("refund-done").hidden = true;
+  try {
+    const [sale] = (await api("GET", `/sales?receipt_no=${encodeURIComponent($("refund-receipt").value.trim())}`)).sales;
+    state.refundSale = sale;
+    $("refund-lines").replaceChildren(...sale.lines.map((line) => {
+      const item = document.createElement("li");
+      item.dataset.lineId = line.id;
+      const qty = document.createElement("input");
+      qty.className = "refund-qty";
+      qty.inputMode = "numeric";
+      qty.value = String(line.qty);
+      qty.setAttribute("aria-label", `${t("qty")} ${line.name}`);
+      item.append(span(line.name, "name"), span(yuan(line.total), "amount"), span(`${line.qty} × ${yuan(line.unit_price)}`, "detail"), qty);
+      return item;
+    }));
+    $("refund-form").hidden = false;
+    $("refund-pin").value = "";
+  } catch (error) {
+    $("refund-form").hidden = true;
+    say("refund", explain(error));
+  }
+}
+
+async function refundSale(event) {
+  event.preventDefault();
+  say("refund", "");
+  const sale = state.refundSale;
+  const lines = [...$("refund-lines").children].map((item) => ({
+    line_id: item.dataset.lineId, qty: Number(item.querySelector("input").value) }))
+    .filter((line) => line.qty > 0);
+  if (!lines.length || lines.some((line) => !Number.isInteger(line.qty))) return say("refund", `${t("qty")}?`);
+  const body = { sale_id: sale.id, lines, reason: $("refund-reason").value.trim() || t("refund"),
+                 to: document.querySelector("input[name=refund-to]:checked").value,
+                 approval: { pin: $("refund-pin").value } };
+  $("refund-pin").value = "";
+  try {
+    const refund = await api("POST", "/refunds", body);
+    const rows = [[t("refund_no"), refund.refund_no], [t("total"), yuan(refund.total)],
+                  ...refund.payments.map((p) => [t(`tender_${p.method}`), yuan(p.amount)])];
+    $("refund-done").replaceChildren(...rows.map(([name, value]) => {
+      const row = document.createElement("div");
+      row.append(span(name), span(value));
+      return row;
+    }));
+    $("refund-done").dataset.refundId = refund.id;
+    $("refund-done").hidden = false;
+    $("refund-form").hidden = true;
+  } catch (error) { say("refund", explain(error)); }
 }
 
 function lineButton(text, label, action, onClick) {
@@ -570,6 +704,7 @@ async function complete(last) {
 function finished(sale) {
   state.sale = sale;
   state.payment = null;
+  say("done", "");
   $("done-receipt").textContent = sale.receipt_no;
   $("done-change").textContent = yuan(sale.change || 0);
   show("done");
@@ -700,10 +835,10 @@ function onKey(event) {
   }
   if (event.key === "F2" && state.screen === "cart") { event.preventDefault(); showTender(); }
   if (event.key === "Escape" && state.screen === "tender") { event.preventDefault(); backToCart(); }
-  if (event.key === "Escape" && state.screen === "cart" && !$("void-box").hidden) {
-    event.preventDefault();
-    $("void-box").hidden = true;
+  if (event.key === "Escape" && state.screen === "cart") {
+    ["void-box", "line-box", "cash-box"].forEach((id) => { $(id).hidden = true; });
   }
+  if (event.key === "Escape" && state.screen === "refund") { event.preventDefault(); show("cart"); }
 }
 
 // -- start -------------------------------------------------------------------------------------------------------
@@ -790,6 +925,17 @@ function wire() {
   }));
   translatePage($("other-tenders"));
   $("next-sale").addEventListener("click", nextSale);
+  $("reprint").addEventListener("click", () => reprint(state.sale.id, "done"));
+  $("line-form").addEventListener("submit", applyLineEdit);
+  $("line-cancel").addEventListener("click", () => { $("line-box").hidden = true; $("scan-input").focus(); });
+  $("to-cash").addEventListener("click", showCashBox);
+  $("cash-move-form").addEventListener("submit", recordCash);
+  $("cash-cancel").addEventListener("click", () => { $("cash-box").hidden = true; $("scan-input").focus(); });
+  $("to-refund").addEventListener("click", showRefund);
+  $("refund-find").addEventListener("submit", findRefundSale);
+  $("refund-form").addEventListener("submit", refundSale);
+  $("refund-reprint").addEventListener("click", () => reprint(state.refundSale.id, "refund"));
+  $("refund-back").addEventListener("click", () => show("cart"));
   document.addEventListener("keydown", onKey, true);
   begin();
 }
