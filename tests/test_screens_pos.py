@@ -205,6 +205,37 @@ def test_a_member_pays_with_a_coupon_points_stored_value_part_by_scan_and_the_re
     assert as_manager(server, "GET", f"/coupons/{member['coupon']}")["status"] == "redeemed"
 
 
+def test_stored_value_above_the_limit_asks_the_customer_for_the_members_payment_pin(server, tablet):
+    member = as_manager(server, "POST", "/members", member_body("13912345680"), status=201)
+    till = as_tablet(server, tablet)
+    till.must("POST", f"/members/{member['id']}/topups", {"amount": 30_000, "method": "card", "reference": "T2"},
+              status=201)
+    till.must("POST", f"/members/{member['id']}/payment-pin", {"pin": "135790"})
+    till.close()
+    scan(tablet, WATER, 1)
+    tablet.locator("#lines li", has_text="农夫山泉").locator("[data-action=more]").click()
+    expect(tablet.locator("#lines")).to_have_attribute("data-items", "2")
+    sale_id = tablet.evaluate("state.sale.id")
+    line_id = tablet.evaluate("state.sale.lines[0].id")
+    as_tablet(server, tablet).must("PATCH", f"/sales/{sale_id}/lines/{line_id}", {"qty": 110})  # ¥220
+    tablet.fill("#member-phone", "13912345680")
+    tablet.press("#member-phone", "Enter")
+    expect(tablet.locator("#member-details")).to_be_visible()
+    tablet.keyboard.press("F2")
+    total = fen_of(tablet.locator("#tender-due").inner_text())
+    assert total > 20_000  # above the default [members.stored_value] pin_required_above
+    tablet.click("#other-tenders [data-method=stored_value]")
+    expect(tablet.locator("#tender-message")).to_contain_text("需要会员支付密码")
+    tablet.fill("#member-pin", "000000")
+    tablet.press("#member-pin", "Enter")
+    expect(tablet.locator("#tender-message")).to_contain_text("会员支付密码错误")
+    tablet.fill("#member-pin", "135790")
+    tablet.press("#member-pin", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    sale = sale_of_receipt(server, tablet)
+    assert [(p["method"], p["amount"]) for p in sale["payments"]] == [("stored_value", total)]
+
+
 def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which_goes_on(server, tablet):
     scan(tablet, COLA, 1)
     scan(tablet, WATER, 2)
@@ -237,6 +268,8 @@ def test_the_server_restarted_mid_sale_shows_the_banner_then_the_same_cart_which
 
 
 def test_a_product_found_by_name_goes_in_the_cart_the_sale_is_suspended_resumed_then_voided_by_a_manager(server, tablet):
+    tablet.fill("#search-input", "kkkl")  # pinyin initials (拼音首字母) find it too
+    expect(tablet.locator("#search-results button", has_text="可口可乐")).to_be_visible()
     tablet.fill("#search-input", "可乐")
     tablet.locator("#search-results button", has_text="可口可乐").click()
     expect(tablet.locator("#lines")).to_have_attribute("data-items", "1")

@@ -10,7 +10,7 @@ const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
 const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null, split: [],
-                editing: null, refundSale: null };
+                editing: null, refundSale: null, pinLast: null };
 
 function show(screen) {
   state.screen = screen;
@@ -577,6 +577,7 @@ function showTender() {
   if (!state.sale || state.sale.lines.length === 0) return;
   say("tender", "");
   if (state.split.saleId !== state.sale.id) state.split = Object.assign([], { saleId: state.sale.id });
+  $("member-pin-box").hidden = true;
   renderTender();
   renderMemberTenders();
   takeBackPaidScans();
@@ -697,8 +698,30 @@ async function complete(last) {
     const sale = await api("POST", `/sales/${state.sale.id}/complete`,
                            { payments: [...state.split.map(({ label, scan, ...payment }) => payment), ...last] });
     state.split = Object.assign([], { saleId: null });
+    $("member-pin-box").hidden = true;
     finished(sale);
-  } catch (error) { say("tender", explain(error)); }
+  } catch (error) {
+    say("tender", explain(error));
+    if (MEMBER_PIN_ASKED.has(error.code)) askMemberPin(last);
+  }
+}
+
+// Stored value above the configured amount needs the member's own payment PIN, typed by the customer.
+const MEMBER_PIN_ASKED = new Set(["payment_pin_required", "payment_pin_wrong"]);
+
+function askMemberPin(last) {
+  state.pinLast = last;
+  $("member-pin").value = "";
+  $("member-pin-box").hidden = false;
+  $("member-pin").focus();
+}
+
+function payWithMemberPin(event) {
+  event.preventDefault();
+  const pin = $("member-pin").value;
+  $("member-pin").value = "";
+  state.split.filter((payment) => payment.method === "stored_value").forEach((payment) => { payment.pin = pin; });
+  complete(state.pinLast || []);
 }
 
 function finished(sale) {
@@ -926,6 +949,7 @@ function wire() {
   translatePage($("other-tenders"));
   $("next-sale").addEventListener("click", nextSale);
   $("reprint").addEventListener("click", () => reprint(state.sale.id, "done"));
+  $("member-pin-box").addEventListener("submit", payWithMemberPin);
   $("line-form").addEventListener("submit", applyLineEdit);
   $("line-cancel").addEventListener("click", () => { $("line-box").hidden = true; $("scan-input").focus(); });
   $("to-cash").addEventListener("click", showCashBox);
