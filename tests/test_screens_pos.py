@@ -316,9 +316,20 @@ def test_a_line_price_is_overridden_with_a_managers_pin_and_cash_paid_in_and_out
     tablet.fill("#line-percent", "10")
     tablet.press("#line-percent", "Enter")
     expect(tablet.locator("#total")).to_have_text("¥1.35")
-    line = as_manager(server, "GET", f"/sales/{sale_id}")["lines"][0]
+    # 20 % off the whole sale is above the limit (10 %): refused without a PIN, then approved
+    tablet.click("#to-sale-discount")
+    expect(tablet.locator("#line-price")).to_be_hidden()
+    tablet.fill("#line-percent", "20")
+    tablet.press("#line-percent", "Enter")
+    expect(tablet.locator("#cart-message")).to_have_text("需要店长输入 PIN 批准 (approval.pin)")
+    tablet.fill("#line-pin", MANAGER_PIN)
+    tablet.press("#line-pin", "Enter")
+    expect(tablet.locator("#total")).to_have_text("¥1.08")  # 1.35 less 20 %
+    sale = as_manager(server, "GET", f"/sales/{sale_id}")
+    line = sale["lines"][0]
     assert (line["unit_price"], line["price_overridden"], line["discount"], line["total"]) == (
-        150, True, {"kind": "percent", "value": 10}, 135)
+        150, True, {"kind": "percent", "value": 10}, 108)
+    assert sale["discount"] == {"kind": "percent", "value": 20}
 
     for kind, amount, reason in (("in", "50", "补零钱"), ("out", "12.5", "买胶带")):
         tablet.click("#to-cash")

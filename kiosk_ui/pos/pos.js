@@ -389,11 +389,15 @@ function lineItem(line, promotions) {
   return item;
 }
 
-// -- a line's price override or discount (改价 / 折扣): the server asks for a manager's PIN when it needs one --------
+// -- a line's price override or discount (改价 / 折扣), or the whole sale's discount (整单折扣, line null):
+// the server asks for a manager's PIN when the change needs one ----------------------------------------------
 
 function showLineEdit(line) {
+  if (!state.sale || state.sale.lines.length === 0) return;
   state.editing = line;
-  $("line-name").textContent = `${line.name} · ${yuan(line.unit_price)}`;
+  $("line-name").textContent = line ? `${line.name} · ${yuan(line.unit_price)}`
+                                    : `${t("sale_discount")} · ${yuan(state.sale.subtotal)}`;
+  $("line-price-box").hidden = !line;
   ["line-price", "line-percent", "line-pin"].forEach((id) => { $(id).value = ""; });
   $("line-box").hidden = false;
   $("line-price").focus();
@@ -416,7 +420,15 @@ async function applyLineEdit(event) {
   if (!Object.keys(body).length) return say("cart", `${t("new_price")}?`);
   if ($("line-pin").value) body.approval = { pin: $("line-pin").value };
   $("line-pin").value = "";
-  await editLine("PATCH", line, body);
+  if (line) {
+    await editLine("PATCH", line, body);
+  } else {
+    say("cart", "");
+    try {
+      state.sale = await api("POST", `/sales/${state.sale.id}/discount`, body);
+      renderSale();
+    } catch (error) { say("cart", explain(error)); }
+  }
   if (!$("cart-message").textContent) $("line-box").hidden = true;
 }
 
@@ -953,6 +965,7 @@ function wire() {
   $("line-form").addEventListener("submit", applyLineEdit);
   $("line-cancel").addEventListener("click", () => { $("line-box").hidden = true; $("scan-input").focus(); });
   $("to-cash").addEventListener("click", showCashBox);
+  $("to-sale-discount").addEventListener("click", () => showLineEdit(null));
   $("cash-move-form").addEventListener("submit", recordCash);
   $("cash-cancel").addEventListener("click", () => { $("cash-box").hidden = true; $("scan-input").focus(); });
   $("to-refund").addEventListener("click", showRefund);

@@ -25,7 +25,7 @@ const CATALOGUE = {
     cash_in_out: "存取现金", cash_in: "存入现金", cash_out: "取出现金", cash_record: "登记", reason: "原因",
     refund: "退货", find: "查找", refund_to: "退款方式", refund_original: "原路退回", refund_no: "退货单号",
     reprint: "重印小票", reprinted: "已重印小票", member_payment_pin: "请顾客输入会员支付密码 (6 位)",
-    pay_with_pin: "确认支付",
+    pay_with_pin: "确认支付", sale_discount: "整单折扣",
     // the server's refusals by error code (the server's own words when a code is not here)
     error_approval_required: "需要店长输入 PIN 批准", error_approval_refused: "批准 PIN 不是店长的 PIN",
     error_too_many_attempts: "PIN 错误次数过多，请稍后再试", error_locked: "已锁定，请稍后再试",
@@ -84,6 +84,7 @@ const CATALOGUE = {
     refund: "Refund", find: "Find", refund_to: "Refund to", refund_original: "The way it was paid",
     refund_no: "Refund", reprint: "Reprint receipt", reprinted: "Receipt reprinted",
     member_payment_pin: "The customer types the member's payment PIN (6 digits)", pay_with_pin: "Pay",
+    sale_discount: "Sale discount",
     error_approval_required: "A manager's PIN is needed to approve this",
     error_approval_refused: "The approval PIN is not a manager's PIN",
     error_too_many_attempts: "Too many wrong PINs: try again later", error_locked: "Locked: try again later",
