@@ -1,11 +1,17 @@
-"""What the cashier tablet needs from the server beyond the checkout: a coupon's worth on a sale (the amount of its
-tender), the points' worth on the member card. Through the Flask client on a real demo store."""
+"""What the screens need from the server beyond the checkout: a coupon's worth on a sale (the amount of its tender),
+the points' worth on the member card, cash movements with their reasons in the shift report, and a lane's sale told
+live to its customer displays. Through the Flask client, or the services, on a real demo store."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.api_helpers import World, nothing_written, refusal
+from edge.errors import DomainError
+from edge.hardware.live import Peer
+
+from tests.api_helpers import PROMOTION_BODY, World, nothing_written, refusal
 from tests.conftest import COLA, WATER
 
 
@@ -65,3 +71,49 @@ def test_the_shift_report_lists_each_paid_in_and_paid_out_with_its_reason(world)
     assert [(m["kind"], m["amount"], m["reason"]) for m in report["cash_movements"]] == [
         ("in", 5000, "补零钱 change float"), ("out", 1200, "买胶带 tape")]
     assert (report["cash"]["cash_in"], report["cash"]["cash_out"]) == (5000, 1200)
+
+
+class RecordingSocket:
+    """The socket end of a lane screen: what the hub sends it, decoded (the transport is flask-sock's)."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+
+    def send(self, text: str) -> None:
+        self.received.append(json.loads(text))
+
+
+def screen_on(store, lane: int, kind: str) -> RecordingSocket:
+    socket = RecordingSocket()
+    store.hardware.hub.join(Peer(socket, lane=lane, kind=kind), gateway=False)
+    return socket
+
+
+def test_every_change_of_a_lanes_sale_reaches_its_displays_only_once_committed(store, cashier):
+    display, tablet, elsewhere = (screen_on(store, 1, "display"), screen_on(store, 1, "terminal"),
+                                  screen_on(store, 2, "display"))
+    sale = store.sales.open(cashier)
+    store.sales.add_line(sale.id, cashier, barcode=COLA)
+    store.sales.add_line(sale.id, cashier, barcode=COLA)
+    with pytest.raises(DomainError):
+        store.sales.add_line(sale.id, cashier, barcode=COLA, qty=10**9)  # refused: nothing is announced
+    store.sales.complete(sale.id, cashier, [{"method": "cash", "amount": 1000}])
+    shown = [(m["type"], m["sale"]["status"], sum(line["qty"] for line in m["sale"]["lines"]))
+             for m in display.received]
+    assert shown == [("sale.changed", "open", 1), ("sale.changed", "open", 2), ("sale.changed", "completed", 2)]
+    assert display.received[-1]["sale"]["change"] == 1000 - display.received[-1]["sale"]["total"]
+    assert tablet.received == [] and elsewhere.received == []
+
+
+def test_a_lane_screen_starts_from_the_open_sale_and_the_promotions_in_effect(store, cashier, manager):
+    running = store.promotions.create(manager, {**PROMOTION_BODY, "id": "SPEND-100"})
+    store.promotions.create(manager, {**PROMOTION_BODY, "id": "MEMBERS", "member_only": True})
+    store.promotions.create(manager, {**PROMOTION_BODY, "id": "OVER", "ends_at": "2021-01-01T00:00"})
+    assert store.hardware.lane_snapshot(1)["sale"] is None
+    sale = store.sales.open(cashier)
+    store.sales.add_line(sale.id, cashier, barcode=WATER)
+    snapshot = store.hardware.lane_snapshot(1)
+    assert (snapshot["type"], snapshot["lane"], snapshot["sale"]["id"]) == ("lane.state", 1, sale.id)
+    # for any customer, now: not the members' one, not the one that ended
+    assert snapshot["promotions"] == [{"id": running.id, "name": "满100减10", "label": "满100减10 spend ¥100 save ¥10"}]
+    assert store.hardware.lane_snapshot(2)["sale"] is None
