@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api_helpers import member_body
-from tests.screens_helpers import (CASHIER_PIN, CEILING_MS, COLA, LANES, MEMBER_PHONE, WATER, as_manager, shown,
-                                   snap)
+from tests.screens_helpers import (CASHIER_PIN, CEILING_MS, COLA, LANES, MANAGER_PIN, MEMBER_PHONE, WATER, as_manager,
+                                   shown, snap)
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
-from tests.server_helpers import JsonClient, add_terminal
+from tests.server_helpers import JsonClient, add_terminal, storeedge
 
 
 class Till(JsonClient):
@@ -110,7 +110,8 @@ def test_the_display_pairs_shows_todays_offers_then_follows_the_lanes_cart_membe
     expect(greeting).to_be_hidden()
 
 
-def test_a_voided_sale_takes_the_display_back_to_the_offers_and_other_lanes_stay_off_it(server, display, lane):
+def test_a_voided_sale_takes_the_display_back_to_the_offers_other_lanes_stay_off_it_and_the_gateway_scanner_is_followed(
+        server, display, lane):
     other = Till(server.port, add_terminal(server.data_dir, lane=next(LANES)))
     other.login(CASHIER_PIN)
     other.must("POST", "/shifts", {"opening_float": 0}, status=201)
@@ -122,6 +123,11 @@ def test_a_voided_sale_takes_the_display_back_to_the_offers_and_other_lanes_stay
     lane.must("POST", f"/sales/{sale['id']}/lines", {"barcode": WATER}, status=201)
     expect(display.locator("#lines li")).to_have_count(1)
     expect(display.locator("#lines")).not_to_contain_text("可口可乐")  # the other lane's cola is not shown here
-    lane.must("POST", f"/sales/{sale['id']}/void", {"reason": "顾客离开", "approval": {"pin": "1234"}})
+    lane.must("POST", f"/sales/{sale['id']}/void", {"reason": "顾客离开", "approval": {"pin": MANAGER_PIN}})
     expect(display.locator("#screen-idle")).to_be_visible()
     expect(display.locator("#idle-offer")).not_to_be_empty()
+
+    # the lane's own scanner, through the gateway socket, opens the next sale: the display follows it too
+    storeedge("--data-dir", str(server.data_dir), "scan", "--lane", str(lane.number), COLA,
+              "--url", f"ws://127.0.0.1:{server.port}/ws/gateway")
+    expect(display.locator("#lines li", has_text="可口可乐")).to_be_visible()
