@@ -405,6 +405,7 @@ def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(ser
 
 @pytest.mark.parametrize("path, kind", [("/pos", "text/html"), ("/pos/", "text/html"),
                                         ("/pos/pos.js", "text/javascript"), ("/ui/shared/client.js", "text/javascript"),
+                                        ("/pos/tender.js", "text/javascript"), ("/pos/desk.js", "text/javascript"),
                                         ("/display", "text/html"), ("/display/display.js", "text/javascript"),
                                         ("/ui/shared/pairing.js", "text/javascript"),
                                         ("/ui/shared/style.css", "text/css")])
