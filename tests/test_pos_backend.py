@@ -10,6 +10,7 @@ import pytest
 
 from edge.errors import DomainError
 from edge.hardware.live import Peer
+from edge.hardware.reports import shift_report_page
 
 from tests.api_helpers import PROMOTION_BODY, World, nothing_written, refusal
 from tests.conftest import COLA, WATER
@@ -71,6 +72,9 @@ def test_the_shift_report_lists_each_paid_in_and_paid_out_with_its_reason(world)
     assert [(m["kind"], m["amount"], m["reason"]) for m in report["cash_movements"]] == [
         ("in", 5000, "补零钱 change float"), ("out", 1200, "买胶带 tape")]
     assert (report["cash"]["cash_in"], report["cash"]["cash_out"]) == (5000, 1200)
+    printed = shift_report_page(world.store, report, columns=32).body
+    assert [line for line in printed if line.startswith(("存入", "取出"))] == [
+        "存入 补零钱 change float   50.00", "取出 买胶带 tape" + " " * 10 + "-12.00"]  # 32 columns, 汉字 two each
 
 
 class RecordingSocket:
