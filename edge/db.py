@@ -385,6 +385,7 @@ class Database:
             with self.transaction(durable=True):
                 for statement in step.statements():
                     self.peewee.execute_sql(statement)
+                step.after(self.peewee)
                 self.peewee.execute_sql(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                     (step.version, step.name, utc_now()),
@@ -417,6 +418,12 @@ class Migration:
 
     def statements(self) -> list[str]:
         return [s.strip() for s in self.module.SQL.split(";") if s.strip()]
+
+    def after(self, connection) -> None:
+        """A step's optional data fill that SQL cannot do (``after(connection)``), in the step's transaction."""
+        fill = getattr(self.module, "after", None)
+        if fill is not None:
+            fill(connection)
 
 
 def available_migrations() -> list[Migration]:

@@ -1,9 +1,9 @@
 """The screens: static HTML, CSS and JavaScript that the web app serves (no build step, nothing fetched from a CDN).
 
-/pos is the cashier tablet and /admin the back office (one page per area); each screen is a folder here, and
-shared/ holds what the screens have in common (the API client, the translation catalogue, the style sheet),
-served at /ui/shared/. Third-party libraries (a chart library) are fetched by `make setup` into vendor/, pinned
-in vendor.lock.json, and served at /ui/vendor/.
+/pos is the cashier tablet, /display the customer display of a lane, /kiosk the self-service kiosk and /admin the
+back office (one page per area); each screen is a folder here, and shared/ holds what the screens have in common
+(the API client, pairing, the translation catalogue, the style sheet), served at /ui/shared/. Third-party libraries
+(a chart library) are fetched by `make setup` into vendor/, pinned in vendor.lock.json, and served at /ui/vendor/.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import send_from_directory
 
 HERE = Path(__file__).resolve().parent
-SCREENS = ("pos", "kiosk", "admin")  # admin: the back office, one page per area
+SCREENS = ("pos", "display", "kiosk", "admin")  # admin: the back office, one page per area
 
 
 def attach(flask_app) -> None:

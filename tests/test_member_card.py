@@ -55,7 +55,8 @@ def test_the_card_shows_what_the_cashier_needs(store, cashier, manager):
     assert card["benefits"] == {"discount_percent": 2, "points_multiplier": 100 + 50, "birthday_multiplier": 200}
     assert card["stored_value"] == {"principal": 10_000, "bonus": 0, "total": 10_000}
     # the sale earned 30 points at the level held when buying (普通), the rest was given
-    assert card["points"] == {"balance": 30 + 200 + 70 + 5 + 1, "expiring_days": EXPIRING_DAYS, "expiring": 70,
+    assert card["points"] == {"balance": 30 + 200 + 70 + 5 + 1, "worth": 306, "expiring_days": EXPIRING_DAYS,
+                              "expiring": 70,
                               "first_expiring_on": (today + timedelta(days=10)).isoformat()}
     assert [c["name"] for c in card["coupons"]] == ["立减5元"]
     assert card["birthday"] == {"this_week": True, "on": today.isoformat()}

@@ -42,6 +42,13 @@ def table_rows(path: Path) -> dict[str, list[tuple]]:
         return {t: sorted(raw.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
 
 
+def kept(before: list[tuple], after: list[tuple]) -> bool:
+    """The rows are all there with their values; a later step may only add columns (at the end, as ALTER TABLE
+    ADD COLUMN puts them)."""
+    width = len(before[0]) if before else 0
+    return sorted((row[:width] for row in after), key=repr) == before
+
+
 def store_at_first_schema(data_dir: Path) -> StoreEdge:
     """A store whose database was made by migration 1 alone, with staff, devices, products and a journal."""
     store = StoreEdge(parse_config({}), data_dir)
@@ -90,7 +97,7 @@ def test_upgrade_from_the_first_schema_keeps_its_data(tmp_path):
         upgraded = table_rows(path)
         for table, rows in at_v1.items():
             if table != "schema_migrations":
-                assert upgraded[table] == rows, table
+                assert kept(rows, upgraded[table]), table
         # A copy of the v1 database was taken before the upgrade.
         backup = tmp_path / "storeedge.before-v2.db"
         assert table_rows(backup) == at_v1
@@ -124,7 +131,7 @@ def test_cli_migrates_to_version_one_then_to_the_latest(tmp_path):
     assert upgrade.returncode == 0, upgrade.stderr
     assert upgrade.stdout.splitlines() == [f"applied {list(range(2, latest + 1))}", f"schema version {latest}"]
     upgraded = table_rows(tmp_path / DB_FILENAME)
-    assert all(upgraded[t] == rows for t, rows in at_v1.items() if t != "schema_migrations")
+    assert all(kept(rows, upgraded[t]) for t, rows in at_v1.items() if t != "schema_migrations")
     assert storeedge("db", "migrate", "--data-dir", str(tmp_path)).stdout.startswith("already up to date")
 
 

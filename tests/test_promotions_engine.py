@@ -72,22 +72,22 @@ def test_a_threshold_takes_its_amount_once_or_for_every_full_step(subtotal, repe
 
 def test_a_threshold_is_spread_over_its_lines_by_largest_remainder():
     cart = [line("a", unit_price=5_000), line("b", unit_price=3_333), line("c", unit_price=1_667)]
-    [entry] = price_promotions(cart, None, [spend_off()], SATURDAY_NOON)
-    assert entry.label == "满100减10 spend ¥100 save ¥10"
+    [entry] = price_promotions(cart, None, [spend_off(name="满100减10")], SATURDAY_NOON)
+    assert entry.label == "满100减10 spend ¥100 save ¥10"  # the name says the terms: they are not repeated
     assert entry.allocation == {"a": 500, "b": 333, "c": 167} and sum(entry.allocation.values()) == 1000
 
 
 def test_buy_two_get_one_makes_the_cheapest_units_free():
     cart = [line("a", qty=2, unit_price=300), line("b", sku="COLA-ZERO", qty=1, unit_price=250)]
-    deal = three_for_two(skus=("COLA", "COLA-ZERO"))
+    deal = three_for_two(skus=("COLA", "COLA-ZERO"), name="可乐买二送一")
     [entry] = price_promotions(cart, None, [deal], SATURDAY_NOON)
-    assert (entry.label, entry.allocation) == ("买二送一 buy 2 get 1 free", {"b": 250})
+    assert (entry.label, entry.allocation) == ("可乐买二送一 buy 2 get 1 free", {"b": 250})
 
 
 def test_buy_x_get_y_at_a_percent_off_and_only_for_full_sets():
-    half = three_for_two(pid="half", percent=50, buy_qty=1)
+    half = three_for_two(pid="half", percent=50, buy_qty=1, name="可乐第二件半价")
     [entry] = price_promotions([line("a", qty=5)], None, [half], SATURDAY_NOON)
-    assert entry.label == "买一第二件5折 buy 1 get 1 50% off"
+    assert entry.label == "可乐第二件半价 买一第二件5折 buy 1 get 1 50% off"
     assert entry.amount == 2 * 150  # five units: two full pairs, the fifth pays full price
 
 

@@ -22,6 +22,7 @@ class Product(BaseModel):
     plu = peewee.TextField(null=True, unique=True)
     active = peewee.BooleanField(default=True)
     updated_at = peewee.TextField()
+    initials = peewee.TextField(default="")  # pinyin initials of the name, lower case (edge.catalog.initials)
 
 
 class Barcode(BaseModel):

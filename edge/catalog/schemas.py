@@ -43,7 +43,8 @@ class ProductIn(Schema):
 class ProductQuery(Schema):
     barcode: str | None = Field(None, max_length=32)
     sku: str | None = Field(None, max_length=64)
-    q: str | None = Field(None, max_length=64)
+    q: str | None = Field(None, max_length=64, description="in the name, the start of the SKU, or the start of the "
+                          "name's pinyin initials (kkkl: 可口可乐)")
     limit: int = Field(20, ge=1, le=200)
 
     model_config = {**Schema.model_config, "strict": False}

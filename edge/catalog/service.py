@@ -1,4 +1,4 @@
-"""Catalog rules: product lookup by scan, search, create or update, CSV import."""
+"""Catalog rules: product lookup by scan, search (name, SKU, pinyin initials), create or update, CSV import."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from edge import audit
 from edge.catalog.barcodes import ScaleLabel, normalize_gtin, parse_scale_label
+from edge.catalog.initials import initials
 from edge.catalog.models import Barcode, Category, Product, ProductMemberPrice
 from edge.catalog.schemas import ProductIn
 from edge.db import Prepared, utc_now
@@ -105,14 +106,13 @@ class CatalogService:
         return Scan(product=product, barcode=canonical)
 
     def search(self, text: str, limit: int = 20) -> list[Product]:
+        """Active products whose name holds the text, whose SKU starts with it, or whose name's pinyin
+        initials start with it (kkkl → 可口可乐: the stored, indexed initials)."""
         text = text.strip()
-        pattern = f"%{text}%"
-        return list(
-            Product.select()
-            .where(Product.active & ((Product.name ** pattern) | (Product.sku.startswith(text))))
-            .order_by(Product.name)
-            .limit(limit)
-        )
+        found = (Product.name ** f"%{text}%") | Product.sku.startswith(text)
+        if text.isascii() and text.isalnum():
+            found |= Product.initials.startswith(text.lower())
+        return list(Product.select().where(Product.active & found).order_by(Product.name).limit(limit))
 
     @staticmethod
     def listing(text: str | None, include_inactive: bool, limit: int, offset: int) -> tuple[list[Product], int]:
@@ -148,7 +148,7 @@ class CatalogService:
             values = dict(
                 name=data.name, category_id=self._category_id(data.category), unit=data.unit,
                 sold_by=data.sold_by, price=data.price, tax_rate=data.tax_rate, plu=data.plu,
-                active=data.active, updated_at=utc_now(),
+                active=data.active, updated_at=utc_now(), initials=initials(data.name),
             )
             if created:
                 product = Product.create(sku=data.sku, **values)

@@ -17,9 +17,10 @@ log = logging.getLogger("storeedge.live")
 class Peer:
     """One socket; sends are serialised because the socket is shared between threads."""
 
-    def __init__(self, ws, lane: int | None = None):
+    def __init__(self, ws, lane: int | None = None, kind: str | None = None):
         self.ws = ws
         self.lane = lane
+        self.kind = kind  # the paired device's kind (terminal, display); None for a gateway
         self._lock = threading.Lock()
 
     def send(self, message: dict) -> bool:
@@ -55,11 +56,18 @@ class LiveHub:
             peers = list(self.gateways)
         return sum(peer.send(message) for peer in peers)
 
-    def to_lane(self, lane: int | None, message: dict) -> int:
-        """Screens of that lane, and screens watching every lane."""
+    def to_lane(self, lane: int | None, message: dict, kind: str | None = None) -> int:
+        """Screens of that lane (only those of a device kind, when given), and screens watching every lane."""
+        return sum(peer.send(message) for peer in self._on_lane(lane, kind))
+
+    def watching(self, lane: int | None, kind: str) -> bool:
+        """Whether a screen of that kind follows the lane: what it would be sent need not be built otherwise."""
+        return bool(self._on_lane(lane, kind))
+
+    def _on_lane(self, lane: int | None, kind: str | None) -> list[Peer]:
         with self._lock:
-            peers = [peer for peer in self.screens if peer.lane is None or peer.lane == lane]
-        return sum(peer.send(message) for peer in peers)
+            return [peer for peer in self.screens
+                    if (peer.lane is None or peer.lane == lane) and (kind is None or peer.kind == kind)]
 
     def device_state(self, state: dict) -> None:
         self.device_states[state["name"]] = state

@@ -6,6 +6,7 @@ from drivers import text as t
 from drivers.printer.document import TextPage
 
 TITLES = {"X": "X 报表（班中）", "Z": "Z 报表（交班）"}
+MOVED = {"in": "存入", "out": "取出"}
 
 
 def shift_report_page(app, report: dict, columns: int = 32) -> TextPage:
@@ -22,8 +23,11 @@ def shift_report_page(app, report: dict, columns: int = 32) -> TextPage:
              for method, amount in sorted(report["tenders"].items())]
     body += [t.spread("退货笔数", str(refunds["count"]), columns), row("退货金额", refunds["total"]),
              t.spread("作废", str(report["voids"]), columns),
-             t.spread("开钱箱", str(report["no_sale_opens"]), columns),
-             row("备用金", cash["opening_float"]), row("应有现金", cash["expected"]),
+             t.spread("开钱箱", str(report["no_sale_opens"]), columns)]
+    # each paid-in and paid-out with its reason (clipped to the line), out as a negative amount
+    body += [row(f"{MOVED[m['kind']]} {m['reason']}", m["amount"] if m["kind"] == "in" else -m["amount"])
+             for m in report["cash_movements"] if m["kind"] in MOVED]
+    body += [row("备用金", cash["opening_float"]), row("应有现金", cash["expected"]),
              row("实点现金", cash["counted"]), row("差额", cash["variance"])]
     return TextPage(title=TITLES[report["kind"]], body=[line for line in body if line])
 

@@ -10,7 +10,8 @@ from edge.hardware.jobs import PrintQueue
 from edge.hardware.live import LiveHub
 from edge.hardware.receipts import receipt_for
 from edge.hardware.reports import coupon_page, shift_report_page
-from edge.sales.models import Payment
+from edge.promotions import engine
+from edge.sales.models import Payment, Sale
 from edge.sales.scanning import read_scan
 from edge.staff.models import Device, Staff
 from edge.staff.service import Caller
@@ -18,6 +19,9 @@ from edge.staff.service import Caller
 _TERMINALS_ON_LANE = Prepared(Device.select().where(
     (Device.lane == Prepared.arg(0)) & (Device.kind == "terminal") & Device.active).order_by(Device.id))
 _STAFF_BY_ID = Prepared(Staff.select().where(Staff.id == Prepared.arg(0)))
+_OPEN_SALE_ON_LANE = Prepared(Sale.select().where((Sale.lane == Prepared.arg(0)) & (Sale.status == "open"))
+                              .order_by(Sale.opened_at.desc()))
+DISPLAY = "display"
 
 
 def device_for_lane(sections, kind: str, lane: int | None):
@@ -38,6 +42,7 @@ class HardwareService:
         # Other domains (marketing) add lines to a sale's receipt, inside its transaction: (sale) -> list[str].
         # Only a receipt that is printed asks them, so what they hand over is on paper.
         self.receipt_notes: list = []
+        app.sales.change_listeners.append(self._on_sale_changed)
 
     def printer_for_lane(self, lane: int | None) -> str | None:
         section = device_for_lane(self.devices, "printer", lane)
@@ -143,6 +148,28 @@ class HardwareService:
             message = {"type": "print", "job_id": job.id, "printer": section.name}
             self.app.db.after_commit(lambda: self.hub.to_gateways(message))
         return {"job_id": job.id, "printer": section.name, "status": job.status}
+
+    # -- the customer display: every change of a lane's sale, and the lane as it is -----------
+
+    def _on_sale_changed(self, sale: Sale) -> None:
+        """Tell the lane's customer displays, once committed; built only when one is watching (scans are hot)."""
+        if not self.hub.watching(sale.lane, DISPLAY):
+            return
+        message = {"type": "sale.changed", "lane": sale.lane, "sale": self.app.sales.as_dict(sale)}
+        self.app.db.after_commit(lambda: self.hub.to_lane(sale.lane, message, kind=DISPLAY))
+
+    def lane_snapshot(self, lane: int) -> dict:
+        """What a lane screen starts from: the lane's open sale (or None) and the promotions in effect now."""
+        sale = _OPEN_SALE_ON_LANE.first(lane)
+        return {"type": "lane.state", "lane": lane, "sale": self.app.sales.as_dict(sale) if sale else None,
+                "promotions": self.promotions_now()}
+
+    def promotions_now(self) -> list[dict]:
+        """The promotions any customer gets at this moment, by name and label, for a display with no cart."""
+        promotions = self.app.promotions
+        now = promotions.now()
+        return [{"id": p.id, "name": p.name, "label": engine.label_of(p)}
+                for p in promotions.active() if p.applies(None, now)]
 
     # -- a scan from the gateway, into the lane's open cart ------------------------------------
 

@@ -58,12 +58,14 @@ def attach(flask_app, store) -> Sock:
     @sock.route("/ws/lane/<int:lane>")
     def lane_screen(ws, lane):
         try:
-            store.staff.device_for_token(request.args.get("token", ""))
+            device = store.staff.device_for_token(request.args.get("token", ""))
         except DomainError as error:
             ws.close(POLICY_VIOLATION, error.message)
             return
-        peer = Peer(ws, lane=lane)
+        peer = Peer(ws, lane=lane, kind=device.kind)
         hardware.hub.join(peer, gateway=False)
+        # a screen that (re)connects starts from the lane as it is: its open sale and the promotions to show idle
+        peer.send(hardware.lane_snapshot(lane))
         try:
             while True:
                 ws.receive()  # screens only listen; this waits for the socket to close

@@ -60,7 +60,9 @@ def member_card(app, member_id: str, today: date | None = None) -> dict:
             "benefits": {"discount_percent": level.discount_percent, "points_multiplier": level.points_multiplier,
                          "birthday_multiplier": level.birthday_multiplier},
             "stored_value": app.stored_value.balance(member.id).as_dict(),
-            "points": {"balance": app.points.balance(member.id), "expiring_days": EXPIRING_DAYS,
+            "points": {"balance": (balance := app.points.balance(member.id)),
+                       # what the points can pay, in whole fen, at the configured rate (the points tender)
+                       "worth": balance * 100 // app.points.rules.redeem_per_yuan, "expiring_days": EXPIRING_DAYS,
                        "expiring": sum(lot.left for lot in ending),
                        "first_expiring_on": ending[0].entry.expires_on if ending else None},
             "coupons": app.coupons.usable(member.id),

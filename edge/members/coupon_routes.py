@@ -60,6 +60,11 @@ def by_code(call: Call, code: str):
     return call.store.coupons.coupon_dict(call.store.coupons.by_code(code))
 
 
+@routes.get("/sales/{sale_id}/coupons/{code}", "What a coupon takes off this sale now: the amount of its tender")
+def worth_on_sale(call: Call, sale_id: str, code: str):
+    return call.store.coupons.worth_on(sale_id, code)
+
+
 @routes.get("/members/{member_id}/coupons", "A member's coupons usable today")
 def usable(call: Call, member_id: str):
     return {"member_id": member_id, "coupons": call.store.coupons.usable(member_id)}

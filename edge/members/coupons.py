@@ -219,12 +219,16 @@ class CouponsService:
             return round_half_up(in_scope * definition.value, 100)
         return min(definition.value, in_scope)
 
-    def take(self, sale, payment: dict, asked: dict, caller) -> None:
-        """Inside the sale's transaction: check the coupon against this sale, and use it up."""
-        index = payment["asked"]
-        field = f"payments[{index}].reference"
-        coupon = self.by_code(payment["reference"], field=field)
+    def worth_on(self, sale_id: str, code: str) -> dict:
+        """What a coupon would take off an open sale now: the amount its tender must carry (checks as take does)."""
+        sale = self.app.sales.get(sale_id)
+        coupon = self.by_code(code)
         definition = self.definition(coupon.definition_id)
+        self._usable_on(coupon, definition, sale, field="code")
+        return {"code": coupon.code, "name": definition.name, "sale_id": sale.id,
+                "worth": self.worth(definition, self.app.sales.lines(sale))}
+
+    def _usable_on(self, coupon: Coupon, definition: CouponDefinition, sale, field: str) -> None:
         status = self.status(coupon, definition, self.app.today())
         if status != "issued":
             raise Conflict(f"coupon {coupon.code} is {status.replace('_', ' ')}", field=field,
@@ -232,6 +236,14 @@ class CouponsService:
         if coupon.member_id is not None and coupon.member_id != sale.member_id:
             raise Conflict(f"coupon {coupon.code} belongs to another member: name its member on the sale",
                            field=field, code="coupon_other_member")
+
+    def take(self, sale, payment: dict, asked: dict, caller) -> None:
+        """Inside the sale's transaction: check the coupon against this sale, and use it up."""
+        index = payment["asked"]
+        field = f"payments[{index}].reference"
+        coupon = self.by_code(payment["reference"], field=field)
+        definition = self.definition(coupon.definition_id)
+        self._usable_on(coupon, definition, sale, field)
         worth = self.worth(definition, sale.priced_lines)
         if payment["amount"] != worth:
             raise DomainError(f"coupon {coupon.code} is worth {yuan(worth)} on this sale, not "

@@ -141,16 +141,23 @@ def _yuan(fen: int) -> str:
 
 
 def label_of(p: Promotion) -> str:
+    """The promotion's own name (what the shop advertises), then its terms in Chinese and English; the
+    Chinese terms are left out when the name already says them (可乐买二送一, 满100减10)."""
+    chinese, english = _terms(p)
+    return f"{p.name} {english}" if chinese in p.name else f"{p.name} {chinese} {english}"
+
+
+def _terms(p: Promotion) -> tuple[str, str]:
     if p.kind == "category_percent":
-        return f"{p.name} {zhe(p.percent)} {p.percent}% off"
+        return zhe(p.percent), f"{p.percent}% off"
     if p.kind == "threshold":
         each = "每" if p.repeat else ""
         english = "every" if p.repeat else "spend"
-        return (f"{each}满{_yuan(p.threshold)}减{_yuan(p.amount)} "
+        return (f"{each}满{_yuan(p.threshold)}减{_yuan(p.amount)}",
                 f"{english} ¥{_yuan(p.threshold)} save ¥{_yuan(p.amount)}")
     if p.percent >= 100:
-        return f"买{_cn_number(p.buy_qty)}送{_cn_number(p.get_qty)} buy {p.buy_qty} get {p.get_qty} free"
-    return (f"买{_cn_number(p.buy_qty)}第{_cn_number(p.buy_qty + 1)}件{zhe(p.percent)} "
+        return f"买{_cn_number(p.buy_qty)}送{_cn_number(p.get_qty)}", f"buy {p.buy_qty} get {p.get_qty} free"
+    return (f"买{_cn_number(p.buy_qty)}第{_cn_number(p.buy_qty + 1)}件{zhe(p.percent)}",
             f"buy {p.buy_qty} get {p.get_qty} {p.percent}% off")
 
 

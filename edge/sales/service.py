@@ -52,6 +52,9 @@ class SalesService:
         # ... and take note of a line taken off an open cart (marketing: interest without purchase), inside
         # the cart edit's transaction: (sale, line, caller) -> None.
         self.line_removal_listeners: list = []
+        # Whoever shows a cart live (the customer display) hears of every change to a sale, inside its
+        # transaction: callables (sale) with the sale's priced lines and promotions at hand.
+        self.change_listeners: list = []
         # The promotions service (edge.promotions) prices each cart change when it is wired in.
         self.promotions = None
 
@@ -383,6 +386,11 @@ class SalesService:
         else:
             sale.save()
         sale.priced_lines = lines  # the answer to the request shows them without reading them again
+        self._changed(sale)
+
+    def _changed(self, sale: Sale) -> None:
+        for listener in self.change_listeners:
+            listener(sale)
 
     # -- suspend and resume (挂单) ---------------------------------------------
 
@@ -395,6 +403,7 @@ class SalesService:
             sale.save()
             audit.record("sale.suspended", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="sale", entity_id=sale.id, data={"total": sale.total})
+            self._changed(sale)
         return sale
 
     def resume(self, sale_id: str, caller: Caller) -> Sale:
@@ -416,6 +425,7 @@ class SalesService:
             sale.save()
             audit.record("sale.resumed", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="sale", entity_id=sale.id)
+            self._changed(sale)
         return sale
 
     # -- void -----------------------------------------------------------------
@@ -438,6 +448,7 @@ class SalesService:
             emit("sale.voided", data)
             audit.record("sale.voided", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="sale", entity_id=sale.id, data=data)
+            self._changed(sale)
         return sale
 
     # -- completion -------------------------------------------------------------
@@ -478,6 +489,7 @@ class SalesService:
                          entity="sale", entity_id=sale.id,
                          data={"receipt_no": sale.receipt_no, "total": sale.total, "paid": sale.paid,
                                "change": change, "payments": [[r["method"], r["amount"]] for r in rows]})
+            self._changed(sale)
         return sale
 
     def _settle(self, sale: Sale, payments: list[dict]) -> tuple[list[dict], int, int]:

@@ -172,6 +172,11 @@ class ShiftService:
                         "tenders": refunds_by_tender},
             "voids": voids,
             "no_sale_opens": no_sales,
+            # each paid-in, paid-out and no-sale with its reason: the Z report says why the drawer moved
+            "cash_movements": [{"kind": m.kind, "amount": m.amount, "reason": m.reason, "at": m.at,
+                                "staff_id": m.staff_id, "approved_by": m.approved_by}
+                               for m in CashMovement.select().where(CashMovement.shift_id == shift.id)
+                               .order_by(CashMovement.at, CashMovement.id)],
             **sections,
             "cash": {"opening_float": shift.opening_float, "sales": tenders.get("cash", 0),
                      "refunds": refunds_by_tender.get("cash", 0), "cash_in": cash_in, "cash_out": cash_out,

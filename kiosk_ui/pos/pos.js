@@ -1,16 +1,16 @@
-// The cashier tablet: pairing, PIN login, shift, cart, tender. Carts live on the server; this page only shows them.
+// The cashier tablet: pairing, PIN login, shift, cart, the lane socket, the keyboard; the tender step is in tender.js
+// and the desk work (price changes, cash in/out, refunds) in desk.js. Carts live on the server; this page shows them.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close"];
+const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close", "refund"];
 const FINAL_PAYMENT = new Set(["paid", "failed", "reversed"]);
-const PAIR_POLL_MS = 1500;
-const PAYMENT_WAIT_MS = 10000;
 // A keyboard-wedge scanner types a whole code within a few ms per key; a person is much slower.
 const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
-const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null, split: [] };
+const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null, split: [],
+                editing: null, refundSale: null, pinLast: null };
 
 function show(screen) {
   state.screen = screen;
@@ -23,49 +23,39 @@ function show(screen) {
 
 function say(where, text) { $(`${where}-message`).textContent = text || ""; }
 
+// The server's refusal in the screen's language: its error code looked up in the catalogue (error_<code>), the
+// server's own words when the catalogue has none; the field at fault after it.
 function explain(error) {
-  return error.field ? `${error.message} (${error.field})` : error.message;
+  const key = `error_${error.code}`;
+  const text = error.code && t(key) !== key ? t(key) : error.message;
+  return error.field ? `${text} (${error.field})` : text;
 }
 
-// -- pairing: request a code, show it, poll the claim until a manager approves ---------------------------------------
+// -- pairing: request a code, show it, wait for a manager's approval --------------------------------------------------
+
+const pairing = new Pairing("terminal");
 
 async function startPairing() {
   say("pair", "");
   try {
-    const request = await api("POST", "/devices/pair", { name: $("pair-name").value.trim(), kind: "terminal" },
-                              { key: null });
-    Stored.set("pairing", { id: request.id, code: request.code, secret: request.secret });
+    await pairing.request($("pair-name").value.trim());
     waitForApproval();
   } catch (error) { say("pair", explain(error)); }
 }
 
 async function waitForApproval() {
-  const pairing = Stored.get("pairing");
   $("pair-ask").hidden = true;
   $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.code;
+  $("pair-code").textContent = pairing.pending.code;
   show("pair");
-  while (Stored.get("pairing")) {
-    try {
-      const answer = await api("POST", `/devices/pair/${pairing.id}/claim`, { secret: pairing.secret }, { key: null });
-      if (answer.token) {
-        Stored.set("device", { token: answer.token, ...answer.device });
-        Stored.set("pairing", null);
-        return begin();
-      }
-      if (answer.state !== "pending") return pairingEnded();
-    } catch (error) {
-      if (!(error instanceof Offline)) return pairingEnded(explain(error));
-    }
-    await new Promise((resolve) => setTimeout(resolve, PAIR_POLL_MS));
+  try {
+    await pairing.approved();
+  } catch (error) {
+    $("pair-ask").hidden = false;
+    $("pair-wait").hidden = true;
+    return say("pair", `${t("pair_rejected")}: ${error.message}`);
   }
-}
-
-function pairingEnded(detail) {
-  Stored.set("pairing", null);
-  $("pair-ask").hidden = false;
-  $("pair-wait").hidden = true;
-  say("pair", detail ? `${t("pair_rejected")}: ${detail}` : t("pair_rejected"));
+  begin();
 }
 
 // -- login and shift ---------------------------------------------------------------------------------------------------
@@ -305,6 +295,7 @@ async function scanCode(code) {
   if (!code) return;
   const where = state.screen === "tender" ? "tender" : "cart";
   say(where, "");
+  if (where === "tender") return payByCode(code);
   try {
     const sale = await saleForScanning();
     const answer = await api("POST", `/sales/${sale.id}/scan`, { code });
@@ -392,7 +383,8 @@ function lineItem(line, promotions) {
     controls.append(lineButton("−", t("fewer"), "fewer", () => changeQty(line, line.qty - 1)),
                     lineButton("+", t("more"), "more", () => changeQty(line, line.qty + 1)));
   }
-  controls.append(lineButton(t("remove"), t("remove"), "remove", () => removeLine(line)));
+  controls.append(lineButton(t("edit_price"), t("edit_price"), "edit", () => showLineEdit(line)),
+                  lineButton(t("remove"), t("remove"), "remove", () => removeLine(line)));
   item.append(controls);
   return item;
 }
@@ -435,145 +427,6 @@ async function attachMember(event) {
     renderSale();
   } catch (error) { say("cart", explain(error)); }
   $("scan-input").focus();
-}
-
-// -- tender: cash with quick amounts and change, or a scanned payment code -----------------------------------------
-
-// Other tenders taken before the last one; a split payment is completed in one request once they cover the total.
-const OTHER_TENDERS = [
-  { method: "card", label: "card", reference: true },
-  { method: "external", label: "external", reference: true },
-  { method: "stored_value", label: "stored_value", reference: false },
-];
-
-function remaining() {
-  return state.sale.total - state.split.reduce((sum, payment) => sum + payment.amount, 0);
-}
-
-function showTender() {
-  if (!state.sale || state.sale.lines.length === 0) return;
-  say("tender", "");
-  if (state.split.saleId !== state.sale.id) state.split = Object.assign([], { saleId: state.sale.id });
-  renderTender();
-  $("tendered").value = "";
-  if (!state.payment || FINAL_PAYMENT.has(state.payment.state)) $("payment").hidden = true;
-  show("tender");
-}
-
-function renderTender() {
-  const due = remaining();
-  $("tender-due").textContent = yuan(due);
-  const amounts = [due, ...[1000, 5000, 10000].map((step) => Math.ceil(due / step) * step)]
-    .filter((amount, index, all) => amount > 0 && all.indexOf(amount) === index);
-  $("quick-amounts").replaceChildren(...amounts.map((amount, index) => {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "secondary";
-    button.textContent = index === 0 ? `${t("exact")} ${yuan(amount)}` : yuan(amount);
-    button.dataset.amount = amount;
-    button.addEventListener("click", () => payCash(amount));
-    return button;
-  }));
-  $("other-amount").value = (due / 100).toFixed(2);
-  $("split").replaceChildren(...state.split.map((payment, index) => {
-    const row = document.createElement("div");
-    row.dataset.method = payment.method;
-    const remove = lineButton("×", t("remove"), "remove", () => { state.split.splice(index, 1); renderTender(); });
-    row.append(span(`${t(`tender_${payment.method}`)} ${payment.reference || ""}`), span(yuan(payment.amount)), remove);
-    return row;
-  }));
-}
-
-async function addOtherTender(tender) {
-  say("tender", "");
-  const amount = fenOf($("other-amount").value);
-  const reference = $("other-reference").value.trim();
-  if (!amount || amount > remaining()) return say("tender", `${t("amount")}: ${yuan(1)} … ${yuan(remaining())}`);
-  if (tender.reference && !reference) return say("tender", t("reference_needed"));
-  state.split.push({ method: tender.method, amount, ...(tender.reference ? { reference } : {}) });
-  $("other-reference").value = "";
-  if (remaining() === 0) return complete([]);
-  renderTender();
-}
-
-function backToCart() {
-  if (state.payment && !FINAL_PAYMENT.has(state.payment.state)) return; // a payment in flight: cancel it first
-  show("cart");
-}
-
-function payCash(amount) {
-  return complete([{ method: "cash", amount }]);
-}
-
-// The tenders taken so far plus the last one, in one request: the server checks them all, or takes none.
-async function complete(last) {
-  say("tender", "");
-  try {
-    const sale = await api("POST", `/sales/${state.sale.id}/complete`,
-                           { payments: [...state.split.map((p) => ({ ...p })), ...last] });
-    state.split = Object.assign([], { saleId: null });
-    finished(sale);
-  } catch (error) { say("tender", explain(error)); }
-}
-
-function finished(sale) {
-  state.sale = sale;
-  state.payment = null;
-  $("done-receipt").textContent = sale.receipt_no;
-  $("done-change").textContent = yuan(sale.change || 0);
-  show("done");
-  $("next-sale").focus();
-}
-
-function nextSale() {
-  state.sale = null;
-  renderSale();
-  show("cart");
-}
-
-function renderPayment(payment) {
-  const box = $("payment");
-  box.hidden = false;
-  box.className = `payment ${payment.state}`;
-  $("payment-provider").textContent = payment.provider_label;
-  $("payment-amount").textContent = yuan(payment.amount);
-  $("payment-code-masked").textContent = payment.code;
-  const words = { paying: t("waiting_customer"), paid: t("paid"), failed: t("payment_failed") };
-  $("payment-state").textContent = `${words[payment.state] || payment.state} — ${payment.message}`;
-  $("payment-state").dataset.state = payment.state;
-  $("payment-notice").textContent = payment.simulator_notice || "";
-  $("payment-cancel").hidden = FINAL_PAYMENT.has(payment.state);
-}
-
-// Long-polls the attempt until it is final; the sale completes by itself once its payments cover the total.
-async function followPayment(payment) {
-  state.payment = payment;
-  renderPayment(payment);
-  while (state.payment && state.payment.id === payment.id && !FINAL_PAYMENT.has(payment.state)) {
-    try {
-      payment = await api("GET", `/payments/${payment.id}?wait_ms=${PAYMENT_WAIT_MS}`);
-    } catch (error) {
-      if (!(error instanceof Offline)) { say("tender", explain(error)); return; }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      continue;
-    }
-    if (!state.payment || state.payment.id !== payment.id) return;
-    state.payment = payment;
-    renderPayment(payment);
-  }
-  if (payment.state === "paid") {
-    const sale = await api("GET", `/sales/${payment.sale_id}`);
-    if (sale.status === "completed") return finished(sale);
-    state.sale = sale;
-    renderSale();
-  }
-}
-
-async function cancelPayment() {
-  if (!state.payment) return;
-  try {
-    renderPayment(await api("POST", `/payments/${state.payment.id}/cancel`));
-  } catch (error) { say("tender", explain(error)); }
 }
 
 // -- the lane's socket: the lane's own scanner fills this cart -----------------------------------------------------
@@ -647,10 +500,10 @@ function onKey(event) {
   }
   if (event.key === "F2" && state.screen === "cart") { event.preventDefault(); showTender(); }
   if (event.key === "Escape" && state.screen === "tender") { event.preventDefault(); backToCart(); }
-  if (event.key === "Escape" && state.screen === "cart" && !$("void-box").hidden) {
-    event.preventDefault();
-    $("void-box").hidden = true;
+  if (event.key === "Escape" && state.screen === "cart") {
+    ["void-box", "line-box", "cash-box"].forEach((id) => { $(id).hidden = true; });
   }
+  if (event.key === "Escape" && state.screen === "refund") { event.preventDefault(); show("cart"); }
 }
 
 // -- start -------------------------------------------------------------------------------------------------------
@@ -672,8 +525,8 @@ function buildKeypad() {
 }
 
 async function begin() {
-  if (Stored.get("pairing")) return waitForApproval();
-  if (!Stored.get("device")) {
+  if (pairing.pending) return waitForApproval();
+  if (!pairing.device) {
     $("pair-ask").hidden = false;
     $("pair-wait").hidden = true;
     return show("pair");
@@ -737,6 +590,19 @@ function wire() {
   }));
   translatePage($("other-tenders"));
   $("next-sale").addEventListener("click", nextSale);
+  $("reprint").addEventListener("click", () => reprint(state.sale.id, "done"));
+  $("member-pin-box").addEventListener("submit", payWithMemberPin);
+  $("line-form").addEventListener("submit", applyLineEdit);
+  $("line-cancel").addEventListener("click", () => { $("line-box").hidden = true; $("scan-input").focus(); });
+  $("to-cash").addEventListener("click", showCashBox);
+  $("to-sale-discount").addEventListener("click", () => showLineEdit(null));
+  $("cash-move-form").addEventListener("submit", recordCash);
+  $("cash-cancel").addEventListener("click", () => { $("cash-box").hidden = true; $("scan-input").focus(); });
+  $("to-refund").addEventListener("click", showRefund);
+  $("refund-find").addEventListener("submit", findRefundSale);
+  $("refund-form").addEventListener("submit", refundSale);
+  $("refund-reprint").addEventListener("click", () => reprint(state.refundSale.id, "refund"));
+  $("refund-back").addEventListener("click", () => show("cart"));
   document.addEventListener("keydown", onKey, true);
   begin();
 }

@@ -1,0 +1,51 @@
+// Pairing any screen with the store: ask for a code, show it, poll the claim until a manager approves it.
+"use strict";
+
+const PAIR_POLL_MS = 1500;
+
+// slots: where this screen keeps its pending request and its device ({pairing, device} names in Stored),
+// so a customer display opened on a paired tablet does not take the tablet's token.
+class Pairing {
+  constructor(kind, slots = { pairing: "pairing", device: "device" }) {
+    this.kind = kind;
+    this.slots = slots;
+  }
+
+  get pending() { return Stored.get(this.slots.pairing); }
+  get device() { return Stored.get(this.slots.device); }
+  forget() { Stored.set(this.slots.device, null); }
+
+  async request(name) {
+    const request = await api("POST", "/devices/pair", { name, kind: this.kind }, { key: null });
+    Stored.set(this.slots.pairing, { id: request.id, code: request.code, secret: request.secret });
+    return request.code;
+  }
+
+  // Resolves with the device once approved; rejects with the reason when the request is rejected or expired.
+  // While the server is away it keeps asking.
+  async approved() {
+    const pairing = this.pending;
+    while (this.pending) {
+      let answer = null;
+      try {
+        answer = await api("POST", `/devices/pair/${pairing.id}/claim`, { secret: pairing.secret }, { key: null });
+      } catch (error) {
+        if (!(error instanceof Offline)) return this._ended(error.message);
+      }
+      if (answer && answer.token) {
+        const device = { token: answer.token, ...answer.device };
+        Stored.set(this.slots.device, device);
+        Stored.set(this.slots.pairing, null);
+        return device;
+      }
+      if (answer && answer.state !== "pending") return this._ended(answer.state);
+      await new Promise((resolve) => setTimeout(resolve, PAIR_POLL_MS));
+    }
+    return this._ended("cancelled");
+  }
+
+  _ended(reason) {
+    Stored.set(this.slots.pairing, null);
+    throw new Error(reason);
+  }
+}
