@@ -32,6 +32,7 @@ from edge.sync.service import SyncService
 from tests.api_helpers import PROMOTION_BODY
 from tests.conftest import WATER, terminal
 from tests.domain2_helpers import nothing_written, open_sale_with, refused, row_counts
+from tests.postgres_helpers import hq_dsn, postgres_server  # noqa: F401 (fixtures: HQ on SQLite and PostgreSQL)
 
 CHAIN_CONFIG = {"store": {"id": "B", "chain_id": "c1"}, "hq": {"broker": "mqtt://127.0.0.1:9"}}
 MEMBER_ID = "7d3f7c8e-0000-4000-8000-000000000001"
@@ -43,8 +44,8 @@ def store(store_with):
 
 
 @pytest.fixture
-def hq(tmp_path):
-    db = open_hq_database(None, tmp_path / "hq")
+def hq(tmp_path, hq_dsn):
+    db = open_hq_database(hq_dsn, tmp_path / "hq")
     yield db
     db.close()
 
@@ -139,6 +140,39 @@ def test_broadcasts_out_of_order_wait_for_the_gap_to_be_filled(store):
         service._dispatch(service.topics.broadcast, {"hq_seq": hq_seq, "events": events})
     assert service.applier.hq_seq() == 2
     assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000
+
+
+def test_a_new_hq_epoch_makes_the_store_send_everything_again_and_take_broadcasts_from_1(store):
+    service = SyncService(store)
+    first, second = member_events()[:1], member_events()[1:2]
+    service._dispatch(service.topics.broadcast, {"hq_seq": 1, "epoch": "old", "events": first})
+    service._dispatch(service.topics.ack, {"upto_seq": service.outbox.last_seq(), "epoch": "old"})
+    assert (service.applier.hq_seq(), service.outbox.figures()["outbox_depth"]) == (1, 0)
+
+    # a new HQ database: its first ack holds nothing of ours, its broadcasts count from 1 again
+    service._dispatch(service.topics.ack, {"upto_seq": 0, "epoch": "new"})
+    assert service.outbox.figures()["outbox_depth"] == service.outbox.last_seq() > 0
+    assert service.outbox.acked_upto() == 0 and service.window.next_seq == 1
+    assert service.applier.hq_seq() == 0 and service.resend_asked[0] == 1
+    assert service.figures()["hq_epoch"] == "new"
+    service._dispatch(service.topics.resent, {"hq_seq": 1, "epoch": "new", "events": first})  # known: skipped
+    service._dispatch(service.topics.broadcast, {"hq_seq": 2, "epoch": "new", "events": second})
+    assert service.applier.hq_seq() == 2
+    assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000
+
+    before = row_counts(store)  # the old database's messages still queued for us change nothing
+    service._dispatch(service.topics.broadcast, {"hq_seq": 3, "epoch": "old", "events": member_events()[2:]})
+    service._dispatch(service.topics.ack, {"upto_seq": 5, "epoch": "old"})
+    assert row_counts(store) == before and service.applier.hq_seq() == 2 and service.outbox.acked_upto() == 0
+
+
+def test_the_first_epoch_heard_is_taken_without_sending_again(store):
+    service = SyncService(store)
+    service.outbox.ack(service.outbox.last_seq())
+    service._dispatch(service.topics.broadcast, {"hq_seq": 1, "events": member_events()[:1]})  # no epoch yet
+    service._dispatch(service.topics.ack, {"upto_seq": 1, "epoch": "first"})
+    assert service.outbox.figures()["outbox_depth"] == 0 and service.applier.hq_seq() == 1
+    assert service.figures()["hq_epoch"] == "first"
 
 
 def test_a_product_from_hq_is_upserted_and_audited(store):

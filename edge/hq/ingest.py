@@ -15,7 +15,7 @@ from collections import defaultdict
 import peewee
 
 from edge.db import utc_now
-from edge.hq.models import (Broadcast, Flag, LedgerEntry, Member, SalesDay, StoreEvent, StoreState, hq_database,
+from edge.hq.models import (Flag, LedgerEntry, Member, SalesDay, StoreEvent, StoreState, add_broadcast, hq_database,
                             transaction)
 
 RELAYED = ("member.registered", "member.updated", "member.erased", "ledger.entry")
@@ -52,7 +52,7 @@ def ingest(store_id: str, message: dict) -> int:
         for day, counts in days.items():  # one write per day of the batch, not one per sale
             _count_sales(store_id, day, *counts)
         if relay:
-            Broadcast.create(events=json.dumps(relay, ensure_ascii=False), created_at=now)
+            add_broadcast(relay, now)
         return _advance(store_id)
 
 

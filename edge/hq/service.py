@@ -4,7 +4,9 @@ It consumes the stores' events through an MQTT v5 shared subscription (so
 several HQ instances share the load), stores each batch in one transaction,
 acks per store, and publishes its own outbox: the broadcasts (numbered by
 hq_seq, marked published once the broker has them) and the commands to
-single stores. A store's resend request gets the broadcasts again.
+single stores. A store's resend request gets the broadcasts again, on that
+store's own topic, and HQ's ack for it. Acks and broadcasts carry HQ's epoch
+(its database's id), so a store notices a new HQ database and sends again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import peewee
 from edge.config import HQSection, SyncSection
 from edge.db import utc_now
 from edge.hq.ingest import flag, ingest
-from edge.hq.models import Broadcast, Command, StoreState, transaction
+from edge.hq.models import Broadcast, Command, StoreState, epoch, transaction
 from edge.sync import connection
 from edge.sync.topics import StoreTopics, broadcast, root, store_of
 
@@ -41,13 +43,24 @@ class HQService:
         self.inbox: queue.Queue = queue.Queue()
         self.connected = False
         self.pending: dict[int, tuple[str, object]] = {}  # paho mid -> (kind, key) until the broker has it
-        self.resends: list[list[int]] = []  # [next hq_seq, last hq_seq] still to send again
+        self.resends: list[list] = []  # [store_id, next hq_seq, last hq_seq] still to send again
+        self._epoch: str | None = None
         self.client = connection.make_client(hq, self.pace, f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda c, u, flags, reason, props: self.inbox.put(("connected", reason))
         self.client.on_disconnect = lambda c, u, flags, reason, props: self.inbox.put(("disconnected", reason))
         self.client.on_message = lambda c, u, message: self.inbox.put(("message", message.topic, message.payload))
         self.client.on_publish = lambda c, u, mid, reason, props: self.inbox.put(("published", mid))
         self.client.on_subscribe = lambda c, u, mid, reasons, props: self.inbox.put(("subscribed", reasons))
+
+    @property
+    def epoch(self) -> str:
+        if self._epoch is None:  # read once, after the database is open
+            self._epoch = epoch()
+        return self._epoch
+
+    def _ack(self, store_id: str, upto: int) -> None:
+        self.client.publish(StoreTopics(self.chain_id, store_id).ack,
+                            json.dumps({"upto_seq": upto, "epoch": self.epoch}), qos=1)
 
     def _shared(self, leaf: str) -> str:
         return f"$share/{GROUP}/{root(self.chain_id)}/stores/+/{leaf}"
@@ -103,12 +116,16 @@ class HQService:
                         flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
                                                           "error": str(error)})
                         return
-            self.client.publish(StoreTopics(self.chain_id, store_id).ack, json.dumps({"upto_seq": upto}), qos=1)
+            self._ack(store_id, upto)
         elif leaf == "resend":
             last = Broadcast.select(peewee.fn.MAX(Broadcast.hq_seq)).scalar() or 0
             start = int(message["from_hq_seq"])
             if start <= last:
-                self.resends.append([start, last])
+                self.resends.append([store_id, start, last])
+            # where HQ stands for this store, with the epoch: a store that knew another HQ database learns
+            # here, even with nothing to resend and nothing of its own unacked, that it must send again
+            state = StoreState.get_or_none(StoreState.store_id == store_id)
+            self._ack(store_id, state.acked_upto if state else 0)
         elif leaf == "replies":
             Command.update(reply=json.dumps(message, ensure_ascii=False), replied_at=utc_now()).where(
                 Command.id == message["id"]).execute()
@@ -126,9 +143,9 @@ class HQService:
 
     # -- HQ's outbox ------------------------------------------------------------------
 
-    def _send_broadcast(self, row: Broadcast) -> int:
-        payload = f'{{"hq_seq":{row.hq_seq},"events":{row.events}}}'
-        return self.client.publish(broadcast(self.chain_id), payload.encode(), qos=1).mid
+    def _send_broadcast(self, row: Broadcast, topic: str) -> int:
+        payload = f'{{"hq_seq":{row.hq_seq},"epoch":{json.dumps(self.epoch)},"events":{row.events}}}'
+        return self.client.publish(topic, payload.encode(), qos=1).mid
 
     def _publish_broadcasts(self) -> None:
         waiting = {key for kind, key in self.pending.values() if kind == "broadcast"}
@@ -136,18 +153,19 @@ class HQService:
                 .limit(PUBLISH_CHUNK + len(waiting)))
         for row in rows:
             if row.hq_seq not in waiting:
-                self.pending[self._send_broadcast(row)] = ("broadcast", row.hq_seq)
+                self.pending[self._send_broadcast(row, broadcast(self.chain_id))] = ("broadcast", row.hq_seq)
 
     def _publish_resends(self) -> None:
         if not self.resends:
             return
-        cursor = self.resends[0]
-        rows = list(Broadcast.select().where((Broadcast.hq_seq >= cursor[0]) & (Broadcast.hq_seq <= cursor[1]))
+        cursor = self.resends[0]  # [store_id, next, last]
+        rows = list(Broadcast.select().where((Broadcast.hq_seq >= cursor[1]) & (Broadcast.hq_seq <= cursor[2]))
                     .order_by(Broadcast.hq_seq).limit(PUBLISH_CHUNK))
+        topic = StoreTopics(self.chain_id, cursor[0]).resent  # only the store that asked gets them
         for row in rows:
-            self._send_broadcast(row)
-        cursor[0] = rows[-1].hq_seq + 1 if rows else cursor[1] + 1
-        if cursor[0] > cursor[1]:
+            self._send_broadcast(row, topic)
+        cursor[1] = rows[-1].hq_seq + 1 if rows else cursor[2] + 1
+        if cursor[1] > cursor[2]:
             self.resends.pop(0)
 
     def _publish_commands(self) -> None:

@@ -61,6 +61,11 @@ class Applier:
     def hq_seq(self) -> int:
         return int(Meta.get_value(HQ_SEQ_KEY) or 0)
 
+    def restart_hq_seq(self) -> None:
+        """A new HQ database numbers its broadcasts from 1 again (inside the caller's transaction); what was
+        applied stays recorded by event id, so a relay of it changes nothing."""
+        Meta.put(HQ_SEQ_KEY, "0")
+
     def apply_broadcast(self, message: dict) -> int:
         """Apply one broadcast (the caller has checked it is the next hq_seq); returns events applied."""
         applied = 0
