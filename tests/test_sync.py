@@ -6,6 +6,7 @@ settlement, daily sales, catalog push, read API).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -15,8 +16,11 @@ from edge.config import ConfigError, parse_config
 from edge.errors import Conflict, DomainError
 from edge.hq import reports
 from edge.hq.api import create_app
+from edge.hq.batch import parse_batch
 from edge.hq.ingest import ingest
 from edge.hq.models import Broadcast, Flag, StoreEvent, StoreState, open_hq_database
+from edge.hq.models import Coupon as HQCoupon
+from edge.members.coupons import Coupon, new_coupon_code
 from edge.hq.push import push_catalog, push_promotions, send_command
 from edge.hq.service import HQService
 from edge.members.models import Member
@@ -214,6 +218,71 @@ def test_resend_events_makes_acked_events_unacked_again(store):
     assert reply["result"] == {"acked_upto": 2} and outbox.figures()["outbox_depth"] == outbox.last_seq() - 2
 
 
+# -- coupons relayed between stores --------------------------------------------------------------------------
+
+COUPON_DEFINITION = {"id": "def-hq-5", "name": "立减5元", "kind": "amount", "value": 500, "threshold": 0,
+                     "category": None, "valid_from": "2020-01-01", "valid_to": "2099-12-31"}
+
+
+def coupon_event(kind: str, coupon_id: str, code: str, store_id: str = "A", sale_id: str | None = None) -> dict:
+    """A coupon event as a store emits it (edge/members/coupons.py)."""
+    data = {"id": coupon_id, "code": code, "definition_id": COUPON_DEFINITION["id"], "member_id": MEMBER_ID}
+    if kind == "coupon.issued":
+        data |= {"status": "issued", "definition": COUPON_DEFINITION}
+    else:
+        data |= {"sale_id": sale_id, "amount": 500, "store_id": store_id}
+    return {"id": str(uuid.uuid4()), "type": kind, "at": "2026-11-23T09:00:00.000+00:00", "store_id": store_id,
+            "data": data}
+
+
+def test_a_coupon_issued_at_another_store_is_usable_here_until_it_is_redeemed_anywhere(store):
+    applier = Applier(store)
+    kept, used_at_a = ("c-kept", new_coupon_code()), ("c-used", new_coupon_code())
+    applier.apply_broadcast({"hq_seq": 1, "events": [*member_events(), coupon_event("coupon.issued", *kept),
+                                                     coupon_event("coupon.issued", *used_at_a)]})
+    assert sorted(c["code"] for c in store.coupons.usable(MEMBER_ID)) == sorted([kept[1], used_at_a[1]])
+    applier.apply_broadcast({"hq_seq": 2, "events": [coupon_event("coupon.redeemed", *used_at_a, sale_id="s-A")]})
+    assert [c["code"] for c in store.coupons.usable(MEMBER_ID)] == [kept[1]]
+
+    caller = terminal(store)
+    sale = open_sale_with(store, caller, [(WATER, 3)])
+    store.sales.set_member(sale.id, caller, store.members.get(MEMBER_ID))
+    total = store.sales.get(sale.id).total
+    store.sales.complete(sale.id, caller, [{"method": "coupon", "amount": 500, "reference": kept[1]},
+                                           {"method": "cash", "amount": total - 500}])
+    with pytest.raises(Conflict, match="redeemed"):  # the one used at A is refused here
+        paying = open_sale_with(store, caller, [(WATER, 3)])
+        store.sales.set_member(paying.id, caller, store.members.get(MEMBER_ID))
+        store.sales.complete(paying.id, caller, [{"method": "coupon", "amount": 500, "reference": used_at_a[1]},
+                                                 {"method": "cash", "amount": total - 500}])
+    # A redeemed the kept one too while apart: ours stands here, HQ flags the pair
+    applier.apply_broadcast({"hq_seq": 3, "events": [coupon_event("coupon.redeemed", *kept, sale_id="s-A2")]})
+    assert Coupon.get_by_id("c-kept").sale_id == sale.id
+    applier.apply_broadcast({"hq_seq": 4, "events": [coupon_event("coupon.returned", *used_at_a, sale_id="s-A")]})
+    assert [c["code"] for c in store.coupons.usable(MEMBER_ID)] == [used_at_a[1]]  # given back by A's refund
+
+
+def test_a_coupon_for_a_member_unknown_here_is_left_off_alone(store):
+    applier = Applier(store)
+    before = row_counts(store, ignore=("sync_applied", "meta"))
+    assert applier.apply_broadcast({"hq_seq": 1, "events": [coupon_event("coupon.issued", "c-x", new_coupon_code())]}) \
+        == 1
+    assert row_counts(store, ignore=("sync_applied", "meta")) == before and applier.hq_seq() == 1
+
+
+def test_hq_relays_coupons_and_flags_one_redeemed_at_two_stores(hq):
+    coupon = ("c-1", new_coupon_code())
+    ingest("A", batch("A", [coupon_event("coupon.issued", *coupon)]))
+    ingest("B", batch("B", [coupon_event("coupon.redeemed", *coupon, store_id="B", sale_id="s-B")]))
+    ingest("C", batch("C", [coupon_event("coupon.redeemed", *coupon, store_id="C", sale_id="s-C")]))
+    relayed = [event["type"] for b in Broadcast.select().order_by(Broadcast.hq_seq) for event in json.loads(b.events)]
+    assert relayed == ["coupon.issued", "coupon.redeemed", "coupon.redeemed"]
+    assert [(f["kind"], f["detail"]["sales"], f["detail"]["stores"]) for f in reports.flags()] == [
+        ("coupon_twice", ["s-B", "s-C"], ["B", "C"])]
+    ingest("B", batch("B", [coupon_event("coupon.returned", *coupon, store_id="B", sale_id="s-B")], first_seq=2))
+    assert (HQCoupon.get_by_id("c-1").status, HQCoupon.get_by_id("c-1").sale_id) == ("issued", None)
+
+
 # -- HQ ------------------------------------------------------------------------------------------------------
 
 
@@ -237,6 +306,21 @@ def test_hq_stores_each_event_once_and_acks_only_without_gaps(hq):
     assert StoreEvent.select().count() == 3 and StoreState.get_by_id("A").acked_upto == 3
     relayed = [json.loads(b.events) for b in Broadcast.select().order_by(Broadcast.hq_seq)]
     assert [len(events) for events in relayed] == [2, 1] and relayed[0][0]["store_id"] == "A"
+
+
+@pytest.mark.parametrize("layout", [{"separators": (",", ":")}, {"indent": 1}], ids=["as_stores_send", "spaced"])
+def test_hq_stores_each_events_data_as_sent_and_parses_the_batch_as_json_does(hq, layout):
+    events = member_events()
+    payload = json.dumps(batch("A", events), ensure_ascii=False, **layout)
+    message, data_texts = parse_batch(payload.encode())
+    assert message == json.loads(payload)
+    ingest("A", message, data_texts)
+    stored = [json.loads(e.data) for e in StoreEvent.select().order_by(StoreEvent.seq)]
+    assert stored == [e["data"] for e in events]
+    for malformed in (payload[:-1], payload + "x", payload.replace('"data"', '"data" 1', 1),
+                      re.sub(r"}(\s*)]", r"},\1]", payload, count=1), "[]"):  # the last: a trailing comma
+        with pytest.raises(ValueError):
+            parse_batch(malformed)
 
 
 def test_hq_refuses_a_batch_naming_another_store_and_stores_nothing(hq):
@@ -352,8 +436,9 @@ def test_offline_value_paid_in_here_is_spent_freely(store_with):
 def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
     service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
     topic = "storeedge/c1/stores/A/events"
-    service._on_message(topic, batch("A", member_events()[:1]))
-    service._on_message(topic, batch("A", member_events()[1:2]))  # seq 1 again, another event: a restored store
+    service._on_message(topic, json.dumps(batch("A", member_events()[:1])).encode())
+    # seq 1 again, another event: a restored store
+    service._on_message(topic, json.dumps(batch("A", member_events()[1:2])).encode())
     assert StoreEvent.select().count() == 1
     assert [(f["kind"], f["store_id"], f["detail"]["seqs"]) for f in reports.flags()] == [("seq_clash", "A", [1])]
 

@@ -20,7 +20,7 @@ from edge.members.service import Consent
 from edge.outbox.events import emit
 from edge.sync.outbox import Outbox
 from edge.sync.topics import StoreTopics
-from tests.conftest import WATER, copied_store, terminal
+from tests.conftest import MANAGER_PIN, WATER, copied_store, terminal
 from tests.mqtt_helpers import (CHAIN, STOREEDGE, Broker, HQDatabase, activate, all_synced, hq_events, hq_process,
                                 make_certificates, ready, store_config, store_events, sync_process, wait_until,
                                 write_toml)
@@ -119,6 +119,37 @@ def test_a_member_of_store_a_spends_at_store_b_and_both_stores_and_hq_agree(chai
         activate(store)
         assert store.stored_value.balance_from_ledger(member.id).total == stored_value
         assert store.points.ledger_sum(member.id) == points
+
+
+def coupon_status_at(store, code: str) -> str:
+    with sqlite3.connect(store.db.path) as conn:
+        row = conn.execute("SELECT status FROM coupon WHERE code = ?", (code,)).fetchone()
+    return row[0] if row else None
+
+
+def test_a_coupon_issued_at_store_a_is_used_once_at_store_b_and_is_spent_at_a_too(chain):
+    store_a, store_b = chain.add_store("A"), chain.add_store("B")
+    member = register_and_top_up(store_a, 1_000)
+    activate(store_a)
+    manager = terminal(store_a, lane=2, pin=MANAGER_PIN, shift_float=None)
+    definition = store_a.coupons.define(manager, name="立减2元", kind="amount", value=200,
+                                        valid_from="2020-01-01", valid_to="2099-12-31")
+    [coupon] = store_a.coupons.issue(manager, definition.id, member_id=member.id)
+    wait_until(lambda: coupon_status_at(store_b, coupon.code) == "issued", what="the coupon at B")
+
+    activate(store_b)
+    caller = terminal(store_b, lane=6)
+    sale = store_b.sales.open(caller)
+    store_b.sales.add_line(sale.id, caller, barcode=WATER, qty=2)
+    store_b.sales.set_member(sale.id, caller, store_b.members.get(member.id))
+    total = store_b.sales.get(sale.id).total
+    store_b.sales.complete(sale.id, caller, [{"method": "coupon", "amount": 200, "reference": coupon.code},
+                                             {"method": "cash", "amount": total - 200}])
+    wait_until(lambda: coupon_status_at(store_a, coupon.code) == "redeemed", what="A to see the coupon used")
+    chain.synced()
+    assert chain.hq_db.rows("SELECT status, redeemed_store_id FROM coupon WHERE code = ?", (coupon.code,)) == [
+        ("redeemed", "B")]
+    assert chain.hq_db.rows("SELECT kind FROM flag") == []
 
 
 def emit_backlog(store, count: int, batch: int = 2000) -> None:

@@ -117,12 +117,23 @@ class Command(HQModel):
     replied_at = peewee.TextField(null=True)
 
 
+class Coupon(HQModel):
+    id = peewee.TextField(primary_key=True)
+    code = peewee.TextField(index=True)
+    member_id = peewee.TextField(null=True)
+    store_id = peewee.TextField()  # where it was issued
+    status = peewee.TextField()  # issued, redeemed
+    sale_id = peewee.TextField(null=True)
+    redeemed_store_id = peewee.TextField(null=True)
+    redeemed_at = peewee.TextField(null=True)
+
+
 class HQMeta(HQModel):
     key = peewee.TextField(primary_key=True)
     value = peewee.TextField()
 
 
-MODELS = (StoreState, StoreEvent, Broadcast, Member, LedgerEntry, SalesDay, Flag, Command, HQMeta)
+MODELS = (StoreState, StoreEvent, Broadcast, Member, LedgerEntry, SalesDay, Flag, Command, Coupon, HQMeta)
 
 
 def open_hq_database(dsn: str | None, data_dir: Path) -> peewee.Database:

@@ -21,6 +21,7 @@ import peewee
 
 from edge.config import HQSection, SyncSection
 from edge.db import utc_now
+from edge.hq.batch import parse_batch
 from edge.hq.ingest import flag, ingest
 from edge.hq.models import Broadcast, Command, StoreState, epoch, transaction
 from edge.sync import connection
@@ -99,16 +100,17 @@ class HQService:
             self._confirmed(item[1])
         else:
             try:
-                self._on_message(item[1], json.loads(item[2]))
+                self._on_message(item[1], item[2])
             except (KeyError, TypeError, ValueError) as error:
                 log.error("malformed message on %s (%s): %r", item[1], error, item[2][:200])
 
-    def _on_message(self, topic: str, message: dict) -> None:
+    def _on_message(self, topic: str, payload: bytes) -> None:
         store_id, leaf = store_of(topic), topic.rsplit("/", 1)[1]
         if leaf == "events":
+            message, data_texts = parse_batch(payload)
             for attempt in (1, 2):
                 try:
-                    upto = ingest(store_id, message)
+                    upto = ingest(store_id, message, data_texts)
                     break
                 except peewee.IntegrityError as error:  # another HQ instance stored the same events first …
                     if attempt == 2:  # … or the store reuses a seq for another event (restored from a backup)
@@ -117,7 +119,9 @@ class HQService:
                                                           "error": str(error)})
                         return
             self._ack(store_id, upto)
-        elif leaf == "resend":
+            return
+        message = json.loads(payload)
+        if leaf == "resend":
             last = Broadcast.select(peewee.fn.MAX(Broadcast.hq_seq)).scalar() or 0
             start = int(message["from_hq_seq"])
             if start <= last:
