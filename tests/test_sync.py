@@ -439,8 +439,21 @@ def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
     service._on_message(topic, json.dumps(batch("A", member_events()[:1])).encode())
     # seq 1 again, another event: a restored store
     service._on_message(topic, json.dumps(batch("A", member_events()[1:2])).encode())
+    service._ingest_waiting()  # the batches that arrived together: one transaction
     assert StoreEvent.select().count() == 1
     assert [(f["kind"], f["store_id"], f["detail"]["seqs"]) for f in reports.flags()] == [("seq_clash", "A", [1])]
+
+
+def test_batches_arriving_together_are_stored_in_one_go_and_a_malformed_one_is_refused_alone(hq):
+    service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
+    events = member_events()
+    for store_id, message in (("A", batch("A", events[:1])), ("A", {"store_id": "A", "events": [{"data": {}}]}),
+                              ("B", batch("B", events[1:2])), ("A", batch("A", events[2:], first_seq=2))):
+        service._on_message(f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode())
+    assert StoreEvent.select().count() == 0  # waiting for the end of the messages that arrived together
+    service._ingest_waiting()
+    assert {s.store_id: s.acked_upto for s in StoreState.select()} == {"A": 2, "B": 1}
+    assert StoreEvent.select().count() == 3 and service.waiting == []
 
 
 def test_a_broadcast_the_store_cannot_apply_leaves_hq_seq_and_the_sync_running(store):

@@ -1,10 +1,11 @@
 """`storeedge hq run`: the reference HQ's loop, one thread doing the database work.
 
 It consumes the stores' events through an MQTT v5 shared subscription (so
-several HQ instances share the load), stores each batch in one transaction,
-acks per store, and publishes its own outbox: the broadcasts (numbered by
-hq_seq, marked published once the broker has them) and the commands to
-single stores. A store's resend request gets the broadcasts again, on that
+several HQ instances share the load), stores the batches that arrived
+together in one transaction (each in a savepoint), acks per store after the
+commit, and publishes its own outbox: the broadcasts (numbered by hq_seq,
+marked published once the broker has them) and the commands to single
+stores. A store's resend request gets the broadcasts again, on that
 store's own topic, and HQ's ack for it. Acks and broadcasts carry HQ's epoch
 (its database's id), so a store notices a new HQ database and sends again.
 """
@@ -30,6 +31,7 @@ from edge.sync.topics import StoreTopics, broadcast, root, store_of
 log = logging.getLogger("storeedge.hq")
 
 POLL_SECONDS = 0.05
+GROUP_COMMIT_BATCHES = 50  # batches stored in one transaction at most (each up to sync.batch_size events)
 PUBLISH_CHUNK = 200  # broadcasts or commands published per turn of the loop, so acks are not held up
 GROUP = "hq"
 
@@ -44,6 +46,7 @@ class HQService:
         self.inbox: queue.Queue = queue.Queue()
         self.connected = False
         self.pending: dict[int, tuple[str, object]] = {}  # paho mid -> (kind, key) until the broker has it
+        self.waiting: list[tuple[str, dict, list[str]]] = []  # batches parsed, to store together
         self.resends: list[list] = []  # [store_id, next hq_seq, last hq_seq] still to send again
         self._epoch: str | None = None
         self.client = connection.make_client(hq, self.pace, f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}")
@@ -77,6 +80,7 @@ class HQService:
 
     def step(self) -> None:
         connection.drain(self.inbox, self._handle, POLL_SECONDS)
+        self._ingest_waiting()
         if self.connected:
             self._publish_broadcasts()
             self._publish_resends()
@@ -107,18 +111,9 @@ class HQService:
     def _on_message(self, topic: str, payload: bytes) -> None:
         store_id, leaf = store_of(topic), topic.rsplit("/", 1)[1]
         if leaf == "events":
-            message, data_texts = parse_batch(payload)
-            for attempt in (1, 2):
-                try:
-                    upto = ingest(store_id, message, data_texts)
-                    break
-                except peewee.IntegrityError as error:  # another HQ instance stored the same events first …
-                    if attempt == 2:  # … or the store reuses a seq for another event (restored from a backup)
-                        log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
-                        flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
-                                                          "error": str(error)})
-                        return
-            self._ack(store_id, upto)
+            self.waiting.append((store_id, *parse_batch(payload)))
+            if len(self.waiting) >= GROUP_COMMIT_BATCHES:
+                self._ingest_waiting()
             return
         message = json.loads(payload)
         if leaf == "resend":
@@ -138,6 +133,36 @@ class HQService:
                             status_at=message.get("at"))
         elif leaf == "telemetry":
             self._store_row(store_id, telemetry=json.dumps(message), telemetry_at=utc_now())
+
+    def _ingest_waiting(self) -> None:
+        """The batches that arrived together, stored in one transaction (one fsync for all of them: a store
+        keeps several batches in flight), each in a savepoint of its own; acked once committed."""
+        if not self.waiting:
+            return
+        acks: dict[str, int] = {}
+        with transaction():
+            for store_id, message, data_texts in self.waiting:
+                upto = self._ingest_one(store_id, message, data_texts)
+                if upto is not None:
+                    acks[store_id] = max(upto, acks.get(store_id, 0))
+        self.waiting.clear()
+        for store_id, upto in acks.items():
+            self._ack(store_id, upto)
+
+    @staticmethod
+    def _ingest_one(store_id: str, message: dict, data_texts: list[str]) -> int | None:
+        for attempt in (1, 2):
+            try:
+                return ingest(store_id, message, data_texts)  # a savepoint: a refused batch takes nothing with it
+            except peewee.IntegrityError as error:  # another HQ instance stored the same events first …
+                if attempt == 2:  # … or the store reuses a seq for another event (restored from a backup)
+                    log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
+                    flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
+                                                      "error": str(error)})
+            except (KeyError, TypeError, ValueError) as error:  # refused alone, as any malformed message
+                log.error("malformed batch from store %s (%s)", store_id, error)
+                return None
+        return None
 
     @staticmethod
     def _store_row(store_id: str, **values) -> None:
