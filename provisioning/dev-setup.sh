@@ -9,9 +9,10 @@ python=${PYTHON:-python3}
 # mosquitto: the tests' MQTT broker (and mosquitto_passwd); openssl: the sync tests' TLS certificates;
 # chromium: the screens' browser tests; gcc and headers: evdev builds a C extension; sqlite3: the technician's shell;
 # fonts-wqy-microhei: Chinese glyphs for receipts printed as images and the virtual printer's previews;
-# systemd: systemd-analyze, which verifies our units; shellcheck: the scripts' lint.
+# systemd: systemd-analyze, which verifies our units; shellcheck: the scripts' lint;
+# postgresql: the reference HQ's tests run it on a real PostgreSQL too (started by the tests, not the system's).
 packages=(python3-venv python3-dev gcc linux-libc-dev mosquitto openssl chromium sqlite3 iproute2 fonts-wqy-microhei
-          systemd shellcheck)
+          systemd shellcheck postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -82,11 +82,50 @@ def sync_process(data_dir: Path, config_file: Path) -> Process:
     return Process(["--config", str(config_file), "--data-dir", str(data_dir), "sync"], data_dir / "sync.log")
 
 
-def hq_process(hq_dir: Path, broker: Broker, instance: str = "1", options: tuple[str, ...] = ()) -> Process:
+class HQDatabase:
+    """HQ's database as the tests read it: SQLite in HQ's folder, or PostgreSQL at a DSN."""
+
+    def __init__(self, folder: Path, dsn: str | None = None):
+        self.folder = Path(folder)
+        self.dsn = dsn
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The `storeedge hq …` options that name this database."""
+        return ("--hq-data", str(self.folder), *(("--database", self.dsn) if self.dsn else ()))
+
+    def rows(self, sql: str, params=()) -> list[tuple]:
+        """``sql`` with ? placeholders; no rows while HQ has not made its tables yet."""
+        if self.dsn:
+            return self._postgresql_rows(sql.replace("?", "%s"), params)
+        path = self.folder / "hq.db"
+        if not path.exists():
+            return []
+        with sqlite3.connect(path) as conn:
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:
+                return []
+
+    def _postgresql_rows(self, sql: str, params) -> list[tuple]:
+        import psycopg2
+
+        conn = psycopg2.connect(self.dsn)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        except psycopg2.errors.UndefinedTable:
+            return []
+        finally:
+            conn.close()
+
+
+def hq_process(hq: HQDatabase, broker: Broker, instance: str = "1", options: tuple[str, ...] = ()) -> Process:
     """``options``: more `hq run` options (TLS files; --broker again overrides the plain one)."""
-    hq_dir.mkdir(parents=True, exist_ok=True)
-    return Process(["hq", "run", "--hq-data", str(hq_dir), "--broker", broker.url, "--chain", CHAIN,
-                    "--instance", instance, *options], hq_dir / f"hq-{instance}.log")
+    return Process(["hq", "run", *hq.options, "--broker", broker.url, "--chain", CHAIN,
+                    "--instance", instance, *options], hq.folder / f"hq-{instance}.log")
 
 
 def make_certificates(folder: Path, clients: tuple[str, ...]) -> Path:
@@ -129,25 +168,14 @@ def acked_upto(store) -> int:
     return int(row[0]) if row else 0
 
 
-def hq_rows(hq_dir: Path, sql: str, params=()) -> list[tuple]:
-    path = hq_dir / "hq.db"
-    if not path.exists():
-        return []
-    with sqlite3.connect(path) as conn:
-        try:
-            return conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError:  # HQ has not created its tables yet
-            return []
+def hq_events(hq: HQDatabase, store_id: str) -> list[tuple[int, str]]:
+    return hq.rows("SELECT seq, id FROM store_event WHERE store_id = ? ORDER BY seq", (store_id,))
 
 
-def hq_events(hq_dir: Path, store_id: str) -> list[tuple[int, str]]:
-    return hq_rows(hq_dir, "SELECT seq, id FROM store_event WHERE store_id = ? ORDER BY seq", (store_id,))
-
-
-def all_synced(hq_dir: Path, *stores) -> bool:
+def all_synced(hq: HQDatabase, *stores) -> bool:
     """HQ holds exactly each store's events and each store knows it (acked up to its last seq)."""
     for store in stores:
         events = store_events(store)
-        if hq_events(hq_dir, store.config.store.id) != events or acked_upto(store) != (events[-1][0] if events else 0):
+        if hq_events(hq, store.config.store.id) != events or acked_upto(store) != (events[-1][0] if events else 0):
             return False
     return True

@@ -6,6 +6,7 @@ settlement, daily sales, catalog push, read API).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -15,8 +16,11 @@ from edge.config import ConfigError, parse_config
 from edge.errors import Conflict, DomainError
 from edge.hq import reports
 from edge.hq.api import create_app
+from edge.hq.batch import parse_batch
 from edge.hq.ingest import ingest
 from edge.hq.models import Broadcast, Flag, StoreEvent, StoreState, open_hq_database
+from edge.hq.models import Coupon as HQCoupon
+from edge.members.coupons import Coupon, new_coupon_code
 from edge.hq.push import push_catalog, push_promotions, send_command
 from edge.hq.service import HQService
 from edge.members.models import Member
@@ -32,6 +36,7 @@ from edge.sync.service import SyncService
 from tests.api_helpers import PROMOTION_BODY
 from tests.conftest import WATER, terminal
 from tests.domain2_helpers import nothing_written, open_sale_with, refused, row_counts
+from tests.postgres_helpers import hq_dsn, postgres_server  # noqa: F401 (fixtures: HQ on SQLite and PostgreSQL)
 
 CHAIN_CONFIG = {"store": {"id": "B", "chain_id": "c1"}, "hq": {"broker": "mqtt://127.0.0.1:9"}}
 MEMBER_ID = "7d3f7c8e-0000-4000-8000-000000000001"
@@ -43,8 +48,8 @@ def store(store_with):
 
 
 @pytest.fixture
-def hq(tmp_path):
-    db = open_hq_database(None, tmp_path / "hq")
+def hq(tmp_path, hq_dsn):
+    db = open_hq_database(hq_dsn, tmp_path / "hq")
     yield db
     db.close()
 
@@ -141,6 +146,39 @@ def test_broadcasts_out_of_order_wait_for_the_gap_to_be_filled(store):
     assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000
 
 
+def test_a_new_hq_epoch_makes_the_store_send_everything_again_and_take_broadcasts_from_1(store):
+    service = SyncService(store)
+    first, second = member_events()[:1], member_events()[1:2]
+    service._dispatch(service.topics.broadcast, {"hq_seq": 1, "epoch": "old", "events": first})
+    service._dispatch(service.topics.ack, {"upto_seq": service.outbox.last_seq(), "epoch": "old"})
+    assert (service.applier.hq_seq(), service.outbox.figures()["outbox_depth"]) == (1, 0)
+
+    # a new HQ database: its first ack holds nothing of ours, its broadcasts count from 1 again
+    service._dispatch(service.topics.ack, {"upto_seq": 0, "epoch": "new"})
+    assert service.outbox.figures()["outbox_depth"] == service.outbox.last_seq() > 0
+    assert service.outbox.acked_upto() == 0 and service.window.next_seq == 1
+    assert service.applier.hq_seq() == 0 and service.resend_asked[0] == 1
+    assert service.figures()["hq_epoch"] == "new"
+    service._dispatch(service.topics.resent, {"hq_seq": 1, "epoch": "new", "events": first})  # known: skipped
+    service._dispatch(service.topics.broadcast, {"hq_seq": 2, "epoch": "new", "events": second})
+    assert service.applier.hq_seq() == 2
+    assert store.stored_value.balance_from_ledger(MEMBER_ID).total == 30_000
+
+    before = row_counts(store)  # the old database's messages still queued for us change nothing
+    service._dispatch(service.topics.broadcast, {"hq_seq": 3, "epoch": "old", "events": member_events()[2:]})
+    service._dispatch(service.topics.ack, {"upto_seq": 5, "epoch": "old"})
+    assert row_counts(store) == before and service.applier.hq_seq() == 2 and service.outbox.acked_upto() == 0
+
+
+def test_the_first_epoch_heard_is_taken_without_sending_again(store):
+    service = SyncService(store)
+    service.outbox.ack(service.outbox.last_seq())
+    service._dispatch(service.topics.broadcast, {"hq_seq": 1, "events": member_events()[:1]})  # no epoch yet
+    service._dispatch(service.topics.ack, {"upto_seq": 1, "epoch": "first"})
+    assert service.outbox.figures()["outbox_depth"] == 0 and service.applier.hq_seq() == 1
+    assert service.figures()["hq_epoch"] == "first"
+
+
 def test_a_product_from_hq_is_upserted_and_audited(store):
     product = {"sku": "HQ-1", "name": "总部新品", "price": 990, "barcodes": [], "active": True}
     Applier(store).apply_broadcast({"hq_seq": 1, "events": [
@@ -180,6 +218,71 @@ def test_resend_events_makes_acked_events_unacked_again(store):
     assert reply["result"] == {"acked_upto": 2} and outbox.figures()["outbox_depth"] == outbox.last_seq() - 2
 
 
+# -- coupons relayed between stores --------------------------------------------------------------------------
+
+COUPON_DEFINITION = {"id": "def-hq-5", "name": "立减5元", "kind": "amount", "value": 500, "threshold": 0,
+                     "category": None, "valid_from": "2020-01-01", "valid_to": "2099-12-31"}
+
+
+def coupon_event(kind: str, coupon_id: str, code: str, store_id: str = "A", sale_id: str | None = None) -> dict:
+    """A coupon event as a store emits it (edge/members/coupons.py)."""
+    data = {"id": coupon_id, "code": code, "definition_id": COUPON_DEFINITION["id"], "member_id": MEMBER_ID}
+    if kind == "coupon.issued":
+        data |= {"status": "issued", "definition": COUPON_DEFINITION}
+    else:
+        data |= {"sale_id": sale_id, "amount": 500, "store_id": store_id}
+    return {"id": str(uuid.uuid4()), "type": kind, "at": "2026-11-23T09:00:00.000+00:00", "store_id": store_id,
+            "data": data}
+
+
+def test_a_coupon_issued_at_another_store_is_usable_here_until_it_is_redeemed_anywhere(store):
+    applier = Applier(store)
+    kept, used_at_a = ("c-kept", new_coupon_code()), ("c-used", new_coupon_code())
+    applier.apply_broadcast({"hq_seq": 1, "events": [*member_events(), coupon_event("coupon.issued", *kept),
+                                                     coupon_event("coupon.issued", *used_at_a)]})
+    assert sorted(c["code"] for c in store.coupons.usable(MEMBER_ID)) == sorted([kept[1], used_at_a[1]])
+    applier.apply_broadcast({"hq_seq": 2, "events": [coupon_event("coupon.redeemed", *used_at_a, sale_id="s-A")]})
+    assert [c["code"] for c in store.coupons.usable(MEMBER_ID)] == [kept[1]]
+
+    caller = terminal(store)
+    sale = open_sale_with(store, caller, [(WATER, 3)])
+    store.sales.set_member(sale.id, caller, store.members.get(MEMBER_ID))
+    total = store.sales.get(sale.id).total
+    store.sales.complete(sale.id, caller, [{"method": "coupon", "amount": 500, "reference": kept[1]},
+                                           {"method": "cash", "amount": total - 500}])
+    with pytest.raises(Conflict, match="redeemed"):  # the one used at A is refused here
+        paying = open_sale_with(store, caller, [(WATER, 3)])
+        store.sales.set_member(paying.id, caller, store.members.get(MEMBER_ID))
+        store.sales.complete(paying.id, caller, [{"method": "coupon", "amount": 500, "reference": used_at_a[1]},
+                                                 {"method": "cash", "amount": total - 500}])
+    # A redeemed the kept one too while apart: ours stands here, HQ flags the pair
+    applier.apply_broadcast({"hq_seq": 3, "events": [coupon_event("coupon.redeemed", *kept, sale_id="s-A2")]})
+    assert Coupon.get_by_id("c-kept").sale_id == sale.id
+    applier.apply_broadcast({"hq_seq": 4, "events": [coupon_event("coupon.returned", *used_at_a, sale_id="s-A")]})
+    assert [c["code"] for c in store.coupons.usable(MEMBER_ID)] == [used_at_a[1]]  # given back by A's refund
+
+
+def test_a_coupon_for_a_member_unknown_here_is_left_off_alone(store):
+    applier = Applier(store)
+    before = row_counts(store, ignore=("sync_applied", "meta"))
+    assert applier.apply_broadcast({"hq_seq": 1, "events": [coupon_event("coupon.issued", "c-x", new_coupon_code())]}) \
+        == 1
+    assert row_counts(store, ignore=("sync_applied", "meta")) == before and applier.hq_seq() == 1
+
+
+def test_hq_relays_coupons_and_flags_one_redeemed_at_two_stores(hq):
+    coupon = ("c-1", new_coupon_code())
+    ingest("A", batch("A", [coupon_event("coupon.issued", *coupon)]))
+    ingest("B", batch("B", [coupon_event("coupon.redeemed", *coupon, store_id="B", sale_id="s-B")]))
+    ingest("C", batch("C", [coupon_event("coupon.redeemed", *coupon, store_id="C", sale_id="s-C")]))
+    relayed = [event["type"] for b in Broadcast.select().order_by(Broadcast.hq_seq) for event in json.loads(b.events)]
+    assert relayed == ["coupon.issued", "coupon.redeemed", "coupon.redeemed"]
+    assert [(f["kind"], f["detail"]["sales"], f["detail"]["stores"]) for f in reports.flags()] == [
+        ("coupon_twice", ["s-B", "s-C"], ["B", "C"])]
+    ingest("B", batch("B", [coupon_event("coupon.returned", *coupon, store_id="B", sale_id="s-B")], first_seq=2))
+    assert (HQCoupon.get_by_id("c-1").status, HQCoupon.get_by_id("c-1").sale_id) == ("issued", None)
+
+
 # -- HQ ------------------------------------------------------------------------------------------------------
 
 
@@ -203,6 +306,21 @@ def test_hq_stores_each_event_once_and_acks_only_without_gaps(hq):
     assert StoreEvent.select().count() == 3 and StoreState.get_by_id("A").acked_upto == 3
     relayed = [json.loads(b.events) for b in Broadcast.select().order_by(Broadcast.hq_seq)]
     assert [len(events) for events in relayed] == [2, 1] and relayed[0][0]["store_id"] == "A"
+
+
+@pytest.mark.parametrize("layout", [{"separators": (",", ":")}, {"indent": 1}], ids=["as_stores_send", "spaced"])
+def test_hq_stores_each_events_data_as_sent_and_parses_the_batch_as_json_does(hq, layout):
+    events = member_events()
+    payload = json.dumps(batch("A", events), ensure_ascii=False, **layout)
+    message, data_texts = parse_batch(payload.encode())
+    assert message == json.loads(payload)
+    ingest("A", message, data_texts)
+    stored = [json.loads(e.data) for e in StoreEvent.select().order_by(StoreEvent.seq)]
+    assert stored == [e["data"] for e in events]
+    for malformed in (payload[:-1], payload + "x", payload.replace('"data"', '"data" 1', 1),
+                      re.sub(r"}(\s*)]", r"},\1]", payload, count=1), "[]"):  # the last: a trailing comma
+        with pytest.raises(ValueError):
+            parse_batch(malformed)
 
 
 def test_hq_refuses_a_batch_naming_another_store_and_stores_nothing(hq):
@@ -318,10 +436,24 @@ def test_offline_value_paid_in_here_is_spent_freely(store_with):
 def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
     service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
     topic = "storeedge/c1/stores/A/events"
-    service._on_message(topic, batch("A", member_events()[:1]))
-    service._on_message(topic, batch("A", member_events()[1:2]))  # seq 1 again, another event: a restored store
+    service._on_message(topic, json.dumps(batch("A", member_events()[:1])).encode())
+    # seq 1 again, another event: a restored store
+    service._on_message(topic, json.dumps(batch("A", member_events()[1:2])).encode())
+    service._ingest_waiting()  # the batches that arrived together: one transaction
     assert StoreEvent.select().count() == 1
     assert [(f["kind"], f["store_id"], f["detail"]["seqs"]) for f in reports.flags()] == [("seq_clash", "A", [1])]
+
+
+def test_batches_arriving_together_are_stored_in_one_go_and_a_malformed_one_is_refused_alone(hq):
+    service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
+    events = member_events()
+    for store_id, message in (("A", batch("A", events[:1])), ("A", {"store_id": "A", "events": [{"data": {}}]}),
+                              ("B", batch("B", events[1:2])), ("A", batch("A", events[2:], first_seq=2))):
+        service._on_message(f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode())
+    assert StoreEvent.select().count() == 0  # waiting for the end of the messages that arrived together
+    service._ingest_waiting()
+    assert {s.store_id: s.acked_upto for s in StoreState.select()} == {"A": 2, "B": 1}
+    assert StoreEvent.select().count() == 3 and service.waiting == []
 
 
 def test_a_broadcast_the_store_cannot_apply_leaves_hq_seq_and_the_sync_running(store):

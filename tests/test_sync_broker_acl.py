@@ -1,5 +1,5 @@
 """The provisioning example's ACL on a real Mosquitto: a store writes only its own topics and reads only its own
-acks and commands and the broadcast; HQ reads every store and writes HQ's topics.
+acks, commands and resent broadcasts and the chain's broadcast; HQ reads every store and writes HQ's topics.
 """
 
 from __future__ import annotations
@@ -67,13 +67,15 @@ def test_a_store_writes_only_its_own_topics_and_hq_reads_them(broker):
             store_one.publish(f"{ROOT}/stores/S001/{leaf}")
         store_one.publish(f"{ROOT}/stores/S002/events")  # another store's topic: refused
         store_one.publish(f"{ROOT}/hq/broadcast")  # HQ's topic: refused
-        for leaf in ("stores/S001/ack", "stores/S002/ack", "broadcast"):
+        for leaf in ("stores/S001/ack", "stores/S002/ack", "broadcast", "stores/S001/broadcast",
+                     "stores/S002/broadcast"):
             hq.publish(f"{ROOT}/hq/{leaf}")
         wait_until(lambda: len(hq.received.queue) >= 5, what="HQ to receive the store's messages")
         assert hq.topics() == {f"{ROOT}/stores/S001/{leaf}"
                                for leaf in ("events", "status", "telemetry", "replies", "resend")}
-        wait_until(lambda: len(store_one.received.queue) >= 2, what="the store's ack and the broadcast")
-        assert store_one.topics() == {f"{ROOT}/hq/stores/S001/ack", f"{ROOT}/hq/broadcast"}  # not S002's ack
+        wait_until(lambda: len(store_one.received.queue) >= 3, what="the store's ack and the broadcasts")
+        assert store_one.topics() == {f"{ROOT}/hq/stores/S001/ack", f"{ROOT}/hq/broadcast",
+                                      f"{ROOT}/hq/stores/S001/broadcast"}  # not S002's ack or resent broadcasts
     finally:
         for client in (hq, store_one, store_two):
             client.close()

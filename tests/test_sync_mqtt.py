@@ -20,10 +20,11 @@ from edge.members.service import Consent
 from edge.outbox.events import emit
 from edge.sync.outbox import Outbox
 from edge.sync.topics import StoreTopics
-from tests.conftest import WATER, copied_store, terminal
-from tests.mqtt_helpers import (CHAIN, STOREEDGE, Broker, activate, all_synced, hq_events, hq_process, hq_rows,
-                                make_certificates, ready,
-                                store_config, store_events, sync_process, wait_until, write_toml)
+from tests.conftest import MANAGER_PIN, WATER, copied_store, terminal
+from tests.mqtt_helpers import (CHAIN, STOREEDGE, Broker, HQDatabase, activate, all_synced, hq_events, hq_process,
+                                make_certificates, ready, store_config, store_events, sync_process, wait_until,
+                                write_toml)
+from tests.postgres_helpers import hq_dsn, postgres_server  # noqa: F401 (fixtures: HQ on SQLite and PostgreSQL)
 
 _phones = (str(number) for number in itertools.count(13_812_340_000))
 
@@ -31,12 +32,12 @@ _phones = (str(number) for number in itertools.count(13_812_340_000))
 class Chain:
     """A broker, HQ and stores started for one test, and everything stopped after it."""
 
-    def __init__(self, tmp_path, demo_template):
+    def __init__(self, tmp_path, demo_template, hq_dsn: str | None):
         self.tmp_path = tmp_path
         self.demo_template = demo_template
         self.broker = Broker(tmp_path / "broker").start()
-        self.hq_dir = tmp_path / "hq"
-        self.hq = hq_process(self.hq_dir, self.broker).start()
+        self.hq_db = HQDatabase(tmp_path / "hq", hq_dsn)
+        self.hq = hq_process(self.hq_db, self.broker).start()
         wait_until(lambda: ready(self.hq), what="HQ to subscribe")
         self.stores, self.syncs = {}, {}
 
@@ -49,7 +50,7 @@ class Chain:
         return store
 
     def synced(self, timeout: float = 60):
-        wait_until(lambda: all_synced(self.hq_dir, *self.stores.values()), timeout=timeout,
+        wait_until(lambda: all_synced(self.hq_db, *self.stores.values()), timeout=timeout,
                    what="HQ to hold and ack every store's events")
 
     def close(self):
@@ -61,8 +62,9 @@ class Chain:
 
 
 @pytest.fixture
-def chain(tmp_path, demo_template):
-    chain = Chain(tmp_path, demo_template)
+def chain(tmp_path, demo_template, hq_dsn):
+    """The chain with HQ on SQLite, then on PostgreSQL."""
+    chain = Chain(tmp_path, demo_template, hq_dsn)
     yield chain
     chain.close()
 
@@ -106,7 +108,7 @@ def test_a_member_of_store_a_spends_at_store_b_and_both_stores_and_hq_agree(chai
 
     stored_value, points = balances_at(store_a, member.id)
     assert stored_value == 50_000 - sale.total and points > 0
-    assert hq_rows(chain.hq_dir, "SELECT SUM(amount) FROM ledger_entry WHERE member_id = ? AND ledger = ?",
+    assert chain.hq_db.rows("SELECT SUM(amount) FROM ledger_entry WHERE member_id = ? AND ledger = ?",
                    (member.id, "stored_value")) == [(stored_value,)]
     settlement = hq_cli(chain, "report", "settlement")
     assert json.loads(settlement.stdout)["net"] == [{"from": "A", "to": "B", "amount": sale.total}]  # A holds the money
@@ -117,6 +119,37 @@ def test_a_member_of_store_a_spends_at_store_b_and_both_stores_and_hq_agree(chai
         activate(store)
         assert store.stored_value.balance_from_ledger(member.id).total == stored_value
         assert store.points.ledger_sum(member.id) == points
+
+
+def coupon_status_at(store, code: str) -> str:
+    with sqlite3.connect(store.db.path) as conn:
+        row = conn.execute("SELECT status FROM coupon WHERE code = ?", (code,)).fetchone()
+    return row[0] if row else None
+
+
+def test_a_coupon_issued_at_store_a_is_used_once_at_store_b_and_is_spent_at_a_too(chain):
+    store_a, store_b = chain.add_store("A"), chain.add_store("B")
+    member = register_and_top_up(store_a, 1_000)
+    activate(store_a)
+    manager = terminal(store_a, lane=2, pin=MANAGER_PIN, shift_float=None)
+    definition = store_a.coupons.define(manager, name="立减2元", kind="amount", value=200,
+                                        valid_from="2020-01-01", valid_to="2099-12-31")
+    [coupon] = store_a.coupons.issue(manager, definition.id, member_id=member.id)
+    wait_until(lambda: coupon_status_at(store_b, coupon.code) == "issued", what="the coupon at B")
+
+    activate(store_b)
+    caller = terminal(store_b, lane=6)
+    sale = store_b.sales.open(caller)
+    store_b.sales.add_line(sale.id, caller, barcode=WATER, qty=2)
+    store_b.sales.set_member(sale.id, caller, store_b.members.get(member.id))
+    total = store_b.sales.get(sale.id).total
+    store_b.sales.complete(sale.id, caller, [{"method": "coupon", "amount": 200, "reference": coupon.code},
+                                             {"method": "cash", "amount": total - 200}])
+    wait_until(lambda: coupon_status_at(store_a, coupon.code) == "redeemed", what="A to see the coupon used")
+    chain.synced()
+    assert chain.hq_db.rows("SELECT status, redeemed_store_id FROM coupon WHERE code = ?", (coupon.code,)) == [
+        ("redeemed", "B")]
+    assert chain.hq_db.rows("SELECT kind FROM flag") == []
 
 
 def emit_backlog(store, count: int, batch: int = 2000) -> None:
@@ -155,23 +188,45 @@ def test_a_store_offline_with_a_large_backlog_drains_it_when_back(chain):
     chain.syncs["A"].start()
     chain.synced(timeout=120)
     wait_until(lambda: balances_at(store_b, member.id)[0] == 8_800, what="the member topped up offline, at B")
-    assert len(hq_events(chain.hq_dir, "A")) == len(store_events(store_a)) > 20_000
+    assert len(hq_events(chain.hq_db, "A")) == len(store_events(store_a)) > 20_000
 
 
 def test_hq_killed_mid_stream_and_restarted_stores_each_event_once(chain):
     store_a = chain.add_store("A")
     emit_backlog(store_a, 5000)
-    wait_until(lambda: hq_events(chain.hq_dir, "A"), what="HQ to start storing")
+    wait_until(lambda: hq_events(chain.hq_db, "A"), what="HQ to start storing")
     chain.hq.kill()
     emit_backlog(store_a, 2000)
     chain.hq.start()
     chain.synced()
-    seqs = [seq for seq, _ in hq_events(chain.hq_dir, "A")]
+    seqs = [seq for seq, _ in hq_events(chain.hq_db, "A")]
     assert seqs == list(range(1, len(store_events(store_a)) + 1))
 
 
+def test_hq_on_a_new_database_gets_every_event_again_and_its_broadcasts_are_applied(chain, request):
+    """HQ's database replaced (lost, or a fresh install): a new epoch, hq_seq from 1 again."""
+    store_a, store_b = chain.add_store("A"), chain.add_store("B")
+    first = register_and_top_up(store_a, 5_000)
+    wait_until(lambda: balances_at(store_b, first.id)[0] == 5_000, what="the first member at B")
+    chain.synced()
+    applied_before = applied_at(store_b)
+
+    chain.hq.stop()
+    new_dsn = request.getfixturevalue("postgres_server").new_database() if chain.hq_db.dsn else None
+    chain.hq_db = HQDatabase(chain.tmp_path / "new-hq", new_dsn)
+    chain.hq = hq_process(chain.hq_db, chain.broker).start()
+    wait_until(lambda: ready(chain.hq), what="the new HQ to subscribe")
+    second = register_and_top_up(store_a, 7_000)
+    wait_until(lambda: balances_at(store_b, second.id)[0] == 7_000, what="the member joined after the change, at B")
+    chain.synced()  # the new HQ holds every event of both stores from seq 1, and both know it
+    assert applied_at(store_b) == applied_before + 2  # the new member and its top-up; the rest once only
+    assert chain.hq_db.rows("SELECT COUNT(*) FROM ledger_entry") == [(2,)]
+    assert balances_at(store_b, first.id)[0] == 5_000
+    assert "Traceback" not in chain.syncs["A"].log() + chain.syncs["B"].log() + chain.hq.log()
+
+
 def hq_cli(chain, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([*STOREEDGE, "hq", *args, "--hq-data", str(chain.hq_dir)], capture_output=True, text=True,
+    return subprocess.run([*STOREEDGE, "hq", *args, *chain.hq_db.options], capture_output=True, text=True,
                           timeout=60)
 
 
@@ -186,11 +241,11 @@ def test_prices_pushed_from_a_csv_and_a_command_reach_the_stores(chain, tmp_path
         wait_until(lambda: price_at(store, "HQ-TEA") == 450, what=f"the pushed price at {store.config.store.id}")
 
     command_id = hq_cli(chain, "command", "B", "status").stdout.strip()
-    reply = wait_until(lambda: hq_rows(chain.hq_dir, "SELECT reply FROM command WHERE id = ? AND reply IS NOT NULL",
+    reply = wait_until(lambda: chain.hq_db.rows("SELECT reply FROM command WHERE id = ? AND reply IS NOT NULL",
                                        (command_id,)), what="store B's reply")
     answer = json.loads(reply[0][0])
     assert answer["ok"] and answer["result"]["store_id"] == "B" and "outbox_depth" in answer["result"]
-    telemetry = wait_until(lambda: hq_rows(chain.hq_dir, "SELECT telemetry FROM store_state WHERE store_id = 'A' "
+    telemetry = wait_until(lambda: chain.hq_db.rows("SELECT telemetry FROM store_state WHERE store_id = 'A' "
                                                          "AND telemetry IS NOT NULL"), what="store A's telemetry")
     assert {"outbox_depth", "oldest_unacked_age_seconds", "disk", "uptime_seconds", "hq_seq"} <= set(
         json.loads(telemetry[0][0]))
@@ -205,7 +260,7 @@ def price_at(store, sku: str) -> int | None:
 def test_a_store_stopped_says_offline_and_back_online(chain):
     chain.add_store("A")
     chain.synced()
-    state = lambda: hq_rows(chain.hq_dir, "SELECT state FROM store_state WHERE store_id = 'A'")  # noqa: E731
+    state = lambda: chain.hq_db.rows("SELECT state FROM store_state WHERE store_id = 'A'")  # noqa: E731
     chain.syncs["A"].stop()
     wait_until(lambda: state() == [("offline",)], what="HQ to see store A offline")
     chain.syncs["A"].start()
@@ -218,7 +273,7 @@ def test_duplicated_and_reordered_deliveries_change_nothing_at_hq_or_at_the_stor
     member = register_and_top_up(store_a, 12_000)
     wait_until(lambda: balances_at(store_b, member.id)[0] == 12_000, what="the member at B")
     chain.synced()
-    broadcasts = hq_rows(chain.hq_dir, "SELECT hq_seq, events FROM broadcast ORDER BY hq_seq")
+    broadcasts = chain.hq_db.rows("SELECT hq_seq, events FROM broadcast ORDER BY hq_seq")
     activate(store_a)
     outbox = Outbox(store_a, "A")
     batches = [outbox.batch(seq, 10)[1] for seq in range(1, outbox.last_seq() + 1, 10)]
@@ -242,7 +297,7 @@ def test_duplicated_and_reordered_deliveries_change_nothing_at_hq_or_at_the_stor
     chain.synced()
     wait_until(lambda: applied_at(store_b) > applied_before, what="the new member at B")
     assert applied_at(store_b) == applied_before + 2  # the new member and its one top-up entry, nothing else
-    assert len(hq_rows(chain.hq_dir, "SELECT id FROM ledger_entry")) == 2
+    assert len(chain.hq_db.rows("SELECT id FROM ledger_entry")) == 2
     assert balances_at(store_b, member.id)[0] == 12_000
 
 
@@ -257,8 +312,8 @@ def test_store_and_hq_sync_over_tls_with_client_certificates(tmp_path, demo_temp
         f"cafile {certs / 'ca.crt'}", f"certfile {certs / 'broker.crt'}", f"keyfile {certs / 'broker.key'}",
         "require_certificate true", "use_identity_as_username true"]).start()
     tls_url = f"mqtts://127.0.0.1:{broker.port}"
-    hq_dir = tmp_path / "hq"
-    hq = hq_process(hq_dir, broker, options=("--broker", tls_url, "--ca-file", str(certs / "ca.crt"),
+    hq_db = HQDatabase(tmp_path / "hq")
+    hq = hq_process(hq_db, broker, options=("--broker", tls_url, "--ca-file", str(certs / "ca.crt"),
                                              "--cert-file", str(certs / "hq.crt"),
                                              "--key-file", str(certs / "hq.key"))).start()
     config = store_config("A", broker, hq={"broker": tls_url, "ca_file": str(certs / "ca.crt"),
@@ -268,7 +323,7 @@ def test_store_and_hq_sync_over_tls_with_client_certificates(tmp_path, demo_temp
     try:
         wait_until(lambda: ready(hq), what="HQ to subscribe over TLS")
         sync.start()
-        wait_until(lambda: all_synced(hq_dir, store), what="store A's events at HQ over TLS")
+        wait_until(lambda: all_synced(hq_db, store), what="store A's events at HQ over TLS")
     finally:
         sync.stop()
         hq.stop()
@@ -277,7 +332,7 @@ def test_store_and_hq_sync_over_tls_with_client_certificates(tmp_path, demo_temp
 
 
 def test_two_hq_instances_share_the_load_and_store_each_event_once(chain):
-    second = hq_process(chain.hq_dir, chain.broker, instance="2").start()
+    second = hq_process(chain.hq_db, chain.broker, instance="2").start()
     try:
         wait_until(lambda: ready(second), what="the second HQ instance to subscribe")
         store_a, store_b = chain.add_store("A"), chain.add_store("B")
@@ -286,7 +341,7 @@ def test_two_hq_instances_share_the_load_and_store_each_event_once(chain):
         member = register_and_top_up(store_a, 6_600)
         chain.synced()
         wait_until(lambda: balances_at(store_b, member.id)[0] == 6_600, what="the member at B")
-        stored = hq_rows(chain.hq_dir, "SELECT COUNT(*) FROM store_event")
+        stored = chain.hq_db.rows("SELECT COUNT(*) FROM store_event")
         assert stored == [(len(store_events(store_a)) + len(store_events(store_b)),)]
         assert "Traceback" not in chain.hq.log() + second.log()
     finally:

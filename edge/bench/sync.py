@@ -11,11 +11,17 @@ runs in this process. The events are copies of a real demo sale.completed
 2. the sync service draining the same number of events to HQ, until HQ's
    acks cover them all (HQ has stored them durably in SQLite);
 3. the drain of a large backlog (default 100k events) built while offline.
+
+Wall-clock rates depend on whatever else the machine runs, so the CPU time
+each side spent per 1,000 events is reported too: the store's (this
+process: the sync loop and paho's thread) and HQ's (its process, from
+/proc). That says where the time goes, and compares runs on a busy machine.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -91,6 +97,26 @@ def _raw_publish(broker: Broker, payloads: list[bytes]) -> float:
         client.loop_stop()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CPU:
+    """CPU seconds spent by this process and by HQ's between start() and stop()."""
+
+    def __init__(self, hq_pid: int):
+        self.hq_pid = hq_pid
+
+    def start(self) -> "CPU":
+        self.store0, self.hq0 = time.process_time(), _cpu_seconds(self.hq_pid)
+        return self
+
+    def stop(self) -> tuple[float, float]:
+        return time.process_time() - self.store0, _cpu_seconds(self.hq_pid) - self.hq0
+
+
 def _drain(store, until_seq: int, timeout: float) -> float:
     """Run the sync service until HQ has acked ``until_seq``; returns the seconds it took."""
     stop = threading.Event()
@@ -128,9 +154,13 @@ def run(events: int, backlog: int, echo=print) -> None:
             payloads = [outbox.batch(seq, batch_size)[1] for seq in range(1, events + 1, batch_size)]
             size = sum(len(p) for p in payloads) / events
             raw = _raw_publish(broker, payloads)
+            cpu = CPU(hq.pid).start()
             ours = _drain(store, outbox.last_seq(), timeout=300)
+            ours_cpu = cpu.stop()
             _fill(store, data, backlog)
+            cpu.start()
             drained = _drain(store, outbox.last_seq(), timeout=600)
+            drained_cpu = cpu.stop()
             store.db.close()
         finally:
             hq.terminate()
@@ -143,6 +173,9 @@ def run(events: int, backlog: int, echo=print) -> None:
         echo(f"outbox → HQ, until acked by HQ      : {our_rate:10.0f} events/s ({ours:.2f} s) "
              f"= {our_rate / raw_rate:.2f} of raw")
         echo(f"backlog of {backlog} drained          : {drained:.1f} s ({backlog / drained:.0f} events/s)")
+        for name, count, (store_cpu, hq_cpu) in (("rate run", events, ours_cpu), ("backlog", backlog, drained_cpu)):
+            echo(f"CPU per 1000 events, {name:8}     : store {store_cpu / count * 1000:.3f} s, "
+                 f"HQ {hq_cpu / count * 1000:.3f} s")
         verdicts = [
             (our_rate >= BUDGET_EVENTS_PER_SECOND, f"{our_rate:.0f} events/s against {BUDGET_EVENTS_PER_SECOND}"),
             (our_rate / raw_rate >= BUDGET_RATIO, f"{our_rate / raw_rate:.2f} of raw against {BUDGET_RATIO}"),

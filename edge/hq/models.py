@@ -1,11 +1,18 @@
-"""HQ's tables, on SQLite by default or PostgreSQL through a DSN: the same peewee models either way."""
+"""HQ's tables, on SQLite by default or PostgreSQL through a DSN: the same peewee models either way.
+
+The tables themselves are made by the numbered steps of edge/hq/migrations
+(edge/hq/schema.py), not by the models, so an HQ upgrade keeps its data.
+"""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
 
 import peewee
+
+from edge.hq import schema
 
 hq_database = peewee.DatabaseProxy()
 
@@ -44,7 +51,7 @@ class StoreEvent(HQModel):
 class Broadcast(HQModel):
     """HQ's own outbox towards the stores: numbered by hq_seq, published until the broker has it."""
 
-    hq_seq = peewee.AutoField()
+    hq_seq = peewee.IntegerField(primary_key=True)  # given by add_broadcast: one after the largest, no gaps
     events = peewee.TextField()  # JSON list
     created_at = peewee.TextField()
     published = peewee.BooleanField(default=False, index=True)
@@ -110,13 +117,29 @@ class Command(HQModel):
     replied_at = peewee.TextField(null=True)
 
 
-MODELS = (StoreState, StoreEvent, Broadcast, Member, LedgerEntry, SalesDay, Flag, Command)
+class Coupon(HQModel):
+    id = peewee.TextField(primary_key=True)
+    code = peewee.TextField(index=True)
+    member_id = peewee.TextField(null=True)
+    store_id = peewee.TextField()  # where it was issued
+    status = peewee.TextField()  # issued, redeemed
+    sale_id = peewee.TextField(null=True)
+    redeemed_store_id = peewee.TextField(null=True)
+    redeemed_at = peewee.TextField(null=True)
+
+
+class HQMeta(HQModel):
+    key = peewee.TextField(primary_key=True)
+    value = peewee.TextField()
+
+
+MODELS = (StoreState, StoreEvent, Broadcast, Member, LedgerEntry, SalesDay, Flag, Command, Coupon, HQMeta)
 
 
 def open_hq_database(dsn: str | None, data_dir: Path) -> peewee.Database:
     """PostgreSQL when a DSN is given (postgresql://…), else SQLite in the HQ data folder."""
     if dsn and dsn.startswith(("postgres://", "postgresql://")):
-        from playhouse.db_url import connect  # needs psycopg2, which only an HQ on PostgreSQL installs
+        from playhouse.db_url import connect  # psycopg2 (psycopg2-binary, a StoreEdge dependency)
 
         db = connect(dsn)
     else:
@@ -126,13 +149,33 @@ def open_hq_database(dsn: str | None, data_dir: Path) -> peewee.Database:
             "journal_mode": "wal", "synchronous": "full", "busy_timeout": 10_000, "foreign_keys": 1})
     hq_database.initialize(db)
     db.connect(reuse_if_open=True)
-    db.create_tables(MODELS, safe=True)
+    schema.migrate(db)
     return db
 
 
 @contextmanager
 def transaction():
     """One unit of HQ's work; on SQLite BEGIN IMMEDIATE, so instances sharing a file queue instead of failing."""
-    db = hq_database.obj
-    with (db.atomic("IMMEDIATE") if isinstance(db, peewee.SqliteDatabase) else db.atomic()):
+    with schema.atomic(hq_database.obj):
         yield
+
+
+def add_broadcast(events: list[dict], now: str) -> int:
+    """Queue ``events`` for every store as the next hq_seq, inside the caller's transaction; returns the hq_seq.
+
+    The stores wait for a gap in hq_seq to be filled, so it has none: a
+    PostgreSQL sequence would leave one for each rolled-back transaction,
+    hence the largest plus one, under a lock that concurrent HQ instances
+    queue for (SQLite's BEGIN IMMEDIATE is that lock already).
+    """
+    if isinstance(hq_database.obj, peewee.PostgresqlDatabase):
+        hq_database.obj.execute_sql('LOCK TABLE "broadcast" IN SHARE ROW EXCLUSIVE MODE')
+    hq_seq = (Broadcast.select(peewee.fn.MAX(Broadcast.hq_seq)).scalar() or 0) + 1
+    Broadcast.insert(hq_seq=hq_seq, events=json.dumps(events, ensure_ascii=False), created_at=now,
+                     published=False).execute()
+    return hq_seq
+
+
+def epoch() -> str:
+    """This HQ database's id: a new database is a new epoch, whose hq_seq starts at 1 again."""
+    return HQMeta.get_by_id("epoch").value

@@ -12,7 +12,7 @@ from edge.catalog.barcodes import normalize_gtin
 from edge.catalog.service import REQUIRED_COLUMNS, CatalogService
 from edge.db import utc_now
 from edge.errors import DomainError
-from edge.hq.models import Broadcast, Command, transaction
+from edge.hq.models import Command, add_broadcast, transaction
 
 PRODUCTS_PER_BROADCAST = 200
 
@@ -45,8 +45,7 @@ def push_catalog(text: str) -> dict:
     events = [{"id": str(uuid.uuid4()), "type": kind, "at": now, "store_id": None, "data": data} for data in changes]
     with transaction():
         for start in range(0, len(events), PRODUCTS_PER_BROADCAST):
-            Broadcast.create(events=json.dumps(events[start:start + PRODUCTS_PER_BROADCAST], ensure_ascii=False),
-                             created_at=now)
+            add_broadcast(events[start:start + PRODUCTS_PER_BROADCAST], now)
     return {"products": len(changes), "errors": errors}
 
 
@@ -93,7 +92,7 @@ def push_promotions(text: str) -> dict:
                "data": {"change": "hq", "promotion": item}} for item in good]
     if events:
         with transaction():
-            Broadcast.create(events=json.dumps(events, ensure_ascii=False), created_at=now)
+            add_broadcast(events, now)
     return {"promotions": len(good), "errors": errors}
 
 

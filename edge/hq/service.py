@@ -1,10 +1,13 @@
 """`storeedge hq run`: the reference HQ's loop, one thread doing the database work.
 
 It consumes the stores' events through an MQTT v5 shared subscription (so
-several HQ instances share the load), stores each batch in one transaction,
-acks per store, and publishes its own outbox: the broadcasts (numbered by
-hq_seq, marked published once the broker has them) and the commands to
-single stores. A store's resend request gets the broadcasts again.
+several HQ instances share the load), stores the batches that arrived
+together in one transaction (each in a savepoint), acks per store after the
+commit, and publishes its own outbox: the broadcasts (numbered by hq_seq,
+marked published once the broker has them) and the commands to single
+stores. A store's resend request gets the broadcasts again, on that
+store's own topic, and HQ's ack for it. Acks and broadcasts carry HQ's epoch
+(its database's id), so a store notices a new HQ database and sends again.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ import peewee
 
 from edge.config import HQSection, SyncSection
 from edge.db import utc_now
+from edge.hq.batch import parse_batch
 from edge.hq.ingest import flag, ingest
-from edge.hq.models import Broadcast, Command, StoreState, transaction
+from edge.hq.models import Broadcast, Command, StoreState, epoch, transaction
 from edge.sync import connection
 from edge.sync.topics import StoreTopics, broadcast, root, store_of
 
 log = logging.getLogger("storeedge.hq")
 
 POLL_SECONDS = 0.05
+GROUP_COMMIT_BATCHES = 50  # batches stored in one transaction at most (each up to sync.batch_size events)
 PUBLISH_CHUNK = 200  # broadcasts or commands published per turn of the loop, so acks are not held up
 GROUP = "hq"
 
@@ -41,13 +46,25 @@ class HQService:
         self.inbox: queue.Queue = queue.Queue()
         self.connected = False
         self.pending: dict[int, tuple[str, object]] = {}  # paho mid -> (kind, key) until the broker has it
-        self.resends: list[list[int]] = []  # [next hq_seq, last hq_seq] still to send again
+        self.waiting: list[tuple[str, dict, list[str]]] = []  # batches parsed, to store together
+        self.resends: list[list] = []  # [store_id, next hq_seq, last hq_seq] still to send again
+        self._epoch: str | None = None
         self.client = connection.make_client(hq, self.pace, f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda c, u, flags, reason, props: self.inbox.put(("connected", reason))
         self.client.on_disconnect = lambda c, u, flags, reason, props: self.inbox.put(("disconnected", reason))
         self.client.on_message = lambda c, u, message: self.inbox.put(("message", message.topic, message.payload))
         self.client.on_publish = lambda c, u, mid, reason, props: self.inbox.put(("published", mid))
         self.client.on_subscribe = lambda c, u, mid, reasons, props: self.inbox.put(("subscribed", reasons))
+
+    @property
+    def epoch(self) -> str:
+        if self._epoch is None:  # read once, after the database is open
+            self._epoch = epoch()
+        return self._epoch
+
+    def _ack(self, store_id: str, upto: int) -> None:
+        self.client.publish(StoreTopics(self.chain_id, store_id).ack,
+                            json.dumps({"upto_seq": upto, "epoch": self.epoch}), qos=1)
 
     def _shared(self, leaf: str) -> str:
         return f"$share/{GROUP}/{root(self.chain_id)}/stores/+/{leaf}"
@@ -63,6 +80,7 @@ class HQService:
 
     def step(self) -> None:
         connection.drain(self.inbox, self._handle, POLL_SECONDS)
+        self._ingest_waiting()
         if self.connected:
             self._publish_broadcasts()
             self._publish_resends()
@@ -86,29 +104,27 @@ class HQService:
             self._confirmed(item[1])
         else:
             try:
-                self._on_message(item[1], json.loads(item[2]))
+                self._on_message(item[1], item[2])
             except (KeyError, TypeError, ValueError) as error:
                 log.error("malformed message on %s (%s): %r", item[1], error, item[2][:200])
 
-    def _on_message(self, topic: str, message: dict) -> None:
+    def _on_message(self, topic: str, payload: bytes) -> None:
         store_id, leaf = store_of(topic), topic.rsplit("/", 1)[1]
         if leaf == "events":
-            for attempt in (1, 2):
-                try:
-                    upto = ingest(store_id, message)
-                    break
-                except peewee.IntegrityError as error:  # another HQ instance stored the same events first …
-                    if attempt == 2:  # … or the store reuses a seq for another event (restored from a backup)
-                        log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
-                        flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
-                                                          "error": str(error)})
-                        return
-            self.client.publish(StoreTopics(self.chain_id, store_id).ack, json.dumps({"upto_seq": upto}), qos=1)
-        elif leaf == "resend":
+            self.waiting.append((store_id, *parse_batch(payload)))
+            if len(self.waiting) >= GROUP_COMMIT_BATCHES:
+                self._ingest_waiting()
+            return
+        message = json.loads(payload)
+        if leaf == "resend":
             last = Broadcast.select(peewee.fn.MAX(Broadcast.hq_seq)).scalar() or 0
             start = int(message["from_hq_seq"])
             if start <= last:
-                self.resends.append([start, last])
+                self.resends.append([store_id, start, last])
+            # where HQ stands for this store, with the epoch: a store that knew another HQ database learns
+            # here, even with nothing to resend and nothing of its own unacked, that it must send again
+            state = StoreState.get_or_none(StoreState.store_id == store_id)
+            self._ack(store_id, state.acked_upto if state else 0)
         elif leaf == "replies":
             Command.update(reply=json.dumps(message, ensure_ascii=False), replied_at=utc_now()).where(
                 Command.id == message["id"]).execute()
@@ -118,6 +134,36 @@ class HQService:
         elif leaf == "telemetry":
             self._store_row(store_id, telemetry=json.dumps(message), telemetry_at=utc_now())
 
+    def _ingest_waiting(self) -> None:
+        """The batches that arrived together, stored in one transaction (one fsync for all of them: a store
+        keeps several batches in flight), each in a savepoint of its own; acked once committed."""
+        if not self.waiting:
+            return
+        acks: dict[str, int] = {}
+        with transaction():
+            for store_id, message, data_texts in self.waiting:
+                upto = self._ingest_one(store_id, message, data_texts)
+                if upto is not None:
+                    acks[store_id] = max(upto, acks.get(store_id, 0))
+        self.waiting.clear()
+        for store_id, upto in acks.items():
+            self._ack(store_id, upto)
+
+    @staticmethod
+    def _ingest_one(store_id: str, message: dict, data_texts: list[str]) -> int | None:
+        for attempt in (1, 2):
+            try:
+                return ingest(store_id, message, data_texts)  # a savepoint: a refused batch takes nothing with it
+            except peewee.IntegrityError as error:  # another HQ instance stored the same events first …
+                if attempt == 2:  # … or the store reuses a seq for another event (restored from a backup)
+                    log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
+                    flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
+                                                      "error": str(error)})
+            except (KeyError, TypeError, ValueError) as error:  # refused alone, as any malformed message
+                log.error("malformed batch from store %s (%s)", store_id, error)
+                return None
+        return None
+
     @staticmethod
     def _store_row(store_id: str, **values) -> None:
         with transaction():
@@ -126,9 +172,9 @@ class HQService:
 
     # -- HQ's outbox ------------------------------------------------------------------
 
-    def _send_broadcast(self, row: Broadcast) -> int:
-        payload = f'{{"hq_seq":{row.hq_seq},"events":{row.events}}}'
-        return self.client.publish(broadcast(self.chain_id), payload.encode(), qos=1).mid
+    def _send_broadcast(self, row: Broadcast, topic: str) -> int:
+        payload = f'{{"hq_seq":{row.hq_seq},"epoch":{json.dumps(self.epoch)},"events":{row.events}}}'
+        return self.client.publish(topic, payload.encode(), qos=1).mid
 
     def _publish_broadcasts(self) -> None:
         waiting = {key for kind, key in self.pending.values() if kind == "broadcast"}
@@ -136,18 +182,19 @@ class HQService:
                 .limit(PUBLISH_CHUNK + len(waiting)))
         for row in rows:
             if row.hq_seq not in waiting:
-                self.pending[self._send_broadcast(row)] = ("broadcast", row.hq_seq)
+                self.pending[self._send_broadcast(row, broadcast(self.chain_id))] = ("broadcast", row.hq_seq)
 
     def _publish_resends(self) -> None:
         if not self.resends:
             return
-        cursor = self.resends[0]
-        rows = list(Broadcast.select().where((Broadcast.hq_seq >= cursor[0]) & (Broadcast.hq_seq <= cursor[1]))
+        cursor = self.resends[0]  # [store_id, next, last]
+        rows = list(Broadcast.select().where((Broadcast.hq_seq >= cursor[1]) & (Broadcast.hq_seq <= cursor[2]))
                     .order_by(Broadcast.hq_seq).limit(PUBLISH_CHUNK))
+        topic = StoreTopics(self.chain_id, cursor[0]).resent  # only the store that asked gets them
         for row in rows:
-            self._send_broadcast(row)
-        cursor[0] = rows[-1].hq_seq + 1 if rows else cursor[1] + 1
-        if cursor[0] > cursor[1]:
+            self._send_broadcast(row, topic)
+        cursor[1] = rows[-1].hq_seq + 1 if rows else cursor[2] + 1
+        if cursor[1] > cursor[2]:
             self.resends.pop(0)
 
     def _publish_commands(self) -> None:

@@ -19,6 +19,7 @@ from edge.catalog.models import Product
 from edge.catalog.schemas import ProductIn
 from edge.db import Prepared, RowInsert, utc_now
 from edge.errors import DomainError
+from edge.members.coupons import Coupon, CouponDefinition
 from edge.members.levels import MemberLevel
 from edge.members.models import Member
 from edge.members.points import PointsBalance, PointsEntry
@@ -38,6 +39,9 @@ _ADD_POINTS = Prepared(
                  update={PointsBalance.balance: PointsBalance.balance + EXCLUDED.balance,
                          PointsBalance.updated_at: EXCLUDED.updated_at}))
 _MARK_APPLIED = RowInsert(SyncApplied, or_ignore=True)
+_INSERT_DEFINITION = RowInsert(CouponDefinition, or_ignore=True)
+_INSERT_COUPON = RowInsert(Coupon, or_ignore=True)
+_DEFINITION_FIELDS = ("id", "name", "kind", "value", "threshold", "category", "valid_from", "valid_to")
 
 
 class UnknownEvent(Exception):
@@ -57,10 +61,19 @@ class Applier:
             "member.erased": self._member_erased,
             "ledger.entry": self._ledger_entry,
             "invoice.status": self._invoice_status,
+            "coupon.issued": self._coupon_issued,
+            "coupon.redeemed": self._coupon_redeemed,
+            "coupon.returned": self._coupon_returned,
         }
+        self.origin: str | None = None  # the store the event being applied came from
 
     def hq_seq(self) -> int:
         return int(Meta.get_value(HQ_SEQ_KEY) or 0)
+
+    def restart_hq_seq(self) -> None:
+        """A new HQ database numbers its broadcasts from 1 again (inside the caller's transaction); what was
+        applied stays recorded by event id, so a relay of it changes nothing."""
+        Meta.put(HQ_SEQ_KEY, "0")
 
     def apply_broadcast(self, message: dict) -> int:
         """Apply one broadcast (the caller has checked it is the next hq_seq); returns events applied."""
@@ -77,6 +90,7 @@ class Applier:
                 if handler is None:  # a newer HQ: recorded as seen, skipped, said in the log
                     log.warning("HQ sent an event type this store does not know: %s", event["type"])
                     continue
+                self.origin = event.get("store_id")
                 handler(event["data"])
                 applied += 1
             Meta.put(HQ_SEQ_KEY, str(hq_seq))
@@ -173,3 +187,31 @@ class Applier:
     def _invoice_status(self, data: dict) -> None:
         """HQ's word on an invoice request of this store: processing, issued or rejected."""
         self.app.invoices.apply_status(data)
+
+    # -- coupons --------------------------------------------------------------------
+
+    def _coupon_issued(self, data: dict) -> None:
+        """A coupon issued at another store, usable here too (its definition comes with it)."""
+        definition = data["definition"]
+        if data.get("member_id") and Member.get_or_none(Member.id == data["member_id"]) is None:
+            log.warning("coupon %s from %s is for member %s, unknown here; not applied", data["code"], self.origin,
+                        data["member_id"])
+            return
+        _INSERT_DEFINITION.rows([{**{name: definition.get(name) for name in _DEFINITION_FIELDS},
+                                  "created_at": utc_now()}])
+        if not _INSERT_COUPON.rows([{"id": data["id"], "code": data["code"], "definition_id": definition["id"],
+                                     "member_id": data.get("member_id"), "status": "issued",
+                                     "store_id": self.origin or "hq", "issued_at": utc_now()}]):
+            log.warning("coupon %s from %s: its id or code is taken here; not applied", data["code"], self.origin)
+
+    def _coupon_redeemed(self, data: dict) -> None:
+        """Used at another store: no longer usable here (sale_id stays empty: that sale is not in this store's
+        books). One used here meanwhile stays so; HQ flags the pair."""
+        if not Coupon.update(status="redeemed", redeemed_at=utc_now()).where(
+                (Coupon.id == data["id"]) & (Coupon.status == "issued")).execute():
+            log.warning("coupon %s redeemed at %s: not here, or redeemed here already", data["code"], self.origin)
+
+    def _coupon_returned(self, data: dict) -> None:
+        """A whole refund at the store that took it gave it back (not one redeemed here)."""
+        Coupon.update(status="issued", redeemed_at=None).where(
+            (Coupon.id == data["id"]) & (Coupon.status == "redeemed") & Coupon.sale_id.is_null()).execute()

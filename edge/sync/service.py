@@ -5,6 +5,12 @@ the database work: publish the outbox in batches (a window of batches in
 flight, rewound to the first unacked event after a reconnect or when HQ's
 ack is late), mark events acked when HQ says so, apply broadcasts in hq_seq
 order (asking HQ to resend after a gap), answer commands, send telemetry.
+
+HQ's acks and broadcasts carry its epoch, the id of its database. Another
+epoch than the one this store knows means a new HQ database (hq_seq from 1
+again, none of our events): the store forgets its hq_seq and its acks and
+sends everything again. Messages from an epoch it has left are stale and
+ignored.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ log = logging.getLogger("storeedge.sync")
 
 POLL_SECONDS = 0.05
 RESEND_PATIENCE_SECONDS = 5.0
+EPOCH_KEY = "sync.hq_epoch"
+LEFT_EPOCHS_KEY = "sync.hq_epochs_left"
 HEARD_WRITE_SECONDS = 5.0  # one resend request at a time, unless this passes with no progress
 
 
@@ -124,7 +132,8 @@ class SyncService:
 
     def _on_connected(self) -> None:
         self.connected = True
-        self.client.subscribe([(self.topics.ack, 1), (self.topics.commands, 1), (self.topics.broadcast, 1)])
+        self.client.subscribe([(self.topics.ack, 1), (self.topics.commands, 1), (self.topics.broadcast, 1),
+                               (self.topics.resent, 1)])
         self.client.publish(self.topics.status, status_payload("online", __version__), qos=1, retain=True)
         self.window.rewind(self.outbox.acked_upto())  # whatever was in flight may be lost: send it again
         self.next_telemetry = 0.0
@@ -158,7 +167,7 @@ class SyncService:
     def figures(self) -> dict:
         disk = shutil.disk_usage(self.app.data_dir)
         return {"store_id": self.app.config.store.id, "version": __version__, "at": utc_now(),
-                **self.outbox.figures(), "hq_seq": self.applier.hq_seq(),
+                **self.outbox.figures(), "hq_seq": self.applier.hq_seq(), "hq_epoch": Meta.get_value(EPOCH_KEY),
                 "disk": {"total_bytes": disk.total, "free_bytes": disk.free},
                 "uptime_seconds": round(self.clock() - self.started, 1),
                 "devices": self.device_states()}
@@ -189,18 +198,44 @@ class SyncService:
             log.exception("could not apply a message on %s", topic)
 
     def _dispatch(self, topic: str, message: dict) -> None:
-        if topic in (self.topics.ack, self.topics.broadcast):
+        from_hq = (self.topics.ack, self.topics.broadcast, self.topics.resent)
+        if topic in from_hq and not self._same_epoch(message.get("epoch")):
+            return
+        if topic in from_hq:
             self._heard_from_hq()
         if topic == self.topics.ack:
             upto = self.outbox.ack(int(message["upto_seq"]))
             self.window.acked(upto)
-        elif topic == self.topics.broadcast:
+        elif topic in (self.topics.broadcast, self.topics.resent):
             self._on_broadcast(message)
         elif topic == self.topics.commands:
             reply = self.commands.run(message)
             self.client.publish(self.topics.replies, json.dumps(reply, ensure_ascii=False).encode(), qos=1)
             if message.get("command") == "resend_events":
                 self.window.rewind(self.outbox.acked_upto())
+
+    def _same_epoch(self, epoch: str | None) -> bool:
+        """Whether a message from HQ is to be handled; on a new epoch, start again with that HQ database."""
+        known = Meta.get_value(EPOCH_KEY)
+        if epoch is None or epoch == known:  # None: an HQ from before epochs
+            return True
+        left = json.loads(Meta.get_value(LEFT_EPOCHS_KEY) or "[]")
+        if epoch in left:
+            return False  # queued for us before HQ's database was replaced
+        if known is None:  # the first word from HQ (or from an HQ upgraded to epochs): its database is ours
+            with self.app.db.transaction():
+                Meta.put(EPOCH_KEY, epoch)
+            return True
+        log.warning("HQ has a new database (epoch %s, was %s): sending every event again, broadcasts from 1",
+                    epoch, known)
+        self.outbox.resend_from(1)
+        with self.app.db.transaction():
+            Meta.put(LEFT_EPOCHS_KEY, json.dumps([*left, known]))
+            Meta.put(EPOCH_KEY, epoch)
+            self.applier.restart_hq_seq()
+        self.window.rewind(0)
+        self._ask_resend(1, force=True)
+        return True
 
     def _heard_from_hq(self) -> None:
         """Remember HQ answered (the offline floor limit reads it), at most every few seconds."""

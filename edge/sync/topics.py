@@ -53,6 +53,11 @@ class StoreTopics:
         return f"{root(self.chain_id)}/hq/stores/{self.store_id}/commands"
 
     @property
+    def resent(self) -> str:
+        """Our addition to v1: the broadcasts this store asked HQ to send again, on its own topic."""
+        return f"{root(self.chain_id)}/hq/stores/{self.store_id}/broadcast"
+
+    @property
     def broadcast(self) -> str:
         return broadcast(self.chain_id)
 
