@@ -780,6 +780,19 @@ def bench_members(member_count, lookups):
     run(member_count, lookups, echo=click.echo)
 
 
+@bench.command("insight")
+@click.option("--members", "member_count", type=int, default=1_000_000, show_default=True)
+@click.option("--lines", "line_count", type=int, default=10_000_000, show_default=True, help="sale lines, about")
+@click.option("--touched", type=int, default=5_000, show_default=True,
+              help="members queued for the incremental refresh")
+@click.option("--keep", type=click.Path(file_okay=False), help="build the store here and keep it")
+def bench_insight(member_count, line_count, touched, keep):
+    """Member profiles: full rebuild, incremental refresh, prediction accuracy on a holdout."""
+    from edge.bench.insight import run
+
+    run(member_count, line_count, touched, echo=click.echo, keep=keep)
+
+
 @bench.command("pay")
 @click.option("--sales", "sale_count", type=int, default=400, show_default=True, help="sales paid by code")
 @click.option("--clients", type=int, default=4, show_default=True, help="concurrent lanes")
@@ -826,8 +839,10 @@ def sync(ctx: Context):
 
 
 from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)
+from edge.insight.cli import insight  # noqa: E402  (its own module, beside its domain)
 
 main.add_command(hq)
+main.add_command(insight)
 
 
 @bench.command("devices")

@@ -46,11 +46,20 @@ def _log_likelihood(params: Params, x, t_x, T) -> np.ndarray:
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def fit(x, t_x, T) -> Params:
-    """Maximum likelihood over members grouped by identical (x, t_x, T), on log parameters (all positive)."""
+FIT_SAMPLE = 50_000
+
+
+def fit(x, t_x, T, seed: int = 1) -> Params:
+    """Maximum likelihood over members grouped by identical (x, t_x, T), on log parameters (all positive).
+
+    Above FIT_SAMPLE members a seeded random sample of that size is fitted: four parameters are pinned down
+    long before that, and the fit stays seconds at a million members."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     if len(x) < 2 or not (x > 0).any():
         raise ValueError("BG/NBD needs at least two buyers and some repeat purchases to fit")
+    if len(x) > FIT_SAMPLE:
+        pick = np.random.default_rng(seed).choice(len(x), FIT_SAMPLE, replace=False)
+        x, t_x, T = x[pick], t_x[pick], T[pick]
     keys, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
     gx, gt, gT = keys[:, 0], keys[:, 1], keys[:, 2]
     scale = max(gT.max(), 1.0)  # days are rescaled for the optimiser; α scales back below
@@ -60,8 +69,8 @@ def fit(x, t_x, T) -> Params:
         value = -(weights * _log_likelihood(Params(r, alpha, a, b), gx, gt / scale, gT / scale)).sum()
         return value / weights.sum() if np.isfinite(value) else 1e12
 
-    best = minimize(negative, np.zeros(4), method="Nelder-Mead",
-                    options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10})
+    # bounded: when dropout hardly varies across members a and b grow without limit (their ratio is what counts)
+    best = minimize(negative, np.zeros(4), method="L-BFGS-B", bounds=[(-10.0, 12.0)] * 4)
     r, alpha, a, b = np.exp(best.x)
     return Params(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
@@ -79,8 +88,8 @@ def expected_purchases(params: Params, t: float, x, t_x, T) -> np.ndarray:
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     z = t / (alpha + T + t)
-    if a <= 1:  # the closed form needs a > 1; fall back on P(alive)·E[λ]·t, its limit for a small window
-        return p_alive(params, x, t_x, T) * (r + x) / (alpha + T) * t
+    if abs(a - 1) < 1e-9:  # the closed form divides by a − 1
+        a += 1e-6
     tail = ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
     return (a + b + x - 1) / (a - 1) * (1 - tail) * p_alive(params, x, t_x, T)
 
