@@ -4,6 +4,7 @@ from edge.api.registry import Endpoint
 from edge.catalog.routes import routes as catalog
 from edge.hardware.routes import routes as hardware
 from edge.health import routes as health
+from edge.insight.routes import routes as insight
 from edge.inventory.routes import routes as inventory
 from edge.members.card_routes import routes as card
 from edge.members.coupon_routes import routes as coupons
@@ -18,7 +19,7 @@ from edge.shifts.routes import routes as shifts
 from edge.staff.routes import routes as staff
 
 GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members, stored_value, coupons, card,
-          gifts, promotions, payments, hardware)
+          gifts, promotions, payments, hardware, insight)
 
 
 def all_endpoints() -> list[Endpoint]:

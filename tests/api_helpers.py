@@ -168,6 +168,26 @@ def member_with_points(w: World, points: int) -> str:
     return member_id
 
 
+def insight_tag(w: World, kind: str = "manual") -> str:
+    """A new tag of this kind, named uniquely; returns its id."""
+    made = w.manager.post("/insight/tags", {"name": f"标签{next(_PHONES)}", "group": "测试", "kind": kind})
+    assert made.status_code == 201, made.json
+    return made.json["id"]
+
+
+def insight_rule(w: World) -> str:
+    added = w.manager.post(f"/insight/tags/{insight_tag(w, 'auto')}/rules",
+                           {"category": "母婴", "min_times": 3, "days": 60})
+    assert added.status_code == 201, added.json
+    return added.json["id"]
+
+
+def tagged_member(w: World) -> tuple[str, str]:
+    member_id, tag_id = w.member()["id"], insight_tag(w)
+    assert w.manager.post(f"/members/{member_id}/tags", {"tag_id": tag_id}).status_code == 201
+    return member_id, tag_id
+
+
 # Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
 MUTATIONS = {
     "open shift": lambda w: (client_for(w.store, w.flask_app, lane=3), "POST", "/shifts", {"opening_float": 5000}),
@@ -239,4 +259,17 @@ MUTATIONS = {
     "deactivate promotion": lambda w: (w.manager, "DELETE", f"/promotions/{w.promotion()}", None),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
+    "refresh insight": lambda w: (w.manager, "POST", "/insight/refresh", {"full": True}),
+    "create tag": lambda w: (w.manager, "POST", "/insight/tags", {"name": "爱喝咖啡", "group": "偏好",
+                                                                  "kind": "manual"}),
+    "add tag rule": lambda w: (w.manager, "POST", f"/insight/tags/{insight_tag(w, 'auto')}/rules",
+                               {"category": "母婴", "min_times": 3, "days": 60}),
+    "change tag rule": lambda w: (w.manager, "PATCH", f"/insight/rules/{insight_rule(w)}",
+                                  {"min_times": 2, "active": False}),
+    "tag member": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/tags", {"tag_id": insight_tag(w)}),
+    "untag member": lambda w: (w.manager, "DELETE", "/members/{0}/tags/{1}".format(*tagged_member(w)), None),
+    "preview segment": lambda w: (w.manager, "POST", "/insight/segments/preview",
+                                  {"criteria": {"lifecycles": ["new"], "min_monetary": 0}, "limit": 5}),
+    "save segment": lambda w: (w.manager, "POST", "/insight/segments",
+                               {"name": "新会员", "criteria": {"lifecycles": ["new"], "levels": ["普通"]}}),
 }

@@ -67,6 +67,10 @@ EXAMPLE_OF = {
     "POST /gift-redemptions/{code}/cancel": "cancel gift redemption",
     "POST /promotions": "create promotion", "PATCH /promotions/{promotion_id}": "change promotion",
     "POST /sales/{sale_id}/payments": "scan payment",
+    "POST /insight/refresh": "refresh insight", "POST /insight/tags": "create tag",
+    "POST /insight/tags/{tag_id}/rules": "add tag rule", "PATCH /insight/rules/{rule_id}": "change tag rule",
+    "POST /members/{member_id}/tags": "tag member", "POST /insight/segments/preview": "preview segment",
+    "POST /insight/segments": "save segment",
 }
 
 

@@ -34,7 +34,7 @@ CREATE TABLE insight_profile (
     next_purchase TEXT,
     as_of TEXT NOT NULL,
     refreshed_at TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX insight_profile_segment ON insight_profile (segment);
 CREATE INDEX insight_profile_lifecycle ON insight_profile (lifecycle);
 CREATE INDEX insight_profile_level ON insight_profile (level);
@@ -46,7 +46,7 @@ CREATE INDEX insight_profile_p_buy ON insight_profile (p_buy_30d);
 CREATE TABLE insight_dirty (
     member_id TEXT PRIMARY KEY,
     marks INTEGER NOT NULL DEFAULT 1
-) WITHOUT ROWID;
+);
 
 CREATE TABLE insight_tag (
     id TEXT PRIMARY KEY,
@@ -74,7 +74,7 @@ CREATE TABLE insight_member_tag (
     source TEXT NOT NULL CHECK (source IN ('auto', 'manual')),
     at TEXT NOT NULL,
     PRIMARY KEY (member_id, tag_id, source)
-) WITHOUT ROWID;
+);
 CREATE INDEX insight_member_tag_tag ON insight_member_tag (tag_id, member_id);
 
 CREATE TABLE insight_segment (
