@@ -86,6 +86,9 @@ class Refresher:
                      "LEFT JOIN insight_dirty d ON d.member_id = m.id")
         else:
             self.sql("INSERT INTO temp.ins_scope SELECT member_id, marks FROM insight_dirty")
+            # members who joined since (registration queues nobody: nothing to profile yet but the stage "new")
+            self.sql("INSERT OR IGNORE INTO temp.ins_scope SELECT m.id, NULL FROM member m "
+                     f"WHERE {ACTIVE_MEMBER} AND NOT EXISTS (SELECT 1 FROM insight_profile p WHERE p.member_id = m.id)")
         return self.sql("SELECT COUNT(*) FROM insight_dirty").fetchone()[0]
 
     def _forget_scope(self, full: bool) -> None:
