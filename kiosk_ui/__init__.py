@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import send_from_directory
 
 HERE = Path(__file__).resolve().parent
-SCREENS = ("pos",)
+SCREENS = ("pos", "admin")
 
 
 def attach(flask_app) -> None:

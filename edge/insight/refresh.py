@@ -55,7 +55,7 @@ class Refresher:
     # -- the whole run --------------------------------------------------------
 
     def run(self, *, full: bool, refit: bool = True, as_of: date | None = None) -> dict:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         as_of = as_of or self.app.today()
         queued = self._scope(full)
         self._gather(as_of)
@@ -65,6 +65,7 @@ class Refresher:
         tagged = self.app.insight.tags.evaluate(as_of)
         summary = {"full": full, "as_of": as_of.isoformat(), "members": written, "queued": queued,
                    "auto_tags": tagged, "seconds": round(time.perf_counter() - started, 3),
+                   "cpu_seconds": round(time.process_time() - cpu, 3),  # this process only: SQLite runs in it
                    "model": model}
         with self.app.db.transaction(durable=False):
             Meta.put(LAST_KEY, json.dumps({k: summary[k] for k in ("full", "as_of", "members", "seconds")}

@@ -8,6 +8,7 @@ import peewee
 
 from edge.db import BaseModel, Prepared
 from edge.insight.refresh import LAST_KEY, Refresher
+from edge.insight.scoring import LIFECYCLES, SEGMENT_NAMES
 from edge.insight.segments import SegmentsService
 from edge.insight.tags import TagsService
 from edge.members.identity import mask_name, mask_phone
@@ -103,7 +104,10 @@ class InsightService:
         last = Meta.get_value(LAST_KEY)
         return {"last_refresh": json.loads(last) if last else None,
                 "queued": DirtyMember.select().count(), "profiles": Profile.select().count(),
-                "model": Refresher(self.app).model()}
+                "model": Refresher(self.app).model(),
+                # what the segment builder offers
+                "levels": [level.name for level in self.app.config.members.levels],
+                "segments": list(SEGMENT_NAMES), "lifecycles": list(LIFECYCLES)}
 
     # -- answers ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import numpy as np
+from stdnum import luhn
 
 from edge.db import utc_now
 
@@ -55,7 +56,7 @@ def fill(app, *, members: int, lines: int, end: date, days: int = 730, seed: int
     now = utc_now()
     with app.db.transaction(durable=False):
         sql("PRAGMA defer_foreign_keys = ON")
-        rows = ((f"SYN{i:08d}", f"S{i:09d}", f"1{3800000000 + i:010d}", "active", app.config.store.id,
+        rows = ((f"SYN{i:08d}", _member_code(i), f"1{3800000000 + i:010d}", "active", app.config.store.id,
                  (first_day + timedelta(days=int(joined[i]))).isoformat() + "T00:00:00.000+00:00", now)
                 for i in range(members))
         app.db.peewee.cursor().executemany(
@@ -70,6 +71,12 @@ def fill(app, *, members: int, lines: int, end: date, days: int = 730, seed: int
         written["sales"] += written_now[0]
         written["lines"] += written_now[1]
     return written
+
+
+def _member_code(n: int) -> str:
+    """A well-formed member code (M, 11 digits, a Luhn check digit) in a range of its own (leading 9)."""
+    body = f"9{n:010d}"
+    return "M" + body + luhn.calc_check_digit(body)
 
 
 def _device(app) -> int:
