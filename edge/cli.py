@@ -839,10 +839,10 @@ def sync(ctx: Context):
 
 
 from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)
-from edge.insight.cli import insight  # noqa: E402  (its own module, beside its domain)
+from edge.insight.cli import commands as insight_commands  # noqa: E402  (its own module, beside its domain)
 
 main.add_command(hq)
-main.add_command(insight)
+main.add_command(insight_commands(store_options, domain_errors))
 
 
 @bench.command("devices")

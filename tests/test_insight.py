@@ -3,6 +3,8 @@ BG/NBD predictions, and incremental refresh giving exactly what a full rebuild g
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -244,3 +246,23 @@ def test_the_holdout_check_beats_the_naive_baseline(store):
     assert figures["members"] > 1000
     assert figures["mae_per_member"]["bgnbd"] < figures["mae_per_member"]["baseline"]
     assert figures["p_buy"]["auc"] > 0.65
+
+
+# -- the technician's commands ---------------------------------------------------------------------------------------
+
+
+def test_the_refresh_command_rebuilds_and_the_evaluate_command_refuses_too_little_history(shop):
+    from click.testing import CliRunner
+
+    from edge.cli import main
+
+    store, till = shop
+    member_id = join(store, till)
+    buy(store, till, member_id, days_ago(1))
+    runner = CliRunner(env={"STOREEDGE_CONFIG": None, "STOREEDGE_DATA_DIR": None})
+    done = runner.invoke(main, ["--data-dir", str(store.data_dir), "insight", "refresh", "--full"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["members"] == 1
+    assert store.insight.profile(member_id)["tickets"] == 1
+    refused_run = runner.invoke(main, ["--data-dir", str(store.data_dir), "insight", "evaluate"])
+    assert refused_run.exit_code == 1 and "too few to judge" in refused_run.output
