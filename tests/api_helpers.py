@@ -259,7 +259,6 @@ MUTATIONS = {
     "deactivate promotion": lambda w: (w.manager, "DELETE", f"/promotions/{w.promotion()}", None),
     "add staff": lambda w: (client_for(w.store, w.flask_app, lane=8, pin=ADMIN_PIN), "POST", "/staff",
                             {"name": "张收银", "role": "cashier", "pin": "5678"}),
-    "refresh insight": lambda w: (w.manager, "POST", "/insight/refresh", {"full": True}),
     "create tag": lambda w: (w.manager, "POST", "/insight/tags", {"name": "爱喝咖啡", "group": "偏好",
                                                                   "kind": "manual"}),
     "add tag rule": lambda w: (w.manager, "POST", f"/insight/tags/{insight_tag(w, 'auto')}/rules",

@@ -39,6 +39,7 @@ OTHER_REQUESTS = {
                                 "/devices/pair/{id}/claim".format(**(p := pairing(w))), {"secret": p["secret"]}),
     "scan payment": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/payments",
                                {"code": payment_code("alipay"), "amount": 200}),
+    "refresh insight": lambda w: (w.manager, "POST", "/insight/refresh", {"full": True}),
 }
 REQUESTS = {**MUTATIONS, **OTHER_REQUESTS}
 

@@ -79,8 +79,10 @@ def status(call: Call):
     return call.store.insight.status()
 
 
+# replayable=False: the refresh writes in short transactions of its own (one request transaction would hold
+# the store's write lock, and so the tills, for the whole rebuild); running it again is harmless
 @routes.post("/insight/refresh", "Refresh the profiles now (changed members, or all)", body=RefreshIn,
-             role="manager")
+             role="manager", replayable=False)
 def refresh(call: Call):
     summary = call.store.insight.refresh(full=call.body.full)
     return {key: summary[key] for key in ("full", "as_of", "members", "queued", "auto_tags", "seconds")}
