@@ -13,6 +13,7 @@ from edge.catalog.service import CatalogService
 from edge.config import Config, load_config
 from edge.db import DB_FILENAME, Database
 from edge.hardware.service import HardwareService
+from edge.insight.service import InsightService
 from edge.inventory.service import InventoryService
 from edge.invoices.service import InvoicesService
 from edge.kiosk.service import KioskService
@@ -84,6 +85,7 @@ class StoreEdge:
         self.promotions = PromotionsService(self)
         self.payments = PaymentService(self)
         self.reports = ReportsService(self)
+        self.insight = InsightService(self)
         if config.hq is not None:
             from edge.sync.floor import OfflineFloorLimit
 

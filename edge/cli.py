@@ -852,6 +852,29 @@ def bench_members(member_count, lookups):
     run(member_count, lookups, echo=click.echo)
 
 
+@bench.command("insight")
+@click.option("--only", type=click.Choice(["profiles", "reports"]), help="measure one part (default: both)")
+@click.option("--members", "member_count", type=int, default=1_000_000, show_default=True)
+@click.option("--lines", "line_count", type=int, default=10_000_000, show_default=True, help="sale lines, about")
+@click.option("--touched", type=int, default=5_000, show_default=True,
+              help="members queued for the incremental refresh")
+@click.option("--keep", type=click.Path(file_okay=False), help="build the profiles' store here and keep it")
+@click.option("--days", type=int, default=730, show_default=True, help="reports: days of sales to seed")
+@click.option("--tickets", "tickets_per_day", type=int, default=500, show_default=True, help="reports: tickets a day")
+@click.option("--rounds", type=int, default=30, show_default=True, help="reports: times each report is asked")
+def bench_insight(only, member_count, line_count, touched, keep, days, tickets_per_day, rounds):
+    """Member profiles (full rebuild, incremental refresh, prediction accuracy on a holdout), then reports over
+    years of sales (seeding, summary rebuild, each report's p50/p99 against a raw-SQL floor)."""
+    if only != "reports":
+        from edge.bench.insight import run as run_profiles
+
+        run_profiles(member_count, line_count, touched, echo=click.echo, keep=keep)
+    if only != "profiles":
+        from edge.bench.insight_reports import run as run_reports
+
+        run_reports(days, tickets_per_day, rounds, echo=click.echo)
+
+
 @bench.command("pay")
 @click.option("--sales", "sale_count", type=int, default=400, show_default=True, help="sales paid by code")
 @click.option("--clients", type=int, default=4, show_default=True, help="concurrent lanes")
@@ -899,23 +922,16 @@ def sync(ctx: Context):
 
 
 from edge.hq.cli import hq  # noqa: E402  (its own module: the HQ is not a store)
+from edge.insight.cli import commands as insight_commands  # noqa: E402  (its own module, beside its domain)
 
 main.add_command(hq)
+main.add_command(insight_commands(store_options, domain_errors))
 
 from edge.field.commands import register as register_field_service  # noqa: E402  (its own module)
 
 register_field_service(main, devices, store_options, Refused)
 
 
-@bench.command("reports")
-@click.option("--days", type=int, default=730, show_default=True, help="days of sales to seed")
-@click.option("--tickets", "tickets_per_day", type=int, default=500, show_default=True, help="tickets a day")
-@click.option("--rounds", type=int, default=30, show_default=True, help="times each report is asked")
-def bench_reports(days, tickets_per_day, rounds):
-    """Reports over years of sales: seeding, summary rebuild, each report's p50/p99 against a raw-SQL floor."""
-    from edge.bench.insight_reports import run
-
-    run(days, tickets_per_day, rounds, echo=click.echo)
 
 
 @bench.command("devices")

@@ -417,6 +417,38 @@ class KioskSection(Strict):
     idle_seconds: int = Field(60, ge=10, le=600, description="untouched this long, the kiosk clears its screen")
 
 
+class InsightSection(Strict):
+    """Member profiles (edge.insight): how RFM scores and lifecycle stages are judged."""
+
+    # "quintiles": cut points are the 20/40/60/80 % quantiles of the store's buyers, taken at each full rebuild;
+    # "thresholds": the fixed cut points below (score 1..5; more recent / more often / more spent scores higher).
+    rfm: Literal["quintiles", "thresholds"] = "quintiles"
+    recency_days: list[int] = Field(default_factory=lambda: [30, 60, 120, 240], min_length=4, max_length=4)
+    frequency_visits: list[int] = Field(default_factory=lambda: [2, 3, 5, 8], min_length=4, max_length=4)
+    monetary_fen: list[int] = Field(default_factory=lambda: [20000, 50000, 100000, 300000], min_length=4,
+                                    max_length=4)
+    high_score: int = Field(3, ge=2, le=5, description="an R, F or M score at least this counts as high")
+    # lifecycle: days since the last visit against the member's own usual interval between visits
+    new_days: int = Field(30, ge=1, le=365)
+    default_interval_days: int = Field(30, ge=1, le=365)
+    min_interval_days: int = Field(7, ge=1, le=365)
+    at_risk_after: float = Field(1.5, gt=0)
+    sleeping_after: float = Field(3.0, gt=0)
+    lost_after: float = Field(6.0, gt=0)
+    favourite_count: int = Field(3, ge=1, le=10)
+    churn_below: float = Field(0.3, gt=0, lt=1, description="churn list: P(buy in 30 days) below this")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        for key in ("recency_days", "frequency_visits", "monetary_fen"):
+            values = getattr(self, key)
+            if values != sorted(set(values)):
+                raise ValueError(f"{key}: cut points must rise strictly")
+        if not self.at_risk_after < self.sleeping_after < self.lost_after:
+            raise ValueError("at_risk_after < sleeping_after < lost_after is needed")
+        return self
+
+
 class Config(Strict):
     store: StoreSection = Field(default_factory=StoreSection)
     hq: HQSection | None = None
@@ -430,6 +462,7 @@ class Config(Strict):
     payments: PaymentsSection = Field(default_factory=PaymentsSection)
     discovery: DiscoverySection = Field(default_factory=DiscoverySection)
     kiosk: KioskSection = Field(default_factory=KioskSection)
+    insight: InsightSection = Field(default_factory=InsightSection)
 
     @model_validator(mode="after")
     def _devices_named_once(self):

@@ -4,6 +4,7 @@ from edge.api.registry import Endpoint
 from edge.catalog.routes import routes as catalog
 from edge.hardware.routes import routes as hardware
 from edge.health import routes as health
+from edge.insight.routes import routes as insight
 from edge.inventory.routes import routes as inventory
 from edge.invoices.routes import routes as invoices
 from edge.kiosk.routes import routes as kiosk
@@ -26,7 +27,7 @@ from edge.staff.routes import routes as staff
 
 GROUPS = (health, staff, catalog, inventory, shifts, sales, loyalty, members, stored_value, coupons, card,
           gifts, promotions, payments, hardware, staff_management, stocktake, settings, kiosk, invoices, marketing,
-          reports)
+          reports, insight)
 
 
 def all_endpoints() -> list[Endpoint]:

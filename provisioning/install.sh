@@ -153,7 +153,8 @@ done
 
 # Enabled: web, gateway, the timers, and sync when the config has an [hq] section. The HQ unit stays
 # installed but off (a chain's head office runs it on its own machine).
-enable=(storeedge-web.service storeedge-gateway.service storeedge-backup.timer storeedge-daily.timer)
+enable=(storeedge-web.service storeedge-gateway.service storeedge-backup.timer storeedge-daily.timer
+        storeedge-insight.timer)
 if grep -q '^\[hq\]' "$root/etc/storeedge/storeedge.toml"; then
   enable+=(storeedge-sync.service)
 fi

@@ -231,6 +231,24 @@ _STAFF_PINS = (str(pin) for pin in itertools.count(730_001))
 
 def new_cashier(w: World) -> int:
     return w.store.staff.add_staff("新收银", "cashier", next(_STAFF_PINS)).id
+def insight_tag(w: World, kind: str = "manual") -> str:
+    """A new tag of this kind, named uniquely; returns its id."""
+    made = w.manager.post("/insight/tags", {"name": f"标签{next(_PHONES)}", "group": "测试", "kind": kind})
+    assert made.status_code == 201, made.json
+    return made.json["id"]
+
+
+def insight_rule(w: World) -> str:
+    added = w.manager.post(f"/insight/tags/{insight_tag(w, 'auto')}/rules",
+                           {"category": "母婴", "min_times": 3, "days": 60})
+    assert added.status_code == 201, added.json
+    return added.json["id"]
+
+
+def tagged_member(w: World) -> tuple[str, str]:
+    member_id, tag_id = w.member()["id"], insight_tag(w)
+    assert w.manager.post(f"/members/{member_id}/tags", {"tag_id": tag_id}).status_code == 201
+    return member_id, tag_id
 
 
 # Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
@@ -334,4 +352,16 @@ MUTATIONS = {
     "set sales target": lambda w: (w.manager, "POST", "/reports/targets",
                                    {"staff_id": 1, "role": "salesperson", "from": "2026-11-01", "to": "2026-11-30",
                                     "amount": 500_000}),
+    "create tag": lambda w: (w.manager, "POST", "/insight/tags", {"name": "爱喝咖啡", "group": "偏好",
+                                                                  "kind": "manual"}),
+    "add tag rule": lambda w: (w.manager, "POST", f"/insight/tags/{insight_tag(w, 'auto')}/rules",
+                               {"category": "母婴", "min_times": 3, "days": 60}),
+    "change tag rule": lambda w: (w.manager, "PATCH", f"/insight/rules/{insight_rule(w)}",
+                                  {"min_times": 2, "active": False}),
+    "tag member": lambda w: (w.manager, "POST", f"/members/{w.member()['id']}/tags", {"tag_id": insight_tag(w)}),
+    "untag member": lambda w: (w.manager, "DELETE", "/members/{0}/tags/{1}".format(*tagged_member(w)), None),
+    "preview segment": lambda w: (w.manager, "POST", "/insight/segments/preview",
+                                  {"criteria": {"lifecycles": ["new"], "min_monetary": 0}, "limit": 5}),
+    "save segment": lambda w: (w.manager, "POST", "/insight/segments",
+                               {"name": "新会员", "criteria": {"lifecycles": ["new"], "levels": ["普通"]}}),
 }

@@ -15,7 +15,7 @@ from tests.server_helpers import REPO_ROOT
 INSTALL = REPO_ROOT / "provisioning/install.sh"
 UNITS = sorted((REPO_ROOT / "systemd").glob("storeedge-*.*"))
 ENABLED = {"multi-user.target.wants": {"storeedge-web.service", "storeedge-gateway.service"},
-           "timers.target.wants": {"storeedge-backup.timer", "storeedge-daily.timer"}}
+           "timers.target.wants": {"storeedge-backup.timer", "storeedge-daily.timer", "storeedge-insight.timer"}}
 
 
 def install(root: Path) -> str:

@@ -41,6 +41,7 @@ OTHER_REQUESTS = {
     "scan payment": lambda w: (w.cashier, "POST", f"/sales/{w.sale(WATER)[0]}/payments",
                                {"code": payment_code("alipay"), "amount": 200}),
     "run flows": lambda w: (w.manager, "POST", "/marketing/run", {}),
+    "refresh insight": lambda w: (w.manager, "POST", "/insight/refresh", {"full": True}),
 }
 OTHER_REQUESTS.update({
     "join at kiosk": lambda w: (new_kiosk(w), "POST", "/kiosk/members", kiosk_join_body()),
@@ -86,6 +87,10 @@ EXAMPLE_OF = {
     "POST /stocktakes": "start stocktake", "POST /stocktakes/{stocktake_id}/counts": "count stock",
     "POST /reorder-points": "set reorder point", "PATCH /staff/{staff_id:int}": "change staff",
     "POST /staff/{staff_id:int}/pin": "reset staff pin",
+    "POST /insight/refresh": "refresh insight", "POST /insight/tags": "create tag",
+    "POST /insight/tags/{tag_id}/rules": "add tag rule", "PATCH /insight/rules/{rule_id}": "change tag rule",
+    "POST /members/{member_id}/tags": "tag member", "POST /insight/segments/preview": "preview segment",
+    "POST /insight/segments": "save segment",
 }
 
 

@@ -25,7 +25,7 @@ from tests.server_helpers import CLEAN_ENV, REPO_ROOT, free_port
 UNITS = REPO_ROOT / "systemd"
 SERVICES = {"web", "gateway", "sync"}  # long-running, watched by systemd's watchdog
 DAEMONS = {"web", "gateway", "sync", "hq"}
-TIMERS = {"backup", "daily"}
+TIMERS = {"backup", "daily", "insight"}
 EXECUTABLE = "opt/storeedge/venv/bin/storeedge"
 WAIT_SECONDS = 30  # patience for a message; the test fails rather than hangs
 

@@ -333,6 +333,7 @@ function renderSale() {
   if (!member) {
     state.card = null;
     $("member-details").hidden = true;
+    memberInsight.hide();
   } else if (!state.card || state.card.member.id !== member.id) {
     loadCard(member.id);
   }
@@ -357,6 +358,7 @@ async function loadCard(memberId) {
     return row;
   }));
   $("member-details").hidden = false;
+  memberInsight.show(memberId);
 }
 
 function span(text, className) {

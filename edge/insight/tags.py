@@ -1,0 +1,197 @@
+"""Member tags: groups, manual tags, and automatic tags whose rules are data a manager edits.
+
+A rule reads "bought category C at least N times (tickets) in the last D days → tag". Rules are evaluated
+set-based over every member at each refresh (windows move with time, so a rule's answer changes even when a
+member's data does not): the answer is computed in a temporary table first and only the difference is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import peewee
+
+from edge import audit
+from edge.db import BaseModel, utc_now
+from edge.errors import Conflict, DomainError, NotFound
+
+KINDS = ("auto", "manual")
+
+
+class Tag(BaseModel):
+    id = peewee.TextField(primary_key=True)
+    name = peewee.TextField(unique=True)
+    tag_group = peewee.TextField(default="")
+    kind = peewee.TextField()
+    created_at = peewee.TextField()
+
+    class Meta:
+        table_name = "insight_tag"
+
+
+class TagRule(BaseModel):
+    id = peewee.TextField(primary_key=True)
+    tag_id = peewee.TextField()
+    category = peewee.TextField()
+    min_times = peewee.IntegerField()
+    days = peewee.IntegerField()
+    active = peewee.BooleanField(default=True)
+    created_at = peewee.TextField()
+    updated_at = peewee.TextField()
+
+    class Meta:
+        table_name = "insight_tag_rule"
+
+
+class MemberTag(BaseModel):
+    member_id = peewee.TextField()
+    tag_id = peewee.TextField()
+    source = peewee.TextField()
+    at = peewee.TextField()
+
+    class Meta:
+        table_name = "insight_member_tag"
+        primary_key = peewee.CompositeKey("member_id", "tag_id", "source")
+
+
+class TagsService:
+    def __init__(self, app):
+        self.app = app
+
+    # -- definitions -----------------------------------------------------------
+
+    def create(self, caller, *, name: str, group: str = "", kind: str = "manual") -> Tag:
+        name, group = name.strip(), group.strip()
+        if not name:
+            raise DomainError("a tag needs a name", field="name")
+        if kind not in KINDS:
+            raise DomainError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        with self.app.db.transaction():
+            if Tag.get_or_none(Tag.name == name) is not None:
+                raise Conflict(f"tag {name!r} exists already", field="name", code="tag_exists")
+            tag = Tag.create(id=str(uuid.uuid4()), name=name, tag_group=group, kind=kind, created_at=utc_now())
+            self._audit(caller, "insight.tag_created", tag.id, {"name": name, "group": group, "kind": kind})
+        return tag
+
+    def get(self, tag_id: str, field: str = "tag_id") -> Tag:
+        tag = Tag.get_or_none(Tag.id == tag_id)
+        if tag is None:
+            raise NotFound(f"no tag {tag_id}", field=field)
+        return tag
+
+    def add_rule(self, caller, tag_id: str, *, category: str, min_times: int, days: int) -> TagRule:
+        self._check_rule(category=category, min_times=min_times, days=days)
+        with self.app.db.transaction():
+            tag = self.get(tag_id)
+            if tag.kind != "auto":
+                raise Conflict("rules belong to automatic tags; this one is manual", field="tag_id",
+                               code="tag_manual")
+            now = utc_now()
+            rule = TagRule.create(id=str(uuid.uuid4()), tag_id=tag.id, category=category.strip(),
+                                  min_times=min_times, days=days, active=True, created_at=now, updated_at=now)
+            self._audit(caller, "insight.rule_added", rule.id,
+                        {"tag": tag.name, "category": rule.category, "min_times": min_times, "days": days})
+        return rule
+
+    def change_rule(self, caller, rule_id: str, changes: dict) -> TagRule:
+        with self.app.db.transaction():
+            rule = TagRule.get_or_none(TagRule.id == rule_id)
+            if rule is None:
+                raise NotFound(f"no rule {rule_id}", field="rule_id")
+            merged = {"category": rule.category, "min_times": rule.min_times, "days": rule.days,
+                      **{k: v for k, v in changes.items() if k != "active" and v is not None}}
+            self._check_rule(**merged)
+            before = self.rule_dict(rule)
+            for key, value in changes.items():
+                if value is not None:
+                    setattr(rule, key, value.strip() if isinstance(value, str) else value)
+            rule.updated_at = utc_now()
+            rule.save()
+            self._audit(caller, "insight.rule_changed", rule.id, {"before": before, "after": self.rule_dict(rule)})
+        return rule
+
+    @staticmethod
+    def _check_rule(*, category: str, min_times: int, days: int) -> None:
+        if not category.strip():
+            raise DomainError("name the category (its code or name)", field="category")
+        if min_times < 1:
+            raise DomainError("min_times must be at least 1", field="min_times")
+        if not 1 <= days <= 3660:
+            raise DomainError("days must be between 1 and 3660", field="days")
+
+    # -- members' tags ---------------------------------------------------------------
+
+    def tag_member(self, caller, member_id: str, tag_id: str) -> None:
+        with self.app.db.transaction():
+            self.app.members.find(member_id=member_id)
+            tag = self.get(tag_id)
+            if tag.kind != "manual":
+                raise Conflict("automatic tags come from their rules", field="tag_id", code="tag_automatic")
+            MemberTag.insert(member_id=member_id, tag_id=tag.id, source="manual", at=utc_now()).on_conflict_ignore(
+            ).execute()
+            self._audit(caller, "insight.member_tagged", member_id, {"tag": tag.name}, entity="member")
+
+    def untag_member(self, caller, member_id: str, tag_id: str) -> None:
+        with self.app.db.transaction():
+            tag = self.get(tag_id)
+            removed = MemberTag.delete().where((MemberTag.member_id == member_id) & (MemberTag.tag_id == tag.id)
+                                               & (MemberTag.source == "manual")).execute()
+            if not removed:
+                raise NotFound(f"member {member_id} has no manual tag {tag.name}", field="tag_id")
+            self._audit(caller, "insight.member_untagged", member_id, {"tag": tag.name}, entity="member")
+
+    def of_member(self, member_id: str) -> list[dict]:
+        rows = (Tag.select(Tag, MemberTag.source).join(MemberTag, on=(MemberTag.tag_id == Tag.id))
+                .where(MemberTag.member_id == member_id).order_by(Tag.tag_group, Tag.name))
+        return [{"id": t.id, "name": t.name, "group": t.tag_group, "source": t.membertag.source} for t in rows]
+
+    def forget_member(self, member_id: str) -> None:
+        MemberTag.delete().where(MemberTag.member_id == member_id).execute()
+
+    # -- evaluation of the rules --------------------------------------------------------
+
+    def evaluate(self, as_of) -> int:
+        """Recompute every automatic tag from its active rules; returns how many member tags it holds now."""
+        sql = self.app.db.peewee.execute_sql
+        sql("DROP TABLE IF EXISTS temp.ins_auto_tag")
+        sql("CREATE TEMP TABLE ins_auto_tag (member_id TEXT, tag_id TEXT, PRIMARY KEY (member_id, tag_id))")
+        for rule in TagRule.select().where(TagRule.active == True):  # noqa: E712 - peewee expression
+            sql("INSERT OR IGNORE INTO temp.ins_auto_tag SELECT s.member_id, ? FROM sale s "
+                "JOIN sale_line l ON l.sale_id = s.id JOIN product p ON p.id = l.product_id "
+                "JOIN category c ON c.id = p.category_id "
+                "WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND s.business_date > date(?, ?) "
+                "AND s.business_date <= ? AND (c.code = ? OR c.name = ?) "
+                "GROUP BY s.member_id HAVING COUNT(DISTINCT s.id) >= ?",
+                (rule.tag_id, as_of.isoformat(), f"-{rule.days} days", as_of.isoformat(), rule.category,
+                 rule.category, rule.min_times))
+        with self.app.db.transaction(durable=False):
+            sql("DELETE FROM insight_member_tag WHERE source = 'auto' AND NOT EXISTS (SELECT 1 FROM temp.ins_auto_tag "
+                "a WHERE a.member_id = insight_member_tag.member_id AND a.tag_id = insight_member_tag.tag_id)")
+            sql("INSERT OR IGNORE INTO insight_member_tag (member_id, tag_id, source, at) "
+                "SELECT member_id, tag_id, 'auto', ? FROM temp.ins_auto_tag", (utc_now(),))
+        return sql("SELECT COUNT(*) FROM temp.ins_auto_tag").fetchone()[0]
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def all(self) -> list[dict]:
+        counts = dict(self.app.db.peewee.execute_sql(
+            "SELECT tag_id, COUNT(DISTINCT member_id) FROM insight_member_tag GROUP BY tag_id").fetchall())
+        rules: dict[str, list] = {}
+        for rule in TagRule.select().order_by(TagRule.created_at):
+            rules.setdefault(rule.tag_id, []).append(self.rule_dict(rule))
+        return [{**self.tag_dict(tag), "members": counts.get(tag.id, 0), "rules": rules.get(tag.id, [])}
+                for tag in Tag.select().order_by(Tag.tag_group, Tag.name)]
+
+    @staticmethod
+    def tag_dict(tag: Tag) -> dict:
+        return {"id": tag.id, "name": tag.name, "group": tag.tag_group, "kind": tag.kind}
+
+    @staticmethod
+    def rule_dict(rule: TagRule) -> dict:
+        return {"id": rule.id, "tag_id": rule.tag_id, "category": rule.category, "min_times": rule.min_times,
+                "days": rule.days, "active": bool(rule.active)}
+
+    @staticmethod
+    def _audit(caller, action: str, entity_id: str, data: dict, entity: str = "insight") -> None:
+        audit.record(action, staff_id=getattr(caller, "staff_id", None), device_id=getattr(caller, "device_id", None),
+                     entity=entity, entity_id=entity_id, data=data)

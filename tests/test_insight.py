@@ -1,0 +1,271 @@
+"""Customer insight, without HTTP: RFM scores and segments, lifecycle stages, tag rules, the segment builder,
+BG/NBD predictions, and incremental refresh giving exactly what a full rebuild gives."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edge.errors import Conflict, DomainError
+from edge.insight import bgnbd, holdout, scoring, synthetic
+from tests.conftest import COLA, WATER, terminal
+from tests.domain2_helpers import MANAGER_APPROVAL, nothing_written, refused
+from tests.insight_helpers import DIAPERS, TODAY, buy, days_ago, join, member_tags, profiles
+
+THRESHOLDS = {"insight": {"rfm": "thresholds", "recency_days": [30, 60, 120, 240], "frequency_visits": [2, 3, 5, 8],
+                          "monetary_fen": [1000, 2000, 5000, 10000]}}
+
+
+@pytest.fixture
+def shop(store_with):
+    store = store_with(THRESHOLDS)
+    return store, terminal(store)
+
+
+def profile(store, member_id: str) -> dict:
+    return store.insight.profile(member_id)
+
+
+# -- pure rules ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days, score", [(0, 5), (30, 5), (31, 4), (60, 4), (61, 3), (240, 2), (241, 1)])
+def test_recency_scores_fall_past_each_cut_point(days, score):
+    assert scoring.score_recency(np.array([days]), [30, 60, 120, 240])[0] == score
+
+
+@pytest.mark.parametrize("visits, score", [(1, 1), (2, 2), (4, 3), (5, 4), (8, 5), (50, 5)])
+def test_frequency_scores_rise_at_each_cut_point(visits, score):
+    assert scoring.score_higher(np.array([visits]), [2, 3, 5, 8])[0] == score
+
+
+@pytest.mark.parametrize("r, f, m, segment", [
+    (5, 5, 5, "重要价值"), (1, 5, 5, "重要保持"), (5, 1, 5, "重要发展"), (1, 1, 5, "重要挽留"),
+    (5, 5, 1, "一般价值"), (1, 5, 1, "一般保持"), (5, 1, 1, "一般发展"), (1, 1, 1, "一般挽留"),
+    (3, 3, 3, "重要价值"), (2, 3, 3, "重要保持")])
+def test_the_eight_segments_split_on_the_high_score(r, f, m, segment):
+    assert scoring.segments(np.array([r]), np.array([f]), np.array([m]), high=3)[0] == segment
+
+
+@pytest.mark.parametrize("days_since, interval, since_first, stage", [
+    (15, 10, 400, "active"), (16, 10, 400, "at-risk"), (30, 10, 400, "at-risk"), (31, 10, 400, "sleeping"),
+    (60, 10, 400, "sleeping"), (61, 10, 400, "lost"), (5, 10, 20, "new"), (16, 10, 20, "at-risk")])
+def test_lifecycle_is_judged_in_the_members_own_interval(days_since, interval, since_first, stage):
+    found = scoring.lifecycle(np.array([days_since]), np.array([interval]), np.array([since_first]), new_days=30,
+                              at_risk_after=1.5, sleeping_after=3.0, lost_after=6.0)
+    assert found[0] == stage
+
+
+# -- profiles from real sales ----------------------------------------------------------------------------------
+
+
+def test_a_regular_big_spender_and_a_one_off_buyer(shop):
+    store, till = shop
+    regular, one_off, never = join(store, till), join(store, till), join(store, till, joined=days_ago(3))
+    for weeks in range(8):  # weekly, always diapers; 8 visits, ¥719.20 in all
+        buy(store, till, regular, days_ago(7 * weeks + 1), [(DIAPERS, 1)], method="card" if weeks else "cash")
+    buy(store, till, one_off, days_ago(300), [(WATER, 1)])
+    store.insight.refresh(full=True, as_of=TODAY)
+
+    found = profile(store, regular)
+    assert found["rfm"] == {"recency_days": 1, "frequency": 8, "monetary": 8 * 8990, "r": 5, "f": 5, "m": 5,
+                            "segment": "重要价值"}
+    assert found["lifecycle"] == "active" and found["usual_interval_days"] == 7.0
+    assert found["favourite_categories"] == ["母婴"] and found["preferred_tender"] == "card"
+    assert found["average_basket"] == 8990 and found["time_slots"]["top_hour"] == 10  # 02:15 UTC is 10:15 here
+    assert found["time_slots"]["weekday"] + found["time_slots"]["weekend"] == 8
+    assert 0.5 < found["prediction"]["p_buy_30d"] <= 1 and found["prediction"]["next_purchase"] > "2026-11-23"
+
+    lonely = profile(store, one_off)
+    assert lonely["rfm"]["segment"] == "一般挽留" and lonely["rfm"]["r"] == 1
+    assert lonely["lifecycle"] == "lost"  # 300 days against the default 30-day interval
+    fresh = profile(store, never)
+    assert fresh["lifecycle"] == "new" and fresh["rfm"]["segment"] is None and fresh["prediction"]["p_buy_30d"] is None
+
+
+def test_refunds_lower_the_monetary_value(shop):
+    store, till = shop
+    member_id = join(store, till)
+    sale = buy(store, till, member_id, days_ago(2), [(WATER, 1), (COLA, 1)])
+    cola = store.sales.lines(sale)[1]
+    store.insight.refresh(as_of=TODAY)
+    store.refunds.refund(till, sale.id, [{"line_id": cola.id, "qty": 1}], "破损", "original", MANAGER_APPROVAL)
+    assert store.insight.status()["queued"] == 1  # the refund queued the member
+    store.insight.refresh(as_of=TODAY)
+    assert profile(store, member_id)["rfm"]["monetary"] == 500 - 300
+
+
+def test_a_completed_member_sale_queues_the_member_and_a_refresh_empties_the_queue(shop):
+    store, till = shop
+    member_id = join(store, till)
+    buy(store, till, member_id, days_ago(1))
+    buy(store, till, member_id, days_ago(1))
+    queued = store.db.peewee.execute_sql("SELECT member_id, marks FROM insight_dirty").fetchall()
+    assert queued == [(member_id, 2)]
+    summary = store.insight.refresh(as_of=TODAY)
+    assert summary["members"] == 1 and store.insight.status()["queued"] == 0
+    assert profile(store, member_id)["tickets"] == 2
+
+
+def test_incremental_refresh_gives_what_a_full_rebuild_gives(shop):
+    store, till = shop
+    members = [join(store, till) for _ in range(6)]
+    for n, member_id in enumerate(members):
+        for visit in range(n + 1):
+            buy(store, till, member_id, days_ago(5 + 13 * visit + n), [(DIAPERS if n % 2 else WATER, 1)])
+    store.insight.refresh(full=True, as_of=TODAY)
+    # after the rebuild: new sales, a merge, an erasure and a new member
+    buy(store, till, members[0], days_ago(1), [(COLA, 2)], method="card")
+    buy(store, till, members[3], days_ago(2), [(DIAPERS, 1)])
+    store.members.merge(till, members[1], members[2])
+    store.members.erase(till, members[4], reason="本人要求")
+    newcomer = join(store, till, joined=days_ago(1))
+    store.insight.refresh(as_of=TODAY)
+    incremental, tags = profiles(store), member_tags(store)
+
+    store.insight.refresh(full=True, refit=False, as_of=TODAY)
+    assert profiles(store) == incremental
+    assert member_tags(store) == tags
+    assert members[2] not in incremental and members[4] not in incremental and newcomer in incremental
+    assert incremental[members[1]][3] == 2 + 3  # visits: its own two and the merged member's three
+
+
+def test_erasing_a_member_removes_their_profile_and_tags(shop):
+    store, till = shop
+    member_id = join(store, till)
+    buy(store, till, member_id, days_ago(1))
+    tag = store.insight.tags.create(till, name="熟客")
+    store.insight.tags.tag_member(till, member_id, tag.id)
+    store.insight.refresh(as_of=TODAY)
+    store.members.erase(till, member_id, reason="本人要求")
+    assert member_id not in profiles(store) and not member_tags(store)
+
+
+# -- tags ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days_back, tagged", [((1, 20, 59), True), ((1, 20), False), ((1, 20, 61), False)])
+def test_the_mother_and_baby_rule_needs_three_tickets_in_sixty_days(shop, days_back, tagged):
+    store, till = shop
+    member_id = join(store, till)
+    for days in days_back:
+        buy(store, till, member_id, days_ago(days), [(DIAPERS, 1)])
+    tag = store.insight.tags.create(till, name="母婴", group="品类偏好", kind="auto")
+    store.insight.tags.add_rule(till, tag.id, category="母婴", min_times=3, days=60)
+    store.insight.refresh(as_of=TODAY)
+    assert ((member_id, tag.id, "auto") in member_tags(store)) is tagged
+
+
+def test_switching_a_rule_off_takes_its_tag_away_at_the_next_refresh(shop):
+    store, till = shop
+    member_id = join(store, till)
+    buy(store, till, member_id, days_ago(1), [(DIAPERS, 1)])
+    tag = store.insight.tags.create(till, name="母婴", kind="auto")
+    rule = store.insight.tags.add_rule(till, tag.id, category="母婴", min_times=1, days=30)
+    store.insight.refresh(as_of=TODAY)
+    assert member_tags(store) == {(member_id, tag.id, "auto")}
+    store.insight.tags.change_rule(till, rule.id, {"active": False})
+    store.insight.refresh(as_of=TODAY)
+    assert member_tags(store) == set()
+
+
+def test_manual_and_automatic_tags_are_kept_apart(shop):
+    store, till = shop
+    member_id = join(store, till)
+    auto = store.insight.tags.create(till, name="母婴", kind="auto")
+    manual = store.insight.tags.create(till, name="熟客", group="服务")
+    with nothing_written(store), refused(Conflict, field="tag_id", code="tag_automatic"):
+        store.insight.tags.tag_member(till, member_id, auto.id)
+    with nothing_written(store), refused(Conflict, field="tag_id", code="tag_manual"):
+        store.insight.tags.add_rule(till, manual.id, category="母婴", min_times=1, days=30)
+    with nothing_written(store), refused(Conflict, field="name", code="tag_exists"):
+        store.insight.tags.create(till, name="熟客")
+    store.insight.tags.tag_member(till, member_id, manual.id)
+    assert store.insight.tags.of_member(member_id) == [{"id": manual.id, "name": "熟客", "group": "服务",
+                                                        "source": "manual"}]
+
+
+# -- segments ------------------------------------------------------------------------------------------------
+
+
+def test_the_segment_builder_combines_tags_segments_and_spend(shop):
+    store, till = shop
+    big, small = join(store, till), join(store, till)
+    for weeks in range(3):
+        buy(store, till, big, days_ago(7 * weeks + 1), [(DIAPERS, 1)])
+    buy(store, till, small, days_ago(3), [(WATER, 1)])
+    vip = store.insight.tags.create(till, name="VIP")
+    store.insight.tags.tag_member(till, big, vip.id)
+    store.insight.refresh(as_of=TODAY)
+    count = store.insight.segments.count
+    assert count({}) == 2
+    assert count({"tags_all": [vip.id]}) == 1 and count({"tags_none": [vip.id]}) == 1
+    assert count({"min_monetary": 10_000, "lifecycles": ["active", "new"]}) == 1
+    big_profile = profile(store, big)
+    by_segment = {"segments": [big_profile["rfm"]["segment"]], "levels": [big_profile["member"]["level"]]}
+    assert big in [m["member_id"] for m in store.insight.segments.members(by_segment)]
+    assert count(by_segment) == len(store.insight.segments.members(by_segment))
+    assert [m["member_id"] for m in store.insight.segments.members({"tags_any": [vip.id]})] == [big]
+
+
+@pytest.mark.parametrize("criteria, field", [
+    ({"segments": ["VIP"]}, "criteria.segments[0]"), ({"lifecycles": ["dormant"]}, "criteria.lifecycles[0]"),
+    ({"tags_all": ["no-such-tag"]}, "criteria.tags_all[0]"), ({"colour": ["red"]}, "criteria.colour"),
+    ({"min_monetary": 500, "max_monetary": 100}, "criteria.min_monetary")])
+def test_bad_criteria_are_refused_naming_the_field(shop, criteria, field):
+    store, till = shop
+    with nothing_written(store), refused(DomainError, field=field):
+        store.insight.segments.save(till, name="坏的", criteria=criteria)
+
+
+# -- predictions -------------------------------------------------------------------------------------------------
+
+
+def test_bgnbd_recovers_the_parameters_it_simulated():
+    """Purchases drawn from BG/NBD itself (r=0.5, α=20, a=1, b=4): the fit comes back close."""
+    rng = np.random.default_rng(3)
+    n, horizon = 8000, 365.0
+    rate, quit_p = rng.gamma(0.5, 1 / 20, n), rng.beta(1, 4, n)
+    x, t_x = np.zeros(n), np.zeros(n)
+    now, alive = np.zeros(n), np.ones(n, dtype=bool)
+    while alive.any():
+        now[alive] += rng.exponential(1 / rate[alive])
+        bought = alive & (now < horizon)
+        x[bought] += 1
+        t_x[bought] = now[bought]
+        alive = bought & (rng.random(n) >= quit_p)
+    params = bgnbd.fit(x, t_x, np.full(n, horizon))
+    assert params.r == pytest.approx(0.5, rel=0.2) and params.alpha == pytest.approx(20, rel=0.3)
+    assert params.a / (params.a + params.b) == pytest.approx(0.2, rel=0.25)
+    p = bgnbd.p_buy_within(params, 30, x, t_x, np.full(n, horizon))
+    assert ((0 <= p) & (p <= 1)).all() and (bgnbd.p_alive(params, np.zeros(1), np.zeros(1), np.ones(1)) == 1).all()
+
+
+def test_the_holdout_check_beats_the_naive_baseline(store):
+    synthetic.fill(store, members=1500, lines=15_000, end=TODAY)
+    figures = holdout.evaluate(store, cutoff=days_ago(90), holdout_days=90)
+    assert figures["members"] > 1000
+    assert figures["mae_per_member"]["bgnbd"] < figures["mae_per_member"]["baseline"]
+    assert figures["p_buy"]["auc"] > 0.65
+
+
+# -- the technician's commands ---------------------------------------------------------------------------------------
+
+
+def test_the_refresh_command_rebuilds_and_the_evaluate_command_refuses_too_little_history(shop):
+    from click.testing import CliRunner
+
+    from edge.cli import main
+
+    store, till = shop
+    member_id = join(store, till)
+    buy(store, till, member_id, days_ago(1))
+    runner = CliRunner(env={"STOREEDGE_CONFIG": None, "STOREEDGE_DATA_DIR": None})
+    done = runner.invoke(main, ["--data-dir", str(store.data_dir), "insight", "refresh", "--full"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["members"] == 1
+    assert store.insight.profile(member_id)["tickets"] == 1
+    refused_run = runner.invoke(main, ["--data-dir", str(store.data_dir), "insight", "evaluate"])
+    assert refused_run.exit_code == 1 and "too few to judge" in refused_run.output
