@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api_helpers import member_body
+from tests.marketing_helpers import WELCOME
 from tests.screens_helpers import CEILING_MS, WATER, as_manager, shown, snap
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 
@@ -138,6 +139,32 @@ def test_sign_in_refuses_a_wrong_code_then_the_card_redeems_a_gift_the_cashier_h
     kiosk.click("#details-form button[type=submit]")
     expect(kiosk.locator("#me-message")).to_have_text("已保存")
     assert as_manager(server, "GET", f"/members/{member['id']}")["gender"] == "female"
+
+
+def test_the_card_shows_the_message_a_welcome_flow_left_marks_it_shown_and_the_idle_reset_takes_it_away(server,
+                                                                                                          kiosk):
+    flow = as_manager(server, "POST", "/marketing/flows", {"name": "自助机入会欢迎", **WELCOME}, status=201)
+    as_manager(server, "POST", f"/marketing/flows/{flow['id']}/activate")
+    phone = next(PHONES)
+    try:
+        member = as_manager(server, "POST", "/members", member_body(phone), status=201)
+    finally:  # the other tests' members get no greeting
+        as_manager(server, "POST", f"/marketing/flows/{flow['id']}/pause")
+    [waiting] = as_manager(server, "GET", f"/members/{member['id']}/messages")["messages"]
+
+    kiosk.click("#go-signin")
+    kiosk.fill("#signin-phone", phone)
+    kiosk.fill("#signin-code", member["code"])
+    with kiosk.expect_response(lambda answer: answer.url.endswith(f"/messages/{waiting['id']}/shown")) as marked:
+        kiosk.press("#signin-code", "Enter")
+    assert marked.value.status == 200
+    expect(kiosk.locator(f"#me-messages li[data-message-id='{waiting['id']}']")).to_have_text("欢迎入会")
+    snap(kiosk, "kiosk-message")
+    assert as_manager(server, "GET", f"/members/{member['id']}/messages")["messages"] == []
+
+    kiosk.clock.fast_forward(IDLE)
+    expect(kiosk.locator("#screen-welcome")).to_be_visible()
+    assert "欢迎入会" not in kiosk.content()
 
 
 def test_a_price_check_by_scanning_in_either_language(server, kiosk):

@@ -19,6 +19,9 @@ from tests.screens_helpers import (CASHIER_PIN, CEILING_MS, COLA, LANES, MANAGER
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 from tests.server_helpers import JsonClient, storeedge
 
+USCC = "91110000802100433B"  # a valid 统一社会信用代码
+
+
 @pytest.fixture
 def tablet(server, browser, tmp_path):
     """A fresh tablet, paired on a lane of its own, logged in as the demo cashier with a shift open."""
@@ -380,6 +383,60 @@ def test_a_sale_is_refunded_by_its_receipt_number_with_a_managers_pin_and_refusa
     assert refund["sale_id"] == sale["id"] and refund["total"] == water["total"]
     assert [(line["line_id"], line["qty"]) for line in refund["lines"]] == [(water["id"], 1)]
     assert [(p["method"], p["amount"]) for p in refund["payments"]] == [("cash", water["total"])]
+
+
+def test_an_e_invoice_for_the_sale_just_paid_refuses_a_wrong_taxpayer_id_then_shows_at_the_desk(server, tablet):
+    scan(tablet, WATER, 1)
+    tablet.keyboard.press("F2")
+    tablet.fill("#tendered", "10")
+    tablet.press("#tendered", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+    receipt_no = tablet.locator("#done-receipt").inner_text()
+    tablet.click("#done-invoice")
+    expect(tablet.locator("#invoice-receipt")).to_have_value(receipt_no)
+    tablet.fill("#invoice-title", "上海某某贸易有限公司")
+    tablet.fill("#invoice-taxpayer", USCC[:-1] + "C")  # the check character is wrong
+    tablet.fill("#invoice-email", "finance@example.com")
+    tablet.click("#invoice-form button[type=submit]")
+    expect(tablet.locator("#invoice-message")).to_contain_text("纳税人识别号不正确")
+    expect(tablet.locator("#invoice-taxpayer")).to_have_attribute("aria-invalid", "true")
+    snap(tablet, "pos-invoice-refused")
+    assert as_manager(server, "GET", f"/invoice-requests?receipt={receipt_no}")["requests"] == []
+
+    tablet.fill("#invoice-taxpayer", USCC.lower())
+    tablet.click("#invoice-form button[type=submit]")
+    expect(tablet.locator("#invoice-result li")).to_have_attribute("data-status", "requested")
+    snap(tablet, "pos-invoice")
+    [request] = as_manager(server, "GET", f"/invoice-requests?receipt={receipt_no}")["requests"]
+    assert (request["taxpayer_id"], request["channel"], request["status"]) == (USCC, "pos", "requested")
+
+    tablet.click("#invoice-back")  # to the next customer's cart; later the customer asks at the desk
+    tablet.click("#to-invoice")
+    tablet.fill("#invoice-receipt", receipt_no)
+    tablet.press("#invoice-receipt", "Enter")
+    expect(tablet.locator("#invoice-result li")).to_contain_text("已提交")
+
+
+def test_a_pair_link_for_another_store_is_refused_and_one_for_this_store_asks_for_a_code_at_once(server, browser,
+                                                                                                 tmp_path):
+    store_id = as_manager(server, "GET", "/health")["store_id"]
+    context = browser.new_context()
+    context.set_default_timeout(CEILING_MS)
+    page = context.new_page()
+    page.shots = tmp_path
+    page.goto(f"http://127.0.0.1:{server.port}/pos?pair=S-ELSEWHERE")
+    expect(page.locator("#pair-message")).to_contain_text(f"S-ELSEWHERE，这里是门店 {store_id}")
+    expect(page.locator("#pair-start")).to_be_hidden()
+    snap(page, "pos-pair-link-refused")
+    assert page.evaluate("localStorage.getItem('storeedge.pairing')") is None  # no request was made
+
+    page.goto(f"http://127.0.0.1:{server.port}/pos?pair={store_id}")
+    code = page.locator("#pair-code")
+    expect(code).to_have_text(re.compile(r"^\d{6}$"))
+    expect(page).to_have_url(f"http://127.0.0.1:{server.port}/pos")  # used once: a reload pairs no second time
+    as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), "lane": next(LANES)})
+    expect(page.locator("#screen-login")).to_be_visible()
+    context.close()
 
 
 def test_a_technician_approves_the_code_a_screen_shows_from_the_command_line(server):

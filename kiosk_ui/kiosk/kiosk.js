@@ -19,7 +19,7 @@ const FIELDS = {
 
 const MEMBER_CODE = /^[Mm]\d{12}$/;
 
-const state = { screen: null, settings: null, idleTimer: null, me: null, wedge: "" };
+const state = { screen: null, settings: null, idleTimer: null, me: null, messages: [], wedge: "" };
 
 function show(screen) {
   state.screen = screen;
@@ -121,13 +121,15 @@ async function reset() {
 
 function forgetPersonal() {
   state.me = null;
+  state.messages = [];
   state.wedge = "";
   document.querySelectorAll("form").forEach((form) => form.reset());
   document.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
-  ["me-card", "me-coupons", "me-pending", "gifts", "pickup-gift", "pickup-code", "pickup-qr", "pickup-slip",
-   "price-name", "price-price", "price-member", "invoice-result"].forEach((id) => { $(id).replaceChildren(); });
+  ["me-messages", "me-card", "me-coupons", "me-pending", "gifts", "pickup-gift", "pickup-code", "pickup-qr",
+   "pickup-slip", "price-name", "price-price", "price-member", "invoice-result"].forEach((id) => { $(id).replaceChildren(); });
   document.querySelectorAll(".message").forEach((box) => { box.textContent = ""; });
   $("price-result").hidden = true;
+  $("me-messages-box").hidden = true;
   $("withdraw-confirm").hidden = true;
 }
 
@@ -188,6 +190,34 @@ async function showMe() {
   }
   renderMe();
   show("me");
+  await showMessages();
+}
+
+// The marketing messages waiting for the member (a welcome flow's greeting…): once on screen each is marked shown,
+// so the server does not offer it again; this session keeps showing it until the member leaves or the page resets.
+async function showMessages() {
+  let waiting;
+  try {
+    waiting = (await api("GET", "/kiosk/me/messages")).messages;
+  } catch (error) {
+    if (error.status === 401) return reset();
+    return;  // the card works without its messages
+  }
+  const known = new Set(state.messages.map((m) => m.id));
+  state.messages.push(...waiting.filter((m) => !known.has(m.id)));
+  renderMessages();
+  for (const message of waiting) {
+    try { await api("POST", `/kiosk/me/messages/${message.id}/shown`); } catch { /* offered again next time */ }
+  }
+}
+
+function renderMessages() {
+  $("me-messages").replaceChildren(...state.messages.map((m) => {
+    const li = item(m.text);
+    li.dataset.messageId = m.id;
+    return li;
+  }));
+  $("me-messages-box").hidden = state.messages.length === 0;
 }
 
 function row(label, value) {
@@ -332,7 +362,7 @@ async function requestInvoice(event) {
   if (buyer() === "company") body.taxpayer_id = $("invoice-taxpayer").value.trim().toUpperCase();
   try {
     const request = await api("POST", "/invoice-requests", body);
-    say("invoice", t("kiosk_invoice_sent"), true);
+    say("invoice", t("invoice_sent"), true);
     renderInvoices([request]);
   } catch (error) { refused("invoice", error); }
 }
@@ -340,7 +370,7 @@ async function requestInvoice(event) {
 async function invoiceStatus() {
   say("invoice", "");
   const receipt = $("invoice-receipt").value.trim();
-  if (!receipt) return refused("invoice", { field: "receipt", message: t("kiosk_receipt") });
+  if (!receipt) return refused("invoice", { field: "receipt", message: t("invoice_receipt") });
   try {
     const answer = await api("GET", `/invoice-requests?receipt=${encodeURIComponent(receipt)}`);
     renderInvoices(answer.requests);

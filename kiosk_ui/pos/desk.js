@@ -141,3 +141,73 @@ async function refundSale(event) {
     $("refund-form").hidden = true;
   } catch (error) { say("refund", explain(error)); }
 }
+
+// -- e-invoice requests (电子发票): for the sale just paid, or any receipt by its number or its QR code scanned into
+// the receipt box; the server checks the taxpayer ID and names the field at fault ----------------------------------
+
+const INVOICE_FIELDS = { receipt: "invoice-receipt", title: "invoice-title", taxpayer_id: "invoice-taxpayer",
+                         email: "invoice-email" };
+
+function showInvoice(receipt) {
+  say("invoice", "");
+  $("invoice-form").reset();
+  $("invoice-taxpayer").disabled = false;
+  $("invoice-result").replaceChildren();
+  markInvoiceField(null);
+  $("invoice-receipt").value = receipt || "";
+  show("invoice");
+  $(receipt ? "invoice-title" : "invoice-receipt").focus();
+  if (receipt) invoiceStatus();
+}
+
+function invoiceBuyer() {
+  return document.querySelector("input[name=invoice-buyer]:checked").value;
+}
+
+function markInvoiceField(field) {
+  Object.values(INVOICE_FIELDS).forEach((id) => $(id).removeAttribute("aria-invalid"));
+  const input = field && INVOICE_FIELDS[field.split(".")[0]];
+  if (!input) return;
+  $(input).setAttribute("aria-invalid", "true");
+  $(input).focus();
+}
+
+function invoiceRefused(error) {
+  markInvoiceField(error.field);
+  say("invoice", explain(error));
+}
+
+async function requestInvoice(event) {
+  event.preventDefault();
+  say("invoice", "");
+  const body = { receipt: $("invoice-receipt").value.trim(), buyer: invoiceBuyer(),
+                 title: $("invoice-title").value.trim(), email: $("invoice-email").value.trim() };
+  if (body.buyer === "company") body.taxpayer_id = $("invoice-taxpayer").value.trim().toUpperCase();
+  try {
+    const request = await api("POST", "/invoice-requests", body);
+    markInvoiceField(null);
+    say("invoice", t("invoice_sent"));
+    renderInvoices([request]);
+  } catch (error) { invoiceRefused(error); }
+}
+
+async function invoiceStatus() {
+  say("invoice", "");
+  const receipt = $("invoice-receipt").value.trim();
+  if (!receipt) return invoiceRefused({ field: "receipt", message: `${t("invoice_receipt")}?` });
+  try {
+    const answer = await api("GET", `/invoice-requests?receipt=${encodeURIComponent(receipt)}`);
+    renderInvoices(answer.requests);
+  } catch (error) { invoiceRefused(error); }
+}
+
+function renderInvoices(requests) {
+  $("invoice-result").replaceChildren(...requests.map((r) => {
+    const item = document.createElement("li");
+    item.dataset.status = r.status;
+    item.append(span(`${r.receipt_no} · ${r.title}`, "name"), span(yuan(r.amount), "amount"),
+                span(t(`invoice_${r.status}`) + (r.invoice_no ? ` · ${r.invoice_no}` : "")
+                     + (r.reason ? ` (${r.reason})` : ""), "detail"));
+    return item;
+  }));
+}

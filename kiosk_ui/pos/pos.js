@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close", "refund"];
+const SCREENS = ["pair", "login", "shift", "cart", "tender", "done", "close", "refund", "invoice"];
 const FINAL_PAYMENT = new Set(["paid", "failed", "reversed"]);
 // A keyboard-wedge scanner types a whole code within a few ms per key; a person is much slower.
 const WEDGE_GAP_MS = 50;
@@ -506,6 +506,7 @@ function onKey(event) {
     ["void-box", "line-box", "cash-box"].forEach((id) => { $(id).hidden = true; });
   }
   if (event.key === "Escape" && state.screen === "refund") { event.preventDefault(); show("cart"); }
+  if (event.key === "Escape" && state.screen === "invoice") { event.preventDefault(); $("invoice-back").click(); }
 }
 
 // -- start -------------------------------------------------------------------------------------------------------
@@ -526,7 +527,30 @@ function buildKeypad() {
   }));
 }
 
+// The pairing link `storeedge devices pair-qr` prints: /pos?pair=<store id>, the store the tablet is meant for.
+let pairLink = new URLSearchParams(location.search).get("pair");
+
+// A link naming another store (the tablet reached the wrong box) is refused, and again on a reload. One naming this
+// store is used once: an unpaired tablet asks for its code straight away, with the name already in the form.
+async function followPairLink() {
+  let here = null;
+  try {
+    here = (await api("GET", "/health")).store_id;
+  } catch { /* the box does not answer yet: pairing waits for a person, as without the link */ }
+  if (here !== null && here !== pairLink) {
+    $("pair-ask").hidden = true;
+    $("pair-wait").hidden = true;
+    show("pair");
+    return say("pair", t("pair_wrong_store").replace("{link}", pairLink).replace("{here}", here));
+  }
+  pairLink = null;
+  history.replaceState(null, "", location.pathname);
+  if (here !== null && !pairing.pending && !pairing.device) return startPairing();
+  return begin();
+}
+
 async function begin() {
+  if (pairLink !== null) return followPairLink();
   if (pairing.pending) return waitForApproval();
   if (!pairing.device) {
     $("pair-ask").hidden = false;
@@ -605,6 +629,22 @@ function wire() {
   $("refund-form").addEventListener("submit", refundSale);
   $("refund-reprint").addEventListener("click", () => reprint(state.refundSale.id, "refund"));
   $("refund-back").addEventListener("click", () => show("cart"));
+  $("to-invoice").addEventListener("click", () => showInvoice());
+  $("done-invoice").addEventListener("click", () => showInvoice(state.sale.receipt_no));
+  $("invoice-form").addEventListener("submit", requestInvoice);
+  $("invoice-status").addEventListener("click", invoiceStatus);
+  $("invoice-receipt").addEventListener("keydown", (event) => {
+    // a receipt's QR code scanned (or its number typed) ends with Enter: show what was asked for it so far
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    invoiceStatus();
+    $("invoice-title").focus();
+  });
+  $("invoice-back").addEventListener("click", () => (state.sale && state.sale.status === "completed" ? nextSale()
+                                                                                                     : show("cart")));
+  document.querySelectorAll("input[name=invoice-buyer]").forEach((radio) => radio.addEventListener("change", () => {
+    $("invoice-taxpayer").disabled = invoiceBuyer() !== "company";
+  }));
   document.addEventListener("keydown", onKey, true);
   begin();
 }
