@@ -19,8 +19,8 @@ def test_bench_screens_prints_first_loads_scans_floors_and_the_budget():
                           text=True, env=CLEAN_ENV, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    for kind in ("cold", "warm"):  # response end, DOMContentLoaded, load, cart usable, next frame: p50 / p99 each
-        assert re.search(rf"^{kind}(\s+\d+\.\d / \s*\d+\.\d){{5}}$", out, re.M), out
+    for kind in ("cold", "warm"):  # response end, DOMContentLoaded, load, cart usable, next frame; requests, bytes
+        assert re.search(rf"^{kind}(\s+\d+\.\d / \s*\d+\.\d){{5}}\s+\d+\s+\d+$", out, re.M), out
     for path in ("floor: fetch GET /api/v1/health", "floor: one <li> inserted",
                  "wedge scan in the scan box \\(from Enter\\)", "scan at the lane's gateway \\(WebSocket\\)"):
         assert re.search(rf"^{path}({FIGURE}){{2}}", out, re.M), out

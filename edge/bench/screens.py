@@ -59,8 +59,10 @@ READY_FIGURES = """() => new Promise((resolve) => {
     const ready = window.__benchReady;
     if (!ready || ready.frame === undefined) return requestAnimationFrame(done);
     const nav = performance.getEntriesByType("navigation")[0];
+    const loaded = [nav, ...performance.getEntriesByType("resource").filter((entry) => entry.startTime < ready.dom)];
     resolve({ dom: ready.dom, frame: ready.frame, response_end: nav.responseEnd,
-              dom_content_loaded: nav.domContentLoadedEventEnd, load: nav.loadEventEnd });
+              dom_content_loaded: nav.domContentLoadedEventEnd, load: nav.loadEventEnd, requests: loaded.length,
+              bytes: loaded.reduce((sum, entry) => sum + entry.transferSize, 0) });
   };
   done();
 })"""
@@ -226,6 +228,9 @@ def _scans(page, scan, codes: list[str], count: int) -> list[dict]:
     for n in range(count):
         items += 1
         seen.append(scan(codes[n % len(codes)], items))
+    shown = int(page.locator("#lines").get_attribute("data-items"))
+    if shown != items:  # a scan taken twice would have been seen early: the figures would mean nothing
+        raise RuntimeError(f"the cart shows {shown} items after the scans, not {items}")
     return seen
 
 
@@ -271,15 +276,17 @@ def _report(echo, rounds, scans, loads, wedge, at_gateway, uncertainty, health, 
     echo(f"screens benchmark: /pos in Chromium (headless) against gunicorn on 127.0.0.1, demo store; "
          f"{rounds} first loads, {scans} scans each way")
     echo("first load of /pos, navigation start → (ms, p50 / p99):")
-    echo(f"{'':<8}{'response end':>22}{'DOMContentLoaded':>22}{'load':>22}{'cart usable':>22}{'next frame':>22}")
+    echo(f"{'':<8}{'response end':>19}{'DOMContentLoaded':>19}{'load':>19}{'cart usable':>19}{'next frame':>19}"
+         f"{'requests':>10}{'bytes':>9}")
     usable = {}
     for kind, samples in loads.items():
         cells = []
         for key in ("response_end", "dom_content_loaded", "load", "dom", "frame"):
             values = _seconds(samples, key, since=None)
-            cells.append(f"{percentile(values, 0.5) * 1000:9.1f} / {percentile(values, 0.99) * 1000:7.1f}")
+            cells.append(f"{percentile(values, 0.5) * 1000:7.1f} / {percentile(values, 0.99) * 1000:7.1f}")
         usable[kind] = percentile(_seconds(samples, "frame", since=None), 0.5)
-        echo(f"{kind:<8}" + "".join(f"{cell:>22}" for cell in cells))
+        requests, sent = (int(percentile([sample[key] for sample in samples], 0.5)) for key in ("requests", "bytes"))
+        echo(f"{kind:<8}" + "".join(f"{cell:>19}" for cell in cells) + f"{requests:>10}{sent:>9}")
 
     floor_fetch = [value / 1000 for value in health]
     floor_dom, floor_frame = _seconds(dom, "dom", since=None), _seconds(dom, "frame", since=None)
