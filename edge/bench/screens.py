@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -70,9 +71,9 @@ READY_FIGURES = """() => new Promise((resolve) => {
 # After the cart is up: the watch on the cart's item count, and the wedge scan's start at its Enter key.
 LINE_WATCH = """() => {
   const lines = document.getElementById("lines");
-  window.__benchArm = (items, from) => {
+  window.__benchArm = (items) => {
     window.__benchSeen = new Promise((resolve) => {
-      window.__benchWait = { items, from, resolve };
+      window.__benchWait = { items, from: null, resolve };
     });
   };
   window.addEventListener("keydown", (event) => {
@@ -190,7 +191,7 @@ def _clock_offset(page) -> tuple[float, float]:
 
 
 def _wedge_scan(page, code: str, items: int) -> dict:
-    page.evaluate("(items) => window.__benchArm(items, null)", items)
+    page.evaluate("(items) => window.__benchArm(items)", items)
     page.keyboard.type(code)
     page.keyboard.press("Enter")
     return page.evaluate("() => window.__benchSeen")
@@ -207,7 +208,7 @@ class Gateway:
         self.time_origin = page.evaluate("() => performance.timeOrigin")
 
     def scan(self, code: str, items: int) -> dict:
-        self.page.evaluate("(items) => window.__benchArm(items, null)", items)
+        self.page.evaluate("(items) => window.__benchArm(items)", items)
         sent = time.time() * 1000
         self.ws.send(json.dumps({"type": "scan", "device": "bench", "lane": LANE, "code": code}))
         while (answer := json.loads(self.ws.receive(timeout=CEILING_MS / 1000)))["type"] != "scan.result":
@@ -252,8 +253,9 @@ def run(rounds: int, scans: int, echo=print) -> dict:
                 _load(page, url)
                 page.evaluate(LINE_WATCH)
                 codes = setup["codes"]
-                _scans(page, lambda code, items: _wedge_scan(page, code, items), codes, 5)  # warm-up
-                wedge = _scans(page, lambda code, items: _wedge_scan(page, code, items), codes, scans)
+                wedge_scan = partial(_wedge_scan, page)
+                _scans(page, wedge_scan, codes, 5)  # warm-up
+                wedge = _scans(page, wedge_scan, codes, scans)
                 gateway = Gateway(port, setup["gateway_token"], page)
                 try:
                     _scans(page, gateway.scan, codes, 5)  # warm-up
@@ -293,7 +295,7 @@ def _report(echo, rounds, scans, loads, wedge, at_gateway, uncertainty, health, 
     echo(f"scan → line visible, inside the page ({scans} scans each):")
     echo(f"{'path':<40}{'in DOM p50':>12}{'p99':>12}{'next frame p50':>16}{'p99':>12}")
     echo(f"{'floor: fetch GET /api/v1/health':<40}{ms(percentile(floor_fetch, 0.5)):>12}"
-         f"{ms(percentile(floor_fetch, 0.99)):>12}{'':>16}{'':>12}")
+         f"{ms(percentile(floor_fetch, 0.99)):>12}")
     echo(f"{'floor: one <li> inserted':<40}{ms(percentile(floor_dom, 0.5)):>12}{ms(percentile(floor_dom, 0.99)):>12}"
          f"{ms(percentile(floor_frame, 0.5)):>16}{ms(percentile(floor_frame, 0.99)):>12}")
     floor = percentile(floor_fetch, 0.5) + percentile(floor_dom, 0.5)
