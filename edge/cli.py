@@ -944,5 +944,15 @@ def bench_devices(scans, sales):
     run(scans, sales, echo=click.echo)
 
 
+@bench.command("screens")
+@click.option("--rounds", type=int, default=20, show_default=True, help="first loads of /pos, cold and warm")
+@click.option("--scans", type=int, default=200, show_default=True, help="scans each way (wedge, gateway)")
+def bench_screens(rounds, scans):
+    """/pos in Chromium: first load, and scan → line visible measured inside the page, against in-page floors."""
+    from edge.bench.screens import run
+
+    run(rounds, scans, echo=click.echo)
+
+
 if __name__ == "__main__":
     main()
