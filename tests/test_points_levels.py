@@ -4,7 +4,8 @@ and the CLI, on a real store. Properties: the balance is the sum of the ledger; 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from edge.app import StoreEdge
 from edge.cli import main as cli
-from edge.config import ConfigError, parse_config
+from edge.config import ConfigError, StoreSection, parse_config
 from edge.errors import Conflict, DomainError
 from edge.members.levels import MemberLevelHistory
 from edge.members.points import PointsEntry
@@ -98,7 +99,8 @@ def test_a_sale_without_a_member_earns_nothing(store, cashier):
     assert PointsEntry.select().count() == 0 and "points" not in events("sale.completed")[0]
 
 
-TODAY = date.today()
+# the store's day (Asia/Shanghai by default), not the machine's: from 16:00 UTC they differ
+TODAY = datetime.now(ZoneInfo(StoreSection.model_fields["timezone"].default)).date()
 
 
 @pytest.mark.parametrize("rules, expected", [

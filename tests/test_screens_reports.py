@@ -28,7 +28,8 @@ def test_the_reports_page_draws_todays_sales_as_a_chart(server, browser, tmp_pat
     as_manager(server, "POST", f"/sales/{sale['id']}/complete", {"payments": [{"method": "cash", "amount": total}]})
 
     token = add_terminal(server.data_dir, lane=77)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # the back office's clock is the shop's (China time): its periods are the store's business days
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Shanghai")
     context.set_default_timeout(CEILING_MS)
     # a browser paired before (the back-office home pairs it): its token is where /pos keeps it
     context.add_init_script(f"localStorage.setItem('storeedge.device', {json.dumps(json.dumps({'token': token}))});")
