@@ -11,7 +11,6 @@ const NAV = [
   ["flows.html", "nav_flows"],
 ];
 const BACK_OFFICE_ROLES = new Set(["manager", "admin"]);
-const PAIR_POLL_MS = 1500;
 
 // -- small DOM helpers shared by the area pages ----------------------------------------------------------------------
 
@@ -134,44 +133,30 @@ function show(screen) {
   if (screen === "login") $("pin").focus();
 }
 
+const pairing = new Pairing("terminal");
+
 async function startPairing() {
   say("pair-message", "");
   try {
-    const request = await api("POST", "/devices/pair", { name: $("pair-name").value.trim(), kind: "terminal" },
-                              { key: null });
-    Stored.set("pairing", { id: request.id, code: request.code, secret: request.secret });
+    await pairing.request($("pair-name").value.trim());
     waitForApproval();
   } catch (error) { say("pair-message", explain(error)); }
 }
 
-// Polls the claim until a manager approves the code (on another back-office computer or a tablet).
+// Waits until a manager approves the code (on another back-office computer, a tablet or the command line).
 async function waitForApproval() {
-  const pairing = Stored.get("pairing");
   $("pair-ask").hidden = true;
   $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.code;
+  $("pair-code").textContent = pairing.pending.code;
   show("pair");
-  while (Stored.get("pairing")) {
-    try {
-      const answer = await api("POST", `/devices/pair/${pairing.id}/claim`, { secret: pairing.secret }, { key: null });
-      if (answer.token) {
-        Stored.set("device", { token: answer.token, ...answer.device });
-        Stored.set("pairing", null);
-        return begin();
-      }
-      if (answer.state !== "pending") return pairingEnded();
-    } catch (error) {
-      if (!(error instanceof Offline)) return pairingEnded(explain(error));
-    }
-    await new Promise((resolve) => setTimeout(resolve, PAIR_POLL_MS));
+  try {
+    await pairing.approved();
+  } catch (error) {
+    $("pair-ask").hidden = false;
+    $("pair-wait").hidden = true;
+    return say("pair-message", `${t("pair_rejected")}: ${error.message}`);
   }
-}
-
-function pairingEnded(detail) {
-  Stored.set("pairing", null);
-  $("pair-ask").hidden = false;
-  $("pair-wait").hidden = true;
-  say("pair-message", detail ? `${t("pair_rejected")}: ${detail}` : t("pair_rejected"));
+  begin();
 }
 
 // Only a manager or an admin gets in; a cashier's fresh session is ended at once and the reason shown.
@@ -216,7 +201,7 @@ async function home() {
 }
 
 async function begin() {
-  if (Stored.get("pairing")) return waitForApproval();
+  if (pairing.pending) return waitForApproval();
   if (!Stored.get("device")) {
     $("pair-ask").hidden = false;
     $("pair-wait").hidden = true;

@@ -4,7 +4,6 @@
 
 const $ = (id) => document.getElementById(id);
 const SCREENS = ["pair", "welcome", "join", "signin", "me", "pickup", "price", "invoice"];
-const PAIR_POLL_MS = 1500;
 const FIRST_INPUT = { join: "join-phone", signin: "signin-phone", price: "price-input", invoice: "invoice-receipt" };
 // Where an error naming a field is shown, per screen: the server's field → the input.
 const FIELDS = {
@@ -55,43 +54,30 @@ function refused(where, error) {
 
 // -- pairing: as the cashier's tablet does, as a device of kind "kiosk" ----------------------------------------------
 
+const pairing = new Pairing("kiosk");
+
 async function startPairing() {
   say("pair", "");
   try {
-    const request = await api("POST", "/devices/pair", { name: $("pair-name").value.trim(), kind: "kiosk" },
-                              { key: null });
-    Stored.set("pairing", { id: request.id, code: request.code, secret: request.secret });
+    await pairing.request($("pair-name").value.trim());
     waitForApproval();
   } catch (error) { say("pair", explain(error)); }
 }
 
+// Waits until a manager approves the code (on another back-office computer, a tablet or the command line).
 async function waitForApproval() {
-  const pairing = Stored.get("pairing");
   $("pair-ask").hidden = true;
   $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.code;
+  $("pair-code").textContent = pairing.pending.code;
   show("pair");
-  while (Stored.get("pairing")) {
-    try {
-      const answer = await api("POST", `/devices/pair/${pairing.id}/claim`, { secret: pairing.secret }, { key: null });
-      if (answer.token) {
-        Stored.set("device", { token: answer.token, ...answer.device });
-        Stored.set("pairing", null);
-        return begin();
-      }
-      if (answer.state !== "pending") return pairingEnded();
-    } catch (error) {
-      if (!(error instanceof Offline)) return pairingEnded(explain(error));
-    }
-    await new Promise((resolve) => setTimeout(resolve, PAIR_POLL_MS));
+  try {
+    await pairing.approved();
+  } catch (error) {
+    $("pair-ask").hidden = false;
+    $("pair-wait").hidden = true;
+    return say("pair", `${t("pair_rejected")}: ${error.message}`);
   }
-}
-
-function pairingEnded(detail) {
-  Stored.set("pairing", null);
-  $("pair-ask").hidden = false;
-  $("pair-wait").hidden = true;
-  say("pair", detail ? `${t("pair_rejected")}: ${detail}` : t("pair_rejected"));
+  begin();
 }
 
 function unpaired() {
@@ -415,7 +401,7 @@ function onWelcomeKey(event) {
 // -- start -----------------------------------------------------------------------------------------------------------
 
 async function begin() {
-  if (Stored.get("pairing")) return waitForApproval();
+  if (pairing.pending) return waitForApproval();
   if (!Stored.get("device")) {
     $("pair-ask").hidden = false;
     $("pair-wait").hidden = true;
