@@ -135,29 +135,9 @@ function show(screen) {
 
 const pairing = new Pairing("terminal");
 
-async function startPairing() {
-  say("pair-message", "");
-  try {
-    await pairing.request($("pair-name").value.trim());
-    waitForApproval();
-  } catch (error) { say("pair-message", explain(error)); }
-}
-
-// Waits until a manager approves the code (on another back-office computer, a tablet or the command line).
-async function waitForApproval() {
-  $("pair-ask").hidden = true;
-  $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.pending.code;
-  show("pair");
-  try {
-    await pairing.approved();
-  } catch (error) {
-    $("pair-ask").hidden = false;
-    $("pair-wait").hidden = true;
-    return say("pair-message", `${t("pair_rejected")}: ${error.message}`);
-  }
-  begin();
-}
+const { start: startPairing, wait: waitForApproval } = pairingScreen(pairing, {
+  show, begin, say: (text) => say("pair-message", text), explain,
+});
 
 // Only a manager or an admin gets in; a cashier's fresh session is ended at once and the reason shown.
 async function logIn(event) {

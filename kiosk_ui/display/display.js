@@ -23,28 +23,9 @@ function span(text, className) {
 
 // -- pairing ---------------------------------------------------------------------------------------------------
 
-async function startPairing() {
-  $("pair-message").textContent = "";
-  try {
-    await pairing.request($("pair-name").value.trim());
-    waitForApproval();
-  } catch (error) { $("pair-message").textContent = error.message; }
-}
-
-async function waitForApproval() {
-  $("pair-ask").hidden = true;
-  $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.pending.code;
-  show("pair");
-  try {
-    await pairing.approved();
-  } catch (error) {
-    $("pair-ask").hidden = false;
-    $("pair-wait").hidden = true;
-    return ($("pair-message").textContent = `${t("pair_rejected")}: ${error.message}`);
-  }
-  begin();
-}
+const { start: startPairing, wait: waitForApproval } = pairingScreen(pairing, {
+  show, begin, say: (text) => ($("pair-message").textContent = text),
+});
 
 // -- the lane ------------------------------------------------------------------------------------------------
 

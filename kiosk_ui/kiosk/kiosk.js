@@ -56,29 +56,9 @@ function refused(where, error) {
 
 const pairing = new Pairing("kiosk");
 
-async function startPairing() {
-  say("pair", "");
-  try {
-    await pairing.request($("pair-name").value.trim());
-    waitForApproval();
-  } catch (error) { say("pair", explain(error)); }
-}
-
-// Waits until a manager approves the code (on another back-office computer, a tablet or the command line).
-async function waitForApproval() {
-  $("pair-ask").hidden = true;
-  $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.pending.code;
-  show("pair");
-  try {
-    await pairing.approved();
-  } catch (error) {
-    $("pair-ask").hidden = false;
-    $("pair-wait").hidden = true;
-    return say("pair", `${t("pair_rejected")}: ${error.message}`);
-  }
-  begin();
-}
+const { start: startPairing, wait: waitForApproval } = pairingScreen(pairing, {
+  show, begin, say: (text) => say("pair", text), explain,
+});
 
 function unpaired() {
   Stored.set("device", null);

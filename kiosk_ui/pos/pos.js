@@ -35,28 +35,9 @@ function explain(error) {
 
 const pairing = new Pairing("terminal");
 
-async function startPairing() {
-  say("pair", "");
-  try {
-    await pairing.request($("pair-name").value.trim());
-    waitForApproval();
-  } catch (error) { say("pair", explain(error)); }
-}
-
-async function waitForApproval() {
-  $("pair-ask").hidden = true;
-  $("pair-wait").hidden = false;
-  $("pair-code").textContent = pairing.pending.code;
-  show("pair");
-  try {
-    await pairing.approved();
-  } catch (error) {
-    $("pair-ask").hidden = false;
-    $("pair-wait").hidden = true;
-    return say("pair", `${t("pair_rejected")}: ${error.message}`);
-  }
-  begin();
-}
+const { start: startPairing, wait: waitForApproval } = pairingScreen(pairing, {
+  show, begin, say: (text) => say("pair", text), explain,
+});
 
 // -- login and shift ---------------------------------------------------------------------------------------------------
 

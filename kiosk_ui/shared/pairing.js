@@ -49,3 +49,31 @@ class Pairing {
     throw new Error(reason);
   }
 }
+
+// The pairing screen every screen has (#pair-name, #pair-ask, #pair-wait, #pair-code): start() asks for a code
+// and shows it, wait() shows a pending one until a manager approves it, then begin(); refusals go to say(text).
+function pairingScreen(pairing, { show, begin, say, explain = (error) => error.message }) {
+  const element = (id) => document.getElementById(id);
+  async function wait() {
+    element("pair-ask").hidden = true;
+    element("pair-wait").hidden = false;
+    element("pair-code").textContent = pairing.pending.code;
+    show("pair");
+    try {
+      await pairing.approved();
+    } catch (error) {
+      element("pair-ask").hidden = false;
+      element("pair-wait").hidden = true;
+      return say(`${t("pair_rejected")}: ${error.message}`);
+    }
+    begin();
+  }
+  async function start() {
+    say("");
+    try {
+      await pairing.request(element("pair-name").value.trim());
+      wait();
+    } catch (error) { say(explain(error)); }
+  }
+  return { start, wait };
+}
