@@ -35,15 +35,19 @@ class Client:
     def __init__(self, broker: Broker, user: str, subscribe: str | None = None):
         self.received: queue.Queue = queue.Queue()
         self.subscribed = queue.Queue()
+        connected = queue.Queue()
         self.paho = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"acl-{user}", protocol=mqtt.MQTTv5)
         self.paho.username_pw_set(user, PASSWORDS[user])
         self.paho.on_message = lambda c, u, message: self.received.put(message.topic)
         self.paho.on_subscribe = lambda c, u, mid, reasons, props: self.subscribed.put(reasons)
+        self.paho.on_connect = lambda c, u, flags, reason, props: connected.put(reason)
         self.paho.connect("127.0.0.1", broker.port)
         self.paho.loop_start()
+        # paho drops a SUBSCRIBE made before the CONNACK (not connected yet): on a busy machine that is a race
+        assert not connected.get(timeout=30).is_failure
         if subscribe:
             self.paho.subscribe(subscribe, qos=1)
-            self.subscribed.get(timeout=10)
+            self.subscribed.get(timeout=30)
 
     def publish(self, topic: str) -> None:
         self.paho.publish(topic, b"{}", qos=1).wait_for_publish(timeout=10)
