@@ -212,6 +212,13 @@ class WriterLock:
         finally:
             self._threads.release()
 
+    def close(self) -> None:
+        """Give the lock file's descriptor back (a process that opens many databases would run out)."""
+        with self._threads:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = self._pid = None
+
 
 class Checkpointer:
     """Copies the WAL into the database file from a thread of its own.
@@ -355,6 +362,7 @@ class Database:
             self._checkpointer = None
         if not self.peewee.is_closed():
             self.peewee.close()
+        self._writers.close()
 
     # -- migrations ---------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,7 +131,8 @@ def restore(backup: Path, data_dir: Path, now: datetime | None = None) -> Restor
     target = data_dir / DB_FILENAME
     previous = None
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S.%fZ")
-    with WriterLock(target.with_name(target.name + ".writer")):  # no writer of ours gets between the pages
+    # no writer of ours gets between the pages; closing gives the lock file's descriptor back afterwards
+    with closing(WriterLock(target.with_name(target.name + ".writer"))) as writers, writers:
         if target.exists():
             previous = data_dir / f"storeedge.before-restore-{stamp}.db"
             _copy(target, previous)
