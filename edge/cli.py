@@ -29,9 +29,12 @@ class Context:
 
     def store(self, migrate: bool = True) -> StoreEdge:
         try:
-            return StoreEdge.open(self.config_path, self.data_dir, migrate=migrate)
+            store = StoreEdge.open(self.config_path, self.data_dir, migrate=migrate)
         except ConfigError as error:
             raise click.ClickException(f"config: {error}") from None
+        # closed when the command ends, also when it is run in-process (tests, scripts calling main())
+        click.get_current_context().call_on_close(store.db.close)
+        return store
 
 
 def store_options(command):

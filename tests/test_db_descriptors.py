@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 
+import shutil
+
 from edge.field import backup
 from tests.conftest import copied_store, terminal
+from tests.test_cli import cli
 from tests.domain2_helpers import sell
 
 WATER = "6904321000012"
@@ -43,4 +46,14 @@ def test_restores_hold_no_descriptor(demo_template, tmp_path):
     before = open_descriptors()
     for _ in range(20):
         backup.restore(made.path, tmp_path / "restored")
+    assert open_descriptors() == before
+
+
+def test_cli_commands_run_in_process_close_their_store(demo_template, tmp_path):
+    data_dir = tmp_path / "store"
+    shutil.copytree(demo_template, data_dir)
+    assert cli("audit", "verify", "--data-dir", str(data_dir)).exit_code == 0
+    before = open_descriptors()
+    for _ in range(20):
+        assert cli("audit", "verify", "--data-dir", str(data_dir)).exit_code == 0
     assert open_descriptors() == before
