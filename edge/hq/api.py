@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 
-from edge.hq import reports
+from edge.hq import invoices, reports
 
 
 def create_app() -> Flask:
@@ -29,5 +29,9 @@ def create_app() -> Flask:
     @app.get("/hq/v1/stores")
     def stores():
         return jsonify({"stores": reports.stores()})
+
+    @app.get("/hq/v1/invoices")
+    def invoice_requests():
+        return jsonify({"invoices": invoices.requests(request.args.get("store"), request.args.get("status"))})
 
     return app
