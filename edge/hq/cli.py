@@ -53,6 +53,9 @@ def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file,
         section = parse_config({"hq": {k: v for k, v in given.items() if v is not None}}).hq
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    from edge import logs
+
+    logs.setup("hq", None)  # journald under systemd, else stderr; info too (a database connection back, …)
     _database(data_dir, dsn)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
