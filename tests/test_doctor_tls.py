@@ -7,8 +7,13 @@ the dates and names a broken box would have.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -20,6 +25,7 @@ from edge.config import parse_config
 from edge.field.doctor import CERT_WARN_DAYS, EXIT_CODES, FAIL, OK, WARN, certificate
 from edge.field.tls import make_certificate
 from tests.ops_helpers import store_config, tls_config
+from tests.server_helpers import REPO_ROOT
 from tests.test_doctor import detail, doctor, statuses, stopped_store  # noqa: F401 (a fixture)
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -134,3 +140,22 @@ def test_the_key_must_be_readable_by_the_services_user(stopped_store, tls_store,
     assert statuses(report)["tls"] == status, detail(report, "tls")
     if status == FAIL:
         assert code == 2 and "nobody cannot read it" in detail(report, "tls")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="running as nobody needs root")
+def test_a_doctor_that_cannot_read_the_key_itself_warns_and_says_how_to_run_it():
+    """The services' user may read the key (0600, its own) while a technician's account running the doctor
+    may not: nobody runs it here on a root-owned key, judged for root."""
+    with tempfile.TemporaryDirectory() as folder:  # not pytest's tmp_path: nobody must reach the files
+        Path(folder).chmod(0o755)
+        config = tls_config(Path(folder))
+        (Path(folder) / "tls").chmod(0o755)
+        script = ("import json, sys; from edge.config import parse_config; from edge.field.doctor import certificate;"
+                  "check = certificate(parse_config(json.loads(sys.argv[1])), user='root');"
+                  "print(json.dumps([check.status, check.detail]))")
+        done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+                               "-c", script, json.dumps(config)], capture_output=True, text=True, timeout=60,
+                              cwd=REPO_ROOT)
+    status, words = json.loads(done.stdout or '["", ""]')
+    assert status == WARN and "web.key" in words and "cannot read" in words and "run the doctor as" in words, \
+        done.stderr

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import subprocess
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -191,6 +191,6 @@ def test_a_stores_request_reaches_hq_and_hqs_statuses_are_shown_there_once(chain
         "issued", INVOICE_NO)
     assert statuses_applied(store_a) == ["processing", "issued", "rejected"]
     assert statuses_applied(store_b) == []  # store B saw the broadcasts and applied nothing of them
-    with sqlite3.connect(store_b.db.path) as conn:
+    with closing(sqlite3.connect(store_b.db.path)) as conn:
         assert conn.execute("SELECT COUNT(*) FROM invoice_request").fetchone()[0] == 0
     assert "Traceback" not in chain.syncs["A"].log() + chain.syncs["B"].log() + chain.hq.log()

@@ -212,11 +212,16 @@ def certificate(config: Config, user: str = GATEWAY_USER, now: datetime | None =
         if not user_may(path, user):
             return Check("tls", FAIL, f"web.{key} {path} present but {user} cannot read it ({describe_owner(path)})")
     try:
-        cert = x509.load_pem_x509_certificate(files["cert_file"].read_bytes())
+        cert_pem, key_pem = files["cert_file"].read_bytes(), files["key_file"].read_bytes()
+    except OSError as error:  # the service's user may read them, whoever runs the doctor may not
+        return Check("tls", WARN, f"cannot read {error.filename} to check it ({error.strerror}): run the doctor "
+                                  f"as root or as {user}")
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
     except ValueError as error:
         return Check("tls", FAIL, f"web.cert_file {files['cert_file']} is not a PEM certificate: {error}")
     try:
-        key = serialization.load_pem_private_key(files["key_file"].read_bytes(), password=None)
+        key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as error:  # TypeError: the key wants a password web does not have
         return Check("tls", FAIL, f"web.key_file {files['key_file']} is not an unencrypted PEM key: {error}")
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
