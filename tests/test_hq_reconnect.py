@@ -13,6 +13,8 @@ import json
 
 import pytest
 
+from edge.hq.api import create_app
+from edge.hq.models import open_hq_database
 from tests.mqtt_helpers import activate, hq_events, wait_until
 from tests.postgres_helpers import postgres_server  # noqa: F401 (the fixture: the session's PostgreSQL)
 from tests.test_sync_mqtt import Chain, balances_at, emit_backlog, register_and_top_up
@@ -58,3 +60,15 @@ def test_a_postgresql_restart_mid_stream_loses_nothing_and_applies_nothing_twice
     activate(store_b)
     assert store_b.db.peewee.execute_sql("SELECT COUNT(*) FROM stored_value_entry").fetchone()[0] == 3
     assert "Traceback" not in pg_chain.syncs["A"].log() + pg_chain.syncs["B"].log()
+
+
+def test_the_read_api_answers_again_after_a_postgresql_restart(tmp_path, postgres_server):  # noqa: F811
+    db = open_hq_database(postgres_server.new_database(), tmp_path)
+    try:
+        http = create_app().test_client()
+        assert http.get("/hq/v1/stores").json == {"stores": []}
+        postgres_server.restart()
+        answer = http.get("/hq/v1/invoices")
+        assert (answer.status_code, answer.json) == (200, {"invoices": []})
+    finally:
+        db.close()
