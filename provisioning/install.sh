@@ -6,26 +6,35 @@
 #
 #   sudo provisioning/install.sh                 # onto this machine
 #   provisioning/install.sh --root /tmp/image    # into a folder (an image being built, or a test)
+#   sudo provisioning/install.sh --kiosk display # and Chromium full screen at the box, in every desktop session
+#
+# The kiosk launcher's user unit is always installed in /etc/systemd/user; --kiosk SCREEN (pos, display or
+# kiosk) also installs Chromium, enables the unit for every user's graphical session and sets its screen.
 #
 # Under --root, what needs the running system is skipped: apt, useradd, chown, the venv's pip install,
 # udevadm and starting the units; the files, folders and the units' enable links are written.
 set -euo pipefail
 
-usage() { echo "usage: install.sh [--root DIR] [--source DIR]" >&2; exit 2; }
+usage() { echo "usage: install.sh [--root DIR] [--source DIR] [--kiosk pos|display|kiosk]" >&2; exit 2; }
 
 root=""
+kiosk_screen=""
 source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 while [ $# -gt 0 ]; do
   case "$1" in
-    --root) [ $# -ge 2 ] || usage; root=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
+    --root) [ $# -ge 2 ] || usage; root=$2; shift 2 ;;
     --source) [ $# -ge 2 ] || usage; source_dir=$(cd "$2" && pwd); shift 2 ;;
+    --kiosk) [ $# -ge 2 ] || usage; case "$2" in pos|display|kiosk) kiosk_screen=$2 ;; *) usage ;; esac; shift 2 ;;
     *) usage ;;
   esac
 done
+# made only once every option is known good: a refused command line writes nothing
+if [ -n "$root" ]; then root=$(mkdir -p "$root" && cd "$root" && pwd); fi
 
 user=storeedge
 device_groups=(input dialout lp)
 packages=(python3 python3-venv python3-dev gcc sqlite3 chrony)
+if [ -n "$kiosk_screen" ]; then packages+=(chromium); fi  # the launcher's browser, /usr/bin/chromium
 changes=0
 
 note() { echo "install: $*"; }
@@ -56,6 +65,18 @@ put() {
   fi
   install -D -m "$mode" "$from" "$root$path"
   changed "installed $path"
+}
+
+# A file with exactly this text: written when missing or different.
+put_text() {
+  local mode=$1 path=$2 text=$3
+  if [ -f "$root$path" ] && [ "$(cat "$root$path")" = "$text" ] && [ "$(stat -c %a "$root$path")" = "${mode#0}" ]
+  then
+    return
+  fi
+  install -D -m "$mode" /dev/null "$root$path"
+  printf '%s\n' "$text" > "$root$path"
+  changed "wrote $path"
 }
 
 # A file written once: the technician's own edits (the config) are never overwritten.
@@ -170,6 +191,26 @@ for unit in "${enable[@]}"; do
     changed "enabled $unit"
   fi
 done
+# The kiosk launcher runs in a desktop session, as that session's user: a user unit, installed for all users.
+for unit in "$source_dir"/systemd/user/storeedge-*.service; do
+  put 0644 "$unit" "/etc/systemd/user/$(basename "$unit")"
+  units+=("$(basename "$unit")")
+done
+if [ -n "$kiosk_screen" ]; then
+  put_text 0644 /etc/default/storeedge-kiosk "# The screen the kiosk launcher opens (install.sh --kiosk SCREEN).
+STOREEDGE_KIOSK_SCREEN=$kiosk_screen"
+  kiosk_link=/etc/systemd/user/graphical-session.target.wants/storeedge-kiosk.service
+  if [ ! -L "$root$kiosk_link" ]; then
+    # --global: for every user's session (a user can still turn it off with systemctl --user disable)
+    if on_system; then
+      systemctl --quiet --global enable storeedge-kiosk.service
+    else
+      systemctl --quiet --root="$root" --global enable storeedge-kiosk.service
+    fi
+    changed "enabled storeedge-kiosk.service for every desktop session (screen $kiosk_screen)"
+  fi
+fi
+
 # A new release over a store: its migrations run with the services stopped, after a backup, checked, and
 # rolled back if anything fails (storeedge upgrade); the services are not started on a failed upgrade.
 if on_system && [ -n "${upgraded_from:-}" ] && [ -e /var/lib/storeedge/storeedge.db ]; then

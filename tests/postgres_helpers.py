@@ -57,16 +57,31 @@ class PostgresServer:
         if self.user is not None:
             for path in (self.folder, self.sockets):
                 shutil.chown(path, self.user, self.user)
-        log = open(self.folder / "postgres.log", "ab")
-        subprocess.run([self.bin_dir / "initdb", "-D", self.data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
-                        "--no-locale", "--no-sync"], check=True, stdout=log, stderr=log, **self._as_server_user())
-        self.process = subprocess.Popen(
-            [self.bin_dir / "postgres", "-D", self.data, "-h", "127.0.0.1", "-p", str(self.port),
-             "-k", self.sockets, "-c", "max_connections=50"],
-            stdout=log, stderr=log, start_new_session=True, **self._as_server_user())
-        log.close()
-        wait_until(self._accepting, timeout=60, what=f"postgres on port {self.port}")
+        with open(self.folder / "postgres.log", "ab") as log:
+            subprocess.run([self.bin_dir / "initdb", "-D", self.data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
+                            "--no-locale", "--no-sync"], check=True, stdout=log, stderr=log,
+                           **self._as_server_user())
+        self._serve()
         return self
+
+    def _serve(self) -> None:
+        with open(self.folder / "postgres.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [self.bin_dir / "postgres", "-D", self.data, "-h", "127.0.0.1", "-p", str(self.port),
+                 "-k", self.sockets, "-c", "max_connections=50"],
+                stdout=log, stderr=log, start_new_session=True, **self._as_server_user())
+        wait_until(self._accepting, timeout=60, what=f"postgres on port {self.port}")
+
+    def shut_down(self) -> None:
+        """A fast shutdown: every client's connection cut, their transactions rolled back; the data kept."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+
+    def restart(self) -> None:
+        """The same server on the same port and data again, as after a PostgreSQL upgrade or a failover."""
+        if self.process.poll() is None:
+            self.shut_down()
+        self._serve()
 
     def _connect(self, database: str = "postgres"):
         import psycopg2

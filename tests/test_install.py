@@ -18,8 +18,13 @@ ENABLED = {"multi-user.target.wants": {"storeedge-web.service", "storeedge-gatew
            "timers.target.wants": {"storeedge-backup.timer", "storeedge-daily.timer", "storeedge-insight.timer"}}
 
 
-def install(root: Path) -> str:
-    done = subprocess.run(["bash", str(INSTALL), "--root", str(root)], capture_output=True, text=True, timeout=60)
+USER_UNITS = sorted((REPO_ROOT / "systemd/user").glob("storeedge-*.service"))
+KIOSK_LINK = "etc/systemd/user/graphical-session.target.wants/storeedge-kiosk.service"
+
+
+def install(root: Path, *options: str) -> str:
+    done = subprocess.run(["bash", str(INSTALL), "--root", str(root), *options], capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -56,8 +61,36 @@ def test_the_units_and_udev_rules_are_installed_as_in_the_repository(installed):
     for unit in UNITS:
         placed = installed / "etc/systemd/system" / unit.name
         assert placed.read_bytes() == unit.read_bytes() and placed.stat().st_mode & 0o777 == 0o644
+    for unit in USER_UNITS:  # the kiosk launcher's, for a desktop session's user
+        placed = installed / "etc/systemd/user" / unit.name
+        assert placed.read_bytes() == unit.read_bytes() and placed.stat().st_mode & 0o777 == 0o644
     for rules in (REPO_ROOT / "provisioning/udev").glob("*.rules"):
         assert (installed / "etc/udev/rules.d" / rules.name).read_bytes() == rules.read_bytes()
+
+
+def test_the_kiosk_launcher_is_installed_but_enabled_only_with_kiosk(installed):
+    assert (installed / "etc/systemd/user/storeedge-kiosk.service").is_file()
+    assert not (installed / KIOSK_LINK).is_symlink() and not (installed / "etc/default/storeedge-kiosk").exists()
+    output = install(installed, "--kiosk", "display")
+    assert "enabled storeedge-kiosk.service for every desktop session (screen display)" in output
+    assert str((installed / KIOSK_LINK).readlink()) == "/etc/systemd/user/storeedge-kiosk.service"
+    assert "STOREEDGE_KIOSK_SCREEN=display\n" in (installed / "etc/default/storeedge-kiosk").read_text()
+    # the unit reads that file before the user's own, so a user's choice still wins
+    unit = (installed / "etc/systemd/user/storeedge-kiosk.service").read_text()
+    assert unit.index("EnvironmentFile=-/etc/default/storeedge-kiosk") < unit.index("EnvironmentFile=-%h/")
+
+
+def test_a_second_kiosk_run_changes_nothing_and_another_screen_changes_only_its_file(tmp_path):
+    root = tmp_path / "root"
+    install(root, "--kiosk", "display")
+    first = tree(root)
+    assert "nothing to change" in install(root, "--kiosk", "display") and tree(root) == first
+    output = install(root, "--kiosk", "pos")
+    changed = {path for path, entry in tree(root).items() if first.get(path) != entry}
+    assert changed == {"etc/default/storeedge-kiosk"} and "1 change(s)" in output
+    assert "STOREEDGE_KIOSK_SCREEN=pos\n" in (root / "etc/default/storeedge-kiosk").read_text()
+    # without --kiosk, a later run (an upgrade) leaves the kiosk as it was set up
+    assert "nothing to change" in install(root) and (root / KIOSK_LINK).is_symlink()
 
 
 def test_web_gateway_and_the_timers_are_enabled_sync_only_with_hq(installed):
@@ -94,9 +127,11 @@ def test_a_unit_changed_on_the_box_is_put_back(installed):
     assert unit.stat().st_mode & 0o777 == 0o644
 
 
-def test_a_bad_option_is_refused_and_writes_nothing(tmp_path):
-    done = subprocess.run(["bash", str(INSTALL), "--rot", str(tmp_path / "root")], capture_output=True, text=True,
-                          timeout=60)
+@pytest.mark.parametrize("options", [["--rot", "{root}"], ["--root", "{root}", "--kiosk", "tv"],
+                                     ["--root", "{root}", "--kiosk"]])
+def test_a_bad_option_is_refused_and_writes_nothing(tmp_path, options):
+    command = [option.format(root=tmp_path / "root") for option in options]
+    done = subprocess.run(["bash", str(INSTALL), *command], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "usage" in done.stderr
     assert not (tmp_path / "root").exists()
 

@@ -17,20 +17,23 @@ import stat
 import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from edge.config import Config
 from edge.db import DB_FILENAME, available_migrations
+from edge.discovery import host_name
 from edge.field.backup import integrity_problems, schema_version_of
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 EXIT_CODES = {OK: 0, WARN: 1, FAIL: 2}
-GATEWAY_USER = "storeedge"
+GATEWAY_USER = "storeedge"  # every service's user: gateway, web (which reads the TLS pair), sync
 GATEWAY_GROUPS = ("input", "dialout", "lp")  # storeedge-gateway.service's SupplementaryGroups
 DISK_FAIL_BYTES, DISK_WARN_BYTES = 100 * 2**20, 1 * 2**30
 OUTBOX_WARN = 10_000  # events not yet acknowledged by HQ: about a day of a busy store
 BROKER_TIMEOUT_SECONDS = 3.0
 CLOCK_TIMEOUT_SECONDS = 5.0
+CERT_WARN_DAYS = 30  # time to renew and re-pair the tablets before they refuse the box
 
 
 @dataclass
@@ -143,12 +146,17 @@ def devices(config: Config, user: str = GATEWAY_USER) -> list[Check]:
 
 def gateway_can_open(path: Path, user: str) -> bool:
     """Read and write by mode bits for the gateway's user and groups (the doctor may run as root)."""
+    return user_may(path, user, GATEWAY_GROUPS, write=True)
+
+
+def user_may(path: Path, user: str, unit_groups: tuple[str, ...] = (), write: bool = False) -> bool:
+    """Read (and write) by mode bits for `user`, its groups and the unit's SupplementaryGroups."""
     try:
         account = pwd.getpwnam(user)
     except KeyError:  # no such user here (a development machine): as whoever runs the doctor
-        return os.access(path, os.R_OK | os.W_OK)
+        return os.access(path, os.R_OK | (os.W_OK if write else 0))
     groups = {account.pw_gid, *(g.gr_gid for g in grp.getgrall() if user in g.gr_mem)}
-    for name in GATEWAY_GROUPS:
+    for name in unit_groups:
         try:
             groups.add(grp.getgrnam(name).gr_gid)
         except KeyError:
@@ -157,11 +165,11 @@ def gateway_can_open(path: Path, user: str) -> bool:
     if account.pw_uid == 0:
         return True
     if info.st_uid == account.pw_uid:
-        needed = stat.S_IRUSR | stat.S_IWUSR
+        needed = stat.S_IRUSR | (stat.S_IWUSR if write else 0)
     elif info.st_gid in groups:
-        needed = stat.S_IRGRP | stat.S_IWGRP
+        needed = stat.S_IRGRP | (stat.S_IWGRP if write else 0)
     else:
-        needed = stat.S_IROTH | stat.S_IWOTH
+        needed = stat.S_IROTH | (stat.S_IWOTH if write else 0)
     return info.st_mode & needed == needed
 
 
@@ -191,6 +199,57 @@ def outbox(config: Config, data_dir: Path) -> Check:
     return Check("outbox", OK, f"{waiting} events not yet acknowledged by HQ")
 
 
+def certificate(config: Config, user: str = GATEWAY_USER, now: datetime | None = None) -> Check:
+    """web's HTTPS pair: both files there and readable by the service, the key the certificate's, the
+    certificate naming store-<id>.local and in date (a warning CERT_WARN_DAYS before it runs out)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    files = {"cert_file": Path(config.web.cert_file), "key_file": Path(config.web.key_file)}
+    for key, path in files.items():
+        if not path.is_file():
+            return Check("tls", FAIL, f"web.{key} {path} missing (storeedge tls makes the pair)")
+        if not user_may(path, user):
+            return Check("tls", FAIL, f"web.{key} {path} present but {user} cannot read it ({describe_owner(path)})")
+    try:
+        cert_pem, key_pem = files["cert_file"].read_bytes(), files["key_file"].read_bytes()
+    except OSError as error:  # the service's user may read them, whoever runs the doctor may not
+        return Check("tls", WARN, f"cannot read {error.filename} to check it ({error.strerror}): run the doctor "
+                                  f"as root or as {user}")
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as error:
+        return Check("tls", FAIL, f"web.cert_file {files['cert_file']} is not a PEM certificate: {error}")
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as error:  # TypeError: the key wants a password web does not have
+        return Check("tls", FAIL, f"web.key_file {files['key_file']} is not an unencrypted PEM key: {error}")
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
+        return Check("tls", FAIL, f"web.key_file {files['key_file']} is not the key of {files['cert_file']}")
+    name = host_name(config.store.id).rstrip(".")
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns_names = names.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        dns_names = []
+    if name not in dns_names:
+        return Check("tls", FAIL, f"the certificate names {', '.join(dns_names) or 'no host'}, not {name}: "
+                                  "tablets refuse it (storeedge tls --renew)")
+    now = now or datetime.now(timezone.utc)
+    until = cert.not_valid_after_utc
+    if now < cert.not_valid_before_utc:
+        return Check("tls", FAIL, f"not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC "
+                                  "(is the clock right?)")
+    if now >= until:
+        return Check("tls", FAIL, f"expired on {until:%Y-%m-%d}: tablets refuse it (storeedge tls --renew)")
+    days = (until - now).days
+    if days < CERT_WARN_DAYS:
+        return Check("tls", WARN, f"expires on {until:%Y-%m-%d}, in {days} days (storeedge tls --renew, "
+                                  "then pair the tablets again)")
+    return Check("tls", OK, f"{files['cert_file']} for {name}, its key matches, valid until {until:%Y-%m-%d}")
+
+
 def examine(config: Config | None, data_dir: Path, user: str = GATEWAY_USER,
             run: Runner = run_quietly) -> list[Check]:
     """Every check, in the order a technician reads them; with no usable config, those that need none."""
@@ -198,6 +257,8 @@ def examine(config: Config | None, data_dir: Path, user: str = GATEWAY_USER,
     checks = [clock(run), disk(data_dir), stored]
     if config is not None:
         checks += [broker(config), *devices(config, user)]
+        if config.web.tls:
+            checks.append(certificate(config, user))
         if stored.status != FAIL:  # no outbox to count in a missing or broken database
             checks.append(outbox(config, data_dir))
     return checks

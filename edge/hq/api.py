@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 
-from edge.hq import reports
+from edge.hq import invoices, reports
+from edge.hq.models import hq_database
 
 
 def create_app() -> Flask:
     app = Flask("storeedge-hq")
+
+    # a connection per request, as peewee advises for a web app: a database restarted (or failed over) between
+    # two requests costs nothing, where one connection kept for the process would fail every request after it
+    @app.before_request
+    def _connect():
+        hq_database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_error):
+        if not hq_database.is_closed():
+            hq_database.close()
 
     @app.get("/hq/v1/sales")
     def sales():
@@ -29,5 +41,9 @@ def create_app() -> Flask:
     @app.get("/hq/v1/stores")
     def stores():
         return jsonify({"stores": reports.stores()})
+
+    @app.get("/hq/v1/invoices")
+    def invoice_requests():
+        return jsonify({"invoices": invoices.requests(request.args.get("store"), request.args.get("status"))})
 
     return app

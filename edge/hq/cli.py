@@ -53,6 +53,9 @@ def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file,
         section = parse_config({"hq": {k: v for k, v in given.items() if v is not None}}).hq
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    from edge import logs
+
+    logs.setup("hq", None)  # journald under systemd, else stderr; info too (a database connection back, …)
     _database(data_dir, dsn)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -112,18 +115,37 @@ def command(data_dir, dsn, store_id, command, args):
     click.echo(send_command(store_id, command, parsed))
 
 
+@hq.command("invoice-status")
+@database_options
+@click.argument("request_id")
+@click.argument("status", type=click.Choice(["processing", "issued", "rejected"]))
+@click.option("--invoice-no", help="the invoice's number (issued)")
+@click.option("--reason", help="why it was rejected, as the customer will read it (rejected)")
+def invoice_status(data_dir, dsn, request_id, status, invoice_no, reason):
+    """Record an e-invoice request's status and send it to its store (an invoice.status in a broadcast)."""
+    from edge.hq.invoices import set_status
+
+    _database(data_dir, dsn)
+    try:
+        done = set_status(request_id, status, invoice_no, reason)
+    except DomainError as error:
+        raise click.ClickException(f"{error.field}: {error.message}") from None
+    click.echo(json.dumps(done, ensure_ascii=False))
+
+
 @hq.command("report")
 @database_options
-@click.argument("what", type=click.Choice(["sales", "members", "settlement", "flags", "stores"]))
+@click.argument("what", type=click.Choice(["sales", "members", "settlement", "flags", "stores", "invoices"]))
 @click.option("--from", "day_from", help="first day (sales)")
 @click.option("--to", "day_to", help="last day (sales)")
 def report(data_dir, dsn, what, day_from, day_to):
     """Chain-wide figures as JSON."""
-    from edge.hq import reports
+    from edge.hq import invoices, reports
 
     _database(data_dir, dsn)
     answer = {"sales": lambda: reports.sales(day_from, day_to), "members": reports.members,
-              "settlement": reports.settlement, "flags": reports.flags, "stores": reports.stores}[what]()
+              "settlement": reports.settlement, "flags": reports.flags, "stores": reports.stores,
+              "invoices": invoices.requests}[what]()
     click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
 
 
@@ -132,7 +154,7 @@ def report(data_dir, dsn, what, day_from, day_to):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8090, show_default=True)
 def api(data_dir, dsn, host, port):
-    """Serve the read API (GET /hq/v1/sales, members, settlement, flags, stores)."""
+    """Serve the read API (GET /hq/v1/sales, members, settlement, flags, stores, invoices)."""
     from edge.hq.api import create_app
 
     _database(data_dir, dsn)

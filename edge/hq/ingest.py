@@ -15,8 +15,8 @@ from collections import defaultdict
 import peewee
 
 from edge.db import utc_now
-from edge.hq.models import (Coupon, Flag, LedgerEntry, Member, SalesDay, StoreEvent, StoreState, add_broadcast, hq_database,
-                            transaction)
+from edge.hq.models import (Coupon, Flag, InvoiceRequest, LedgerEntry, Member, SalesDay, StoreEvent, StoreState,
+                            add_broadcast, hq_database, transaction)
 
 RELAYED = ("member.registered", "member.updated", "member.erased", "ledger.entry", "coupon.issued",
            "coupon.redeemed", "coupon.returned")
@@ -104,6 +104,8 @@ def follow(store_id: str, event: dict, days: dict[str, list[int]]) -> None:
         _ledger_entry(data)
     elif kind.startswith("coupon."):
         _coupon(store_id, kind, data, event["at"])
+    elif kind == "invoice.requested":
+        _invoice_requested(store_id, data)
     elif kind == "sale.completed":
         counts = days[data["business_date"]]
         counts[0] += 1
@@ -163,6 +165,16 @@ def _coupon(store_id: str, kind: str, data: dict, at: str) -> None:
     else:
         Coupon.update(status="redeemed", sale_id=data["sale_id"], redeemed_store_id=store_id, redeemed_at=at).where(
             Coupon.id == coupon.id).execute()
+
+
+INVOICE_FIELDS = ("sale_id", "receipt_no", "amount", "buyer", "title", "taxpayer_id", "email", "channel",
+                  "requested_at")
+
+
+def _invoice_requested(store_id: str, data: dict) -> None:
+    """A request for HQ to issue (storeedge hq invoice-status answers it); the full document stays in the event."""
+    InvoiceRequest.insert(id=data["id"], store_id=store_id, status="requested", updated_at=data["requested_at"],
+                          **{name: data.get(name) for name in INVOICE_FIELDS}).on_conflict_ignore().execute()
 
 
 def _count_sales(store_id: str, day: str, sales: int, sales_total: int, refunds: int, refunds_total: int) -> None:

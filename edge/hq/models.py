@@ -128,12 +128,33 @@ class Coupon(HQModel):
     redeemed_at = peewee.TextField(null=True)
 
 
+class InvoiceRequest(HQModel):
+    """A store's e-invoice request (its invoice.requested event) and where HQ has got with it."""
+
+    id = peewee.TextField(primary_key=True)  # the store's request id: invoice.status names it
+    store_id = peewee.TextField()
+    sale_id = peewee.TextField()
+    receipt_no = peewee.TextField()
+    amount = peewee.IntegerField()  # fen
+    buyer = peewee.TextField()  # company, personal
+    title = peewee.TextField()
+    taxpayer_id = peewee.TextField(null=True)
+    email = peewee.TextField()
+    channel = peewee.TextField()
+    requested_at = peewee.TextField()
+    status = peewee.TextField()  # requested, processing, issued, rejected
+    reason = peewee.TextField(null=True)
+    invoice_no = peewee.TextField(null=True)
+    updated_at = peewee.TextField()
+
+
 class HQMeta(HQModel):
     key = peewee.TextField(primary_key=True)
     value = peewee.TextField()
 
 
-MODELS = (StoreState, StoreEvent, Broadcast, Member, LedgerEntry, SalesDay, Flag, Command, Coupon, HQMeta)
+MODELS = (StoreState, StoreEvent, Broadcast, Member, LedgerEntry, SalesDay, Flag, Command, Coupon, InvoiceRequest,
+          HQMeta)
 
 
 def open_hq_database(dsn: str | None, data_dir: Path) -> peewee.Database:

@@ -8,6 +8,14 @@ marked published once the broker has them) and the commands to single
 stores. A store's resend request gets the broadcasts again, on that
 store's own topic, and HQ's ack for it. Acks and broadcasts carry HQ's epoch
 (its database's id), so a store notices a new HQ database and sends again.
+
+A lost database connection (PostgreSQL restarted, the network to it gone)
+does not end the process: the unit of work that failed is rolled back, the
+connection is opened again with back-off, and the work is done again.
+Nothing is lost (the batches stay waiting and unacked until their commit;
+a message whose write failed is handled again) and nothing is applied twice
+(storing a batch skips the event ids HQ holds, whatever the fate of the
+commit that failed).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 
 import peewee
@@ -24,7 +33,7 @@ from edge.config import HQSection, SyncSection
 from edge.db import utc_now
 from edge.hq.batch import parse_batch
 from edge.hq.ingest import flag, ingest
-from edge.hq.models import Broadcast, Command, StoreState, epoch, transaction
+from edge.hq.models import Broadcast, Command, StoreState, epoch, hq_database, transaction
 from edge.sync import connection
 from edge.sync.topics import StoreTopics, broadcast, root, store_of
 
@@ -34,6 +43,10 @@ POLL_SECONDS = 0.05
 GROUP_COMMIT_BATCHES = 50  # batches stored in one transaction at most (each up to sync.batch_size events)
 PUBLISH_CHUNK = 200  # broadcasts or commands published per turn of the loop, so acks are not held up
 GROUP = "hq"
+# peewee's wrappers of the driver's errors when the connection breaks (psycopg2's OperationalError on a server
+# shutdown, InterfaceError on a connection already closed); told from other errors by the connection's state
+DATABASE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 0.5, 10.0
 
 
 class HQService:
@@ -49,6 +62,9 @@ class HQService:
         self.waiting: list[tuple[str, dict, list[str]]] = []  # batches parsed, to store together
         self.resends: list[list] = []  # [store_id, next hq_seq, last hq_seq] still to send again
         self._epoch: str | None = None
+        self.held: list[tuple] = []  # messages whose database work failed with the connection, to handle again
+        self.reconnect_at: float | None = None  # while the database is away: when to try it again
+        self.reconnect_wait = RECONNECT_FIRST_SECONDS
         self.client = connection.make_client(hq, self.pace, f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda c, u, flags, reason, props: self.inbox.put(("connected", reason))
         self.client.on_disconnect = lambda c, u, flags, reason, props: self.inbox.put(("disconnected", reason))
@@ -79,12 +95,43 @@ class HQService:
             self.client.loop_stop()
 
     def step(self) -> None:
-        connection.drain(self.inbox, self._handle, POLL_SECONDS)
-        self._ingest_waiting()
-        if self.connected:
-            self._publish_broadcasts()
-            self._publish_resends()
-            self._publish_commands()
+        if self.reconnect_at is not None and not self._reconnect():
+            return
+        try:
+            while self.held:
+                self._handle(self.held.pop(0))  # put back in front if the database fails again
+            connection.drain(self.inbox, self._handle, POLL_SECONDS)
+            self._ingest_waiting()
+            if self.connected:
+                self._publish_broadcasts()
+                self._publish_resends()
+                self._publish_commands()
+        except DATABASE_ERRORS as error:
+            if hq_database.obj.is_connection_usable():
+                raise  # not a lost connection: a fault of ours, for systemd's restart and the log
+            log.error("HQ's database connection is lost (%s); opening it again, the work waits", error)
+            self.reconnect_at = time.monotonic()
+
+    def _reconnect(self) -> bool:
+        """One attempt at the database, when it is due; back-off doubling up to RECONNECT_MAX_SECONDS."""
+        if time.monotonic() < self.reconnect_at:
+            time.sleep(POLL_SECONDS)
+            return False
+        db = hq_database.obj
+        try:
+            db.close()  # the broken connection: its transaction was rolled back (or died with it)
+        except DATABASE_ERRORS:
+            pass  # closing a connection the server has dropped may fail; peewee forgets it either way
+        try:
+            db.connect()
+        except DATABASE_ERRORS as error:
+            self.reconnect_at = time.monotonic() + self.reconnect_wait
+            log.warning("HQ's database is still away (%s); trying again in %.1f s", error, self.reconnect_wait)
+            self.reconnect_wait = min(self.reconnect_wait * 2, RECONNECT_MAX_SECONDS)
+            return False
+        log.info("HQ's database is back: carrying on (%d batches waiting)", len(self.waiting))
+        self.reconnect_at, self.reconnect_wait = None, RECONNECT_FIRST_SECONDS
+        return True
 
     def _handle(self, item: tuple) -> None:
         kind = item[0]
@@ -107,6 +154,10 @@ class HQService:
                 self._on_message(item[1], item[2])
             except (KeyError, TypeError, ValueError) as error:
                 log.error("malformed message on %s (%s): %r", item[1], error, item[2][:200])
+            except DATABASE_ERRORS:
+                if not item[1].endswith("/events"):  # a batch is in self.waiting already, until its commit
+                    self.held.insert(0, item)
+                raise
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         store_id, leaf = store_of(topic), topic.rsplit("/", 1)[1]
