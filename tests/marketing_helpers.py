@@ -35,8 +35,8 @@ def member(store, caller, **personal):
     return store.members.register(caller, phone=next(_PHONES), consent=AGREED, channel="pos", **personal)
 
 
-def active_flow(store, manager, definition: dict, name: str = "测试流程"):
-    flow = store.marketing.create(manager, name, definition)
+def active_flow(store, manager, definition: dict, name: str = "测试流程", reentry: dict | None = None):
+    flow = store.marketing.create(manager, name, definition, reentry)
     return store.marketing.set_status(manager, flow.id, active=True)
 
 

@@ -139,3 +139,16 @@ def test_a_price_check_by_a_signed_in_member_at_the_kiosk_is_recorded_as_interes
     assert kiosk.post("/kiosk/price-checks", {"barcode": COLA}).status_code == 200
     interest = store.marketing.interest.of_member(kiosk.member["id"])
     assert [(i["product_id"], i["source"]) for i in interest] == [(store.catalog.scan(WATER).product.id, "price_check")]
+
+
+def test_a_flows_re_entry_policy_is_saved_changed_and_a_bad_one_refused_naming_its_field(world, store):
+    monthly = {"mode": "after_days", "days": 30}
+    flow_id = saved_flow(world, {**FLOW_BODY, "reentry": monthly})
+    assert world.manager.get(f"/marketing/flows/{flow_id}").json["reentry"] == monthly
+    changed = world.manager.patch(f"/marketing/flows/{flow_id}", FLOW_BODY)  # a PATCH replaces: never again
+    assert changed.json["reentry"] == {"mode": "never"}
+    with nothing_written(store):
+        refusal(world.manager.post("/marketing/flows", {**FLOW_BODY, "reentry": {"mode": "after_days", "days": 0}}),
+                422, field="reentry.days")
+        refusal(world.manager.post("/marketing/flows", {**FLOW_BODY, "reentry": {"mode": "after_days"}}),
+                422, field="reentry.days")

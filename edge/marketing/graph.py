@@ -21,6 +21,8 @@ NODE_TYPES = ("trigger", "condition", "action", "wait")
 MAX_DAYS = 366
 MAX_NODES = 100
 MAX_TEXT = 200
+MAX_REENTRY_DAYS = 3660
+REENTRY_MODES = ("never", "after_days")
 
 
 class Params(BaseModel):
@@ -86,6 +88,24 @@ class HqMessage(Params):
 
 class NoParams(Params):
     pass
+
+
+class Reentry(Params):
+    """Whether a member who has been through a flow may enter it again: never, or ``days`` after the journey ended
+    (a yearly birthday flow, a recurring "inactive 30 days"). A journey still waiting keeps the member out."""
+
+    mode: Literal[REENTRY_MODES] = "never"
+    days: int | None = Field(None, ge=1, le=MAX_REENTRY_DAYS, description="after_days: days after the last "
+                                                                          "journey in the flow ended")
+
+    @property
+    def days_or_none(self) -> int | None:
+        return self.days if self.mode == "after_days" else None
+
+    @staticmethod
+    def of(days: int | None) -> dict:
+        """The stored column as the API shows it."""
+        return {"mode": "never"} if days is None else {"mode": "after_days", "days": days}
 
 
 # Per node type: each kind and the parameters it takes.
