@@ -1,6 +1,6 @@
 """The back office's flow canvas (/admin/flows.html) in real Chromium against the real `storeedge web`: a manager
-draws a small flow (nodes from the palette, an edge dragged from a port), saves it, sees a validation error on
-its node, and previews who a run would reach."""
+draws a small flow (nodes from the palette, an edge dragged from a port, a yearly re-entry), saves it, sees a
+validation error on its node, and previews who a run would reach."""
 
 from __future__ import annotations
 
@@ -56,6 +56,9 @@ def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_
     expect(page.locator("#edges [data-from='t1'][data-to='a1']")).to_have_count(1)
     add_node(page, "wait", "days")  # joined to nothing: validation names it
     page.fill("#flow-name", "入会欢迎")
+    expect(page.locator("#flow-reentry-days")).to_be_hidden()  # "once" needs no days
+    page.select_option("#flow-reentry", "after_days")
+    page.fill("#flow-reentry-days", "365")
     page.click("#save")
     expect(page.locator("#message")).to_have_text("已保存")
     snap(page, "flows-drawn")
@@ -66,6 +69,8 @@ def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_
         ("t1", "trigger", "registered"), ("a1", "action", "kiosk_message"), ("w1", "wait", "days")]
     assert saved["nodes"][1]["params"] == {"text": "欢迎入会，送您一杯咖啡"}
     assert saved["edges"] == [{"from": "t1", "to": "a1", "branch": None}]
+    assert saved["reentry"] == {"mode": "after_days", "days": 365}
+    expect(page.locator("#flow-reentry-days")).to_have_value("365")  # shown again as saved
 
     page.click("#validate")
     expect(page.locator("[data-node='w1']")).to_have_class("node wait invalid")

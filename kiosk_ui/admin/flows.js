@@ -29,6 +29,8 @@ Object.assign(CATALOGUE.zh, {
   param_max_fen: "最多 (元)", param_definition_id: "优惠券定义编号", param_text: "文字", param_channel: "渠道",
   param_template: "模板名称", branch_yes: "是", branch_no: "否", branch_unused: "未使用", branch_used: "已使用",
   channel_sms: "短信", channel_wechat: "微信",
+  flows_reentry: "再次进入", reentry_never: "每位会员只进入一次", reentry_after_days: "上次旅程结束N天后可再次进入",
+  flows_reentry_days: "天数 (N)",
 });
 Object.assign(CATALOGUE.en, {
   flows_title: "Marketing flows", flows_canvas: "Flow canvas", flows_back: "Back office", flows_unpaired: "This device is not paired: pair it and log in on the back office home page first.",
@@ -55,6 +57,8 @@ Object.assign(CATALOGUE.en, {
   param_min_fen: "At least (¥)", param_max_fen: "At most (¥)", param_definition_id: "Coupon definition id",
   param_text: "Text", param_channel: "Channel", param_template: "Template name", branch_yes: "yes", branch_no: "no",
   branch_unused: "unused", branch_used: "used", channel_sms: "SMS", channel_wechat: "WeChat",
+  flows_reentry: "Re-entry", reentry_never: "Each member enters once", reentry_after_days: "Again N days after their last journey ended",
+  flows_reentry_days: "Days (N)",
 });
 
 // What each kind of node takes: [parameter, input, required]. Inputs: int, fen (typed in yuan), text, levels, channel.
@@ -84,7 +88,7 @@ const $ = (id) => document.getElementById(id);
 const state = { flows: [], flow: null, selected: null, errors: {}, counts: {}, drag: null };
 
 function blankFlow() {
-  return { id: null, name: "", status: "draft", nodes: [], edges: [] };
+  return { id: null, name: "", status: "draft", nodes: [], edges: [], reentry: { mode: "never" } };
 }
 
 function say(text, good = false) {
@@ -161,16 +165,33 @@ function openFlow(flow) {
   state.errors = {};
   state.counts = {};
   $("flow-name").value = flow.name;
+  $("flow-reentry").value = flow.reentry?.mode || "never";
+  $("flow-reentry-days").value = flow.reentry?.days ?? "";
+  showReentryDays();
   $("flow-status").textContent = t(`status_${flow.status}`);
   $("errors").replaceChildren();
   $("preview").hidden = true;
   render();
 }
 
+// The days field shows only for "again after N days"; what is typed goes to the server as typed (it names a bad one).
+function showReentryDays() {
+  const hidden = $("flow-reentry").value !== "after_days";
+  $("flow-reentry-days").hidden = hidden;
+  document.querySelector("label[for=flow-reentry-days]").hidden = hidden;
+}
+
+function reentry() {
+  if ($("flow-reentry").value !== "after_days") return { mode: "never" };
+  const text = $("flow-reentry-days").value.trim();
+  return { mode: "after_days", days: /^\d+$/.test(text) ? Number(text) : (text || null) };
+}
+
 function body() {
   const flow = state.flow;
   return {
     name: $("flow-name").value.trim(),
+    reentry: reentry(),
     nodes: flow.nodes.map(({ id, type, kind, params, x, y }) => ({ id, type, kind, params, x, y })),
     edges: flow.edges.map(({ from, to, branch }) => ({ from, to, branch: branch || null })),
   };
@@ -532,6 +553,7 @@ function wire() {
     openFlow(chosen ? structuredClone(chosen) : blankFlow());
   });
   for (const type of ["trigger", "condition", "action", "wait"]) $(`add-${type}`).addEventListener("click", () => addNode(type));
+  $("flow-reentry").addEventListener("change", showReentryDays);
   $("save").addEventListener("click", save);
   $("validate").addEventListener("click", validate);
   $("dry-run").addEventListener("click", dryRun);
