@@ -44,7 +44,11 @@ def test_validation_names_each_node_at_fault(world):
     broken = {"nodes": [*FLOW_BODY["nodes"], node("a9", "action", "kiosk_message", text="")], "edges": []}
     answer = world.manager.post("/marketing/flows/validate", broken)
     assert answer.status_code == 200 and answer.json["valid"] is False
-    assert {(e["node"], e["field"]) for e in answer.json["errors"]} == {("a9", "params.text")}
+    [error] = answer.json["errors"]
+    assert (error["node"], error["field"], error["code"]) == ("a9", "params.text", "bad_param")
+    assert error["params"] == {"node": "a9", "field": "params.text", "type": "action", "kind": "kiosk_message",
+                               "param": "text", "reason": "string_too_short", "min_length": 1}
+    assert "a9" in error["message"]  # the English message stays for callers that show it as it is
 
 
 def test_a_dry_run_previews_who_would_be_reached_masked(world, store):

@@ -194,8 +194,8 @@ class FlowRunner:
             return False
         run.taken.add(key)
         run.steps.append({"id": str(uuid.uuid4()), "flow_id": run.flow.id, "member_id": journey.member_id,
-                          "entry": journey.entry, "node_id": node.id, "outcome": outcome, "detail": json.dumps(detail) if detail else None,
-                          "at": utc_now()})
+                          "entry": journey.entry, "node_id": node.id, "outcome": outcome,
+                          "detail": json.dumps(detail) if detail else None, "at": utc_now()})
         run.reached[node.id] = run.reached.get(node.id, 0) + 1
         return True
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from edge import audit
 from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
-from edge.marketing.graph import Problem, Reentry, build
+from edge.marketing.graph import Problem, Reentry, about, build
 from edge.marketing.interest import InterestRecorder
 from edge.marketing.runner import FlowRunner
 from edge.marketing.models import Flow, Journey, MemberInterest, Message, Step
@@ -143,17 +143,19 @@ class MarketingService:
         for node in graph.nodes.values():
             params = node.params
             if node.kind == "issue_coupon" and not self._definition_exists(params["definition_id"]):
-                problems.append(Problem(f"node {node.id}: no coupon definition {params['definition_id']}",
-                                        node.id, "params.definition_id"))
+                problems.append(Problem("unknown_coupon_definition", f"node {node.id}: no coupon definition "
+                                        f"{params['definition_id']}", node.id, "params.definition_id",
+                                        about(node, value=params["definition_id"])))
             for key in ("sku", "sku_a", "sku_b"):
                 if params.get(key) and not _sku_exists(params[key]):
-                    problems.append(Problem(f"node {node.id}: no product with SKU {params[key]}", node.id,
-                                            f"params.{key}"))
+                    problems.append(Problem("unknown_sku", f"node {node.id}: no product with SKU {params[key]}",
+                                            node.id, f"params.{key}", about(node, value=params[key])))
             named = params.get("levels", []) + ([params["level"]] if params.get("level") else [])
             for level in named:
                 if level not in levels:
-                    problems.append(Problem(f"node {node.id}: no member level {level!r} (levels: "
-                                            f"{', '.join(sorted(levels))})", node.id, "params.level"))
+                    problems.append(Problem("unknown_level", f"node {node.id}: no member level {level!r} (levels: "
+                                            f"{', '.join(sorted(levels))})", node.id, "params.level",
+                                            about(node, value=level, levels=sorted(levels))))
         return problems
 
     def _definition_exists(self, definition_id: str) -> bool:
