@@ -74,8 +74,14 @@ def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_
 
     page.click("#validate")
     expect(page.locator("[data-node='w1']")).to_have_class("node wait invalid")
-    expect(page.locator("[data-node='w1'] .error").first).to_contain_text("w1")
+    error = page.locator("[data-node='w1'] .error").first
+    expect(error).to_have_text("节点 w1（等待N天）的天数：必填")  # the code and params, in the page's language
     snap(page, "flows-invalid")
+    page.click("#language")
+    expect(error).to_have_text("Node w1 (Wait N days), Days: required")
+    expect(page.locator("#errors li")).to_have_text(["Node w1 (Wait N days), Days: required"])
+    page.click("#language")
+    expect(page.locator("#errors li")).to_have_text(["节点 w1（等待N天）的天数：必填"])
 
     page.click("[data-node='w1'] rect")
     page.click("#delete-node")

@@ -30,7 +30,33 @@ Object.assign(CATALOGUE.zh, {
   param_template: "模板名称", branch_yes: "是", branch_no: "否", branch_unused: "未使用", branch_used: "已使用",
   channel_sms: "短信", channel_wechat: "微信",
   flows_reentry: "再次进入", reentry_never: "每位会员只进入一次", reentry_after_days: "上次旅程结束N天后可再次进入",
-  flows_reentry_days: "天数 (N)",
+  flows_reentry_days: "天数 (N)", flows_invalid: "流程未通过校验：请看节点上的错误",
+  // validation errors by code (edge/marketing/graph.py); {name} is filled from the error's params
+  flow_error_duplicate_node: "有两个节点都叫 {node}",
+  flow_error_trigger_count: "一个流程只能有一个触发节点，现有 {count} 个",
+  flow_error_unknown_type: "节点 {node}：不认识的节点类别",
+  flow_error_unknown_kind: "节点 {node}：{type}节点没有这种类型",
+  flow_error_bad_param: "节点 {node}（{kind}）的{param}：{reason}",
+  flow_error_unknown_edge_node: "第 {edge} 条连线连到不存在的节点 {unknown}",
+  flow_error_self_edge: "节点 {node}：连线不能连回自己",
+  flow_error_branch_not_allowed: "节点 {node}（{kind}）不分支，连线不用标分支",
+  flow_error_branch_label: "节点 {node}（{kind}）的每条出线都要标为 {branches}",
+  flow_error_duplicate_edge: "节点 {node} 已经有这样一条出线",
+  flow_error_edge_into_trigger: "节点 {node}：不能有连线进入触发节点",
+  flow_error_trigger_leads_nowhere: "触发节点 {node} 没有连到下一个节点",
+  flow_error_unreachable: "节点 {node} 无法从触发节点到达：请用连线连上",
+  flow_error_condition_without_yes: "条件 {node} 没有“是”分支：满足条件的会员去哪里？",
+  flow_error_follow_up_without_coupon: "等待 {node} 跟进优惠券，但前面没有发优惠券的动作",
+  flow_error_loop_without_wait: "节点 {node} 在一个没有等待节点的环上：请在环中加入等待",
+  flow_error_unknown_coupon_definition: "节点 {node}：没有优惠券定义 {value}",
+  flow_error_unknown_sku: "节点 {node}：没有商品编码 {value}",
+  flow_error_unknown_level: "节点 {node}：没有会员等级“{value}”（现有：{levels}）",
+  reason_missing: "必填", reason_greater_than_equal: "不能小于 {ge}", reason_less_than_equal: "不能大于 {le}",
+  reason_greater_than: "须大于 {gt}", reason_less_than: "须小于 {lt}", reason_int_type: "须为整数",
+  reason_string_type: "须为文字", reason_string_too_short: "不能为空", reason_string_too_long: "太长（最多 {max_length} 字）",
+  reason_too_short: "至少 {min_length} 项", reason_too_long: "最多 {max_length} 项", reason_list_type: "须为列表",
+  reason_literal_error: "须为 {expected}", reason_extra_forbidden: "此类型没有这个参数",
+  reason_range_empty: "请填写最少、最多或两者", reason_range_inverted: "最多小于最少",
 });
 Object.assign(CATALOGUE.en, {
   flows_title: "Marketing flows", flows_canvas: "Flow canvas", flows_back: "Back office", flows_unpaired: "This device is not paired: pair it and log in on the back office home page first.",
@@ -58,7 +84,32 @@ Object.assign(CATALOGUE.en, {
   param_text: "Text", param_channel: "Channel", param_template: "Template name", branch_yes: "yes", branch_no: "no",
   branch_unused: "unused", branch_used: "used", channel_sms: "SMS", channel_wechat: "WeChat",
   flows_reentry: "Re-entry", reentry_never: "Each member enters once", reentry_after_days: "Again N days after their last journey ended",
-  flows_reentry_days: "Days (N)",
+  flows_reentry_days: "Days (N)", flows_invalid: "The flow is not valid: see the errors on its nodes",
+  flow_error_duplicate_node: "Two nodes are named {node}",
+  flow_error_trigger_count: "A flow has exactly one trigger; it has {count}",
+  flow_error_unknown_type: "Node {node}: unknown node type",
+  flow_error_unknown_kind: "Node {node}: a {type} has no such kind",
+  flow_error_bad_param: "Node {node} ({kind}), {param}: {reason}",
+  flow_error_unknown_edge_node: "Edge {edge} joins an unknown node {unknown}",
+  flow_error_self_edge: "Node {node}: an edge may not lead back to its own node",
+  flow_error_branch_not_allowed: "Node {node} ({kind}) does not branch: its edge takes no branch label",
+  flow_error_branch_label: "Node {node} ({kind}): label each edge out {branches}",
+  flow_error_duplicate_edge: "Node {node} already has such an edge out",
+  flow_error_edge_into_trigger: "Node {node}: nothing may lead into the trigger",
+  flow_error_trigger_leads_nowhere: "Trigger {node} leads nowhere: join it to the next node",
+  flow_error_unreachable: "Node {node} cannot be reached from the trigger: join it with an edge",
+  flow_error_condition_without_yes: "Condition {node} has no 'yes' edge: where do members who pass go?",
+  flow_error_follow_up_without_coupon: "Wait {node} follows up a coupon, but no coupon is issued before it",
+  flow_error_loop_without_wait: "Node {node} is on a loop without a wait: add a wait to the loop",
+  flow_error_unknown_coupon_definition: "Node {node}: no coupon definition {value}",
+  flow_error_unknown_sku: "Node {node}: no product with SKU {value}",
+  flow_error_unknown_level: "Node {node}: no member level '{value}' (levels: {levels})",
+  reason_missing: "required", reason_greater_than_equal: "at least {ge}", reason_less_than_equal: "at most {le}",
+  reason_greater_than: "more than {gt}", reason_less_than: "less than {lt}", reason_int_type: "a whole number",
+  reason_string_type: "text", reason_string_too_short: "must not be empty", reason_string_too_long: "too long (at most {max_length})",
+  reason_too_short: "at least {min_length} entries", reason_too_long: "at most {max_length} entries", reason_list_type: "a list",
+  reason_literal_error: "one of {expected}", reason_extra_forbidden: "this kind takes no such parameter",
+  reason_range_empty: "give at least, at most or both", reason_range_inverted: "at most is below at least",
 });
 
 // What each kind of node takes: [parameter, input, required]. Inputs: int, fen (typed in yuan), text, levels, channel.
@@ -85,7 +136,7 @@ const BRANCHES = { condition: ["yes", "no"], coupon_unused: ["unused", "used"] }
 const NODE_W = 190, NODE_H = 66, SVG_NS = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
-const state = { flows: [], flow: null, selected: null, errors: {}, counts: {}, drag: null };
+const state = { flows: [], flow: null, selected: null, errors: {}, errorList: [], counts: {}, drag: null };
 
 function blankFlow() {
   return { id: null, name: "", status: "draft", nodes: [], edges: [], reentry: { mode: "never" } };
@@ -98,6 +149,28 @@ function say(text, good = false) {
 
 function explain(error) {
   return error.field ? `${error.message} (${error.field})` : error.message;
+}
+
+// A template with {name} filled from values (a missing value leaves the name as it is).
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (values[name] ?? whole));
+}
+
+// A validation error in the page's language, from its code and params; the server's English message when the
+// catalogue does not know the code (a newer server).
+function problemText(error) {
+  const key = `flow_error_${error.code}`;
+  if (!error.code || !(key in CATALOGUE.zh)) return error.message;
+  const params = error.params || {};
+  const values = { ...params };
+  if (params.kind) values.kind = t(`kind_${params.kind}`);
+  if (params.type) values.type = t(`type_${params.type}`);
+  if (params.param) values.param = t(`param_${params.param}`).replace(/ \(.*\)$/, "");
+  if (params.branches) values.branches = params.branches.map((b) => t(`branch_${b}`)).join(" / ");
+  if (params.levels) values.levels = params.levels.join(", ");
+  if (params.reason) values.reason = `reason_${params.reason}` in CATALOGUE.zh ? fill(t(`reason_${params.reason}`), params)
+    : error.message;
+  return fill(t(key), values);
 }
 
 function branchesOf(node) {
@@ -163,6 +236,7 @@ function openFlow(flow) {
   state.flow = flow;
   state.selected = null;
   state.errors = {};
+  state.errorList = [];
   state.counts = {};
   $("flow-name").value = flow.name;
   $("flow-reentry").value = flow.reentry?.mode || "never";
@@ -213,16 +287,31 @@ async function save() {
 }
 
 function showErrors(errors) {
+  state.errorList = errors;
+  renderErrors();
+  render();
+}
+
+// The errors (kept as the server gave them) in the page's language: on their nodes and in the list.
+function renderErrors() {
   state.errors = {};
   const list = $("errors");
   list.replaceChildren();
-  for (const error of errors) {
-    if (error.node) (state.errors[error.node] ||= []).push(error.message);
+  for (const error of state.errorList) {
+    const text = problemText(error);
+    if (error.node) (state.errors[error.node] ||= []).push(text);
     const item = document.createElement("li");
-    item.textContent = error.message;
+    item.textContent = text;
     list.append(item);
   }
-  render();
+}
+
+// Activation or a dry run refused an invalid flow: validation shows every error, translated, on its node.
+async function refusedAsInvalid(error) {
+  if (error.code !== "flow_invalid") return false;
+  await validate();
+  say(t("flows_invalid"));
+  return true;
 }
 
 async function validate() {
@@ -266,8 +355,7 @@ async function dryRun() {
     if (!preview.sample.length) rows.insertRow().insertCell().textContent = t("flows_none");
     panel.replaceChildren(heading, table);
   } catch (error) {
-    if (error.field && error.field.startsWith("nodes.")) showErrors([{ node: error.field.slice(6), message: error.message }]);
-    say(explain(error));
+    if (!(await refusedAsInvalid(error))) say(explain(error));
   }
 }
 
@@ -278,8 +366,7 @@ async function setActive(active) {
     const flow = await api("POST", `/marketing/flows/${state.flow.id}/${active ? "activate" : "pause"}`);
     await loadFlows(flow.id);
   } catch (error) {
-    if (error.field && error.field.startsWith("nodes.")) showErrors([{ node: error.field.slice(6), message: error.message }]);
-    say(explain(error));
+    if (!(await refusedAsInvalid(error))) say(explain(error));
   }
 }
 
@@ -545,7 +632,7 @@ function changeKind() {
 // -- wiring ---------------------------------------------------------------------------------------------------------
 
 function wire() {
-  $("language").addEventListener("click", () => { switchLanguage(); render(); renderInspector(); });
+  $("language").addEventListener("click", () => { switchLanguage(); renderErrors(); render(); renderInspector(); });
   $("logout").addEventListener("click", logOut);
   $("login-form").addEventListener("submit", logIn);
   $("flow-pick").addEventListener("change", () => {
