@@ -131,9 +131,13 @@ def facts(db, member_ids: list[str], lowest_level: str) -> dict[str, dict]:
 
 
 def passes(kind: str, params: dict, member: dict) -> bool:
-    """Whether a member's facts meet a condition node."""
+    """Whether a member's facts meet a condition node (tags and segments: those the runner found the member in)."""
     if kind == "level":
         return member["level"] in params["levels"]
+    if kind == "tag":
+        return params["tag_id"] in member["tags"]
+    if kind == "segment":
+        return params["segment_id"] in member["segments"]
     value = member[kind]
     low, high = params.get("min"), params.get("max")
     return (low is None or value >= low) and (high is None or value <= high)

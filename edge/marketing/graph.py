@@ -77,6 +77,14 @@ class Levels(Params):
     levels: list[str] = Field(min_length=1, max_length=10)
 
 
+class TagParams(Params):
+    tag_id: str = Field(min_length=1, max_length=64, description="a customer-insight tag (manual or automatic)")
+
+
+class SegmentParams(Params):
+    segment_id: str = Field(min_length=1, max_length=64, description="a saved customer-insight segment")
+
+
 class Coupon(Params):
     definition_id: str = Field(min_length=1, max_length=64)
 
@@ -119,7 +127,8 @@ KINDS: dict[str, dict[str, type[Params]]] = {
         "coupons_expiring": Days, "stored_value_below": BelowAmount, "first_purchase": Window,
         "level_up": LevelUp, "bought_a_not_b": BoughtAButNotB, "registered": Window,
     },
-    "condition": {"level": Levels, "total_spend": Range, "points": Range, "stored_value": Range, "visits": Range},
+    "condition": {"level": Levels, "total_spend": Range, "points": Range, "stored_value": Range, "visits": Range,
+                  "tag": TagParams, "segment": SegmentParams},
     "action": {"issue_coupon": Coupon, "receipt_message": Text, "kiosk_message": Text, "hq_message": HqMessage},
     "wait": {"days": Days, "coupon_unused": Days},
 }

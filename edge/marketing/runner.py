@@ -129,7 +129,25 @@ class FlowRunner:
     def _chunk(self, run: Run, member_ids: list[str]) -> dict[str, dict]:
         """Read what a chunk of members needs, in one query each: their facts, and the steps they took before."""
         run.taken = set(self.app.db.peewee.execute_sql(_TAKEN_SQL, (run.flow.id, json.dumps(member_ids))))
-        return audience.facts(self.app.db.peewee, member_ids, self._level_names()[0])
+        known = audience.facts(self.app.db.peewee, member_ids, self._level_names()[0])
+        self._memberships(run, known)
+        return known
+
+    def _memberships(self, run: Run, known: dict[str, dict]) -> None:
+        """The tags and saved segments the flow's conditions name, per member of the chunk: customer insight's own
+        queries, one per tag or segment."""
+        for member in known.values():
+            member["tags"], member["segments"] = set(), set()
+        ids = list(known)
+        for node in run.graph.nodes.values():
+            if node.type != "condition" or node.kind not in ("tag", "segment"):
+                continue
+            if node.kind == "tag":
+                holders = self.app.insight.tags.members_with(node.params["tag_id"], ids)
+            else:
+                holders = self.app.insight.segments.members_among(node.params["segment_id"], ids)
+            for member_id in holders:
+                known[member_id][f"{node.kind}s"].add(node.params[f"{node.kind}_id"])
 
     def _write(self, run: Run) -> None:
         """The chunk's steps and journeys, in two statements (inside the chunk's transaction)."""

@@ -150,6 +150,10 @@ class MarketingService:
                 if params.get(key) and not _sku_exists(params[key]):
                     problems.append(Problem("unknown_sku", f"node {node.id}: no product with SKU {params[key]}",
                                             node.id, f"params.{key}", about(node, value=params[key])))
+            if node.kind in ("tag", "segment") and not self._insight_exists(node.kind, params[f"{node.kind}_id"]):
+                problems.append(Problem(f"unknown_{node.kind}", f"node {node.id}: no {node.kind} "
+                                        f"{params[node.kind + '_id']}", node.id, f"params.{node.kind}_id",
+                                        about(node, value=params[f"{node.kind}_id"])))
             named = params.get("levels", []) + ([params["level"]] if params.get("level") else [])
             for level in named:
                 if level not in levels:
@@ -157,6 +161,14 @@ class MarketingService:
                                             f"{', '.join(sorted(levels))})", node.id, "params.level",
                                             about(node, value=level, levels=sorted(levels))))
         return problems
+
+    def _insight_exists(self, kind: str, insight_id: str) -> bool:
+        """A customer-insight tag or saved segment of this id exists."""
+        try:
+            (self.app.insight.tags if kind == "tag" else self.app.insight.segments).get(insight_id)
+        except NotFound:
+            return False
+        return True
 
     def _definition_exists(self, definition_id: str) -> bool:
         try:

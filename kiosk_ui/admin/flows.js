@@ -51,6 +51,8 @@ Object.assign(CATALOGUE.zh, {
   flow_error_unknown_coupon_definition: "节点 {node}：没有优惠券定义 {value}",
   flow_error_unknown_sku: "节点 {node}：没有商品编码 {value}",
   flow_error_unknown_level: "节点 {node}：没有会员等级“{value}”（现有：{levels}）",
+  flow_error_unknown_tag: "节点 {node}：没有这个标签 ({value})", flow_error_unknown_segment: "节点 {node}：没有这个分群 ({value})",
+  kind_tag: "有标签", kind_segment: "属于分群", param_tag_id: "标签", param_segment_id: "分群",
   reason_missing: "必填", reason_greater_than_equal: "不能小于 {ge}", reason_less_than_equal: "不能大于 {le}",
   reason_greater_than: "须大于 {gt}", reason_less_than: "须小于 {lt}", reason_int_type: "须为整数",
   reason_string_type: "须为文字", reason_string_too_short: "不能为空", reason_string_too_long: "太长（最多 {max_length} 字）",
@@ -104,6 +106,8 @@ Object.assign(CATALOGUE.en, {
   flow_error_unknown_coupon_definition: "Node {node}: no coupon definition {value}",
   flow_error_unknown_sku: "Node {node}: no product with SKU {value}",
   flow_error_unknown_level: "Node {node}: no member level '{value}' (levels: {levels})",
+  flow_error_unknown_tag: "Node {node}: no such tag ({value})", flow_error_unknown_segment: "Node {node}: no such segment ({value})",
+  kind_tag: "Has tag", kind_segment: "In segment", param_tag_id: "Tag", param_segment_id: "Segment",
   reason_missing: "required", reason_greater_than_equal: "at least {ge}", reason_less_than_equal: "at most {le}",
   reason_greater_than: "more than {gt}", reason_less_than: "less than {lt}", reason_int_type: "a whole number",
   reason_string_type: "text", reason_string_too_short: "must not be empty", reason_string_too_long: "too long (at most {max_length})",
@@ -112,7 +116,8 @@ Object.assign(CATALOGUE.en, {
   reason_range_empty: "give at least, at most or both", reason_range_inverted: "at most is below at least",
 });
 
-// What each kind of node takes: [parameter, input, required]. Inputs: int, fen (typed in yuan), text, levels, channel.
+// What each kind of node takes: [parameter, input, required]. Inputs: int, fen (typed in yuan), text, levels, channel,
+// tag and segment (chosen from customer insight's tags and saved segments).
 const DAYS = ["days", "int", true];
 const KINDS = {
   trigger: {
@@ -125,6 +130,7 @@ const KINDS = {
     level: [["levels", "levels", true]], total_spend: [["min", "fen", false], ["max", "fen", false]],
     points: [["min", "int", false], ["max", "int", false]],
     stored_value: [["min", "fen", false], ["max", "fen", false]], visits: [["min", "int", false], ["max", "int", false]],
+    tag: [["tag_id", "tag", true]], segment: [["segment_id", "segment", true]],
   },
   action: {
     issue_coupon: [["definition_id", "text", true]], receipt_message: [["text", "text", true]],
@@ -136,7 +142,8 @@ const BRANCHES = { condition: ["yes", "no"], coupon_unused: ["unused", "used"] }
 const NODE_W = 190, NODE_H = 66, SVG_NS = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
-const state = { flows: [], flow: null, selected: null, errors: {}, errorList: [], counts: {}, drag: null };
+const state = { flows: [], flow: null, selected: null, errors: {}, errorList: [], counts: {}, drag: null,
+                insight: { tag: [], segment: [] } };
 
 function blankFlow() {
   return { id: null, name: "", status: "draft", nodes: [], edges: [], reentry: { mode: "never" } };
@@ -224,6 +231,8 @@ async function logOut() {
 
 async function loadFlows(chosenId) {
   state.flows = (await api("GET", "/marketing/flows")).flows;
+  const [tags, segments] = await Promise.all([api("GET", "/insight/tags"), api("GET", "/insight/segments")]);
+  state.insight = { tag: tags.tags, segment: segments.segments };
   const pick = $("flow-pick");
   pick.replaceChildren(new Option(t("flows_new"), ""),
     ...state.flows.map((f) => new Option(`${f.name} · ${t(`status_${f.status}`)}`, f.id)));
@@ -442,10 +451,15 @@ function summary(node) {
     .join(" · ").slice(0, 30);
 }
 
+function insightName(input, id) {
+  return state.insight[input].find((item) => item.id === id)?.name ?? id;
+}
+
 function shownValue(value, input) {
   if (input === "fen") return yuan(value);
   if (input === "levels") return value.join(",");
   if (input === "channel") return t(`channel_${value}`);
+  if (input === "tag" || input === "segment") return insightName(input, value);
   return String(value);
 }
 
@@ -597,6 +611,9 @@ function paramField(node, name, input, required) {
   if (input === "channel") {
     control = document.createElement("select");
     control.append(new Option("—", ""), ...["sms", "wechat"].map((c) => new Option(t(`channel_${c}`), c)));
+  } else if (input === "tag" || input === "segment") {
+    control = document.createElement("select");
+    control.append(new Option("—", ""), ...state.insight[input].map((item) => new Option(item.name, item.id)));
   } else {
     control = document.createElement("input");
     control.autocomplete = "off";
