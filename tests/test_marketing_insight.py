@@ -58,3 +58,20 @@ def test_a_condition_naming_a_tag_or_segment_that_does_not_exist_is_invalid(stor
     [problem] = store.marketing.validate(branching_on(kind, **{f"{kind}_id": "nope"}))
     assert (problem.node, problem.field, problem.code) == ("c1", f"params.{kind}_id", f"unknown_{kind}")
     assert problem.params == {"type": "condition", "kind": kind, "value": "nope"}
+
+
+def test_spend_and_category_rules_count_the_sales_made_at_the_till(store, cashier, manager):
+    """The till dates a sale YYYYMMDD: a segment on spend and a tag rule on a category must still see it."""
+    regular, newcomer = regular_and_newcomer(store, cashier)
+    [(category,)] = store.db.peewee.execute_sql(
+        "SELECT c.name FROM product p JOIN category c ON c.id = p.category_id WHERE p.sku = 'DRK001'").fetchall()
+    tag = store.insight.tags.create(manager, name="饮料常客", kind="auto")
+    store.insight.tags.add_rule(manager, tag.id, category=category, min_times=1, days=30)
+    segment = store.insight.segments.save(manager, name="消费过的会员", criteria={"min_monetary": 100})
+    store.insight.refresh(full=True)
+    both = [regular.id, newcomer.id]
+    assert store.insight.segments.members_among(segment.id, both) == {regular.id}
+    assert store.insight.tags.members_with(tag.id, both) == {regular.id}
+    flow = active_flow(store, manager, branching_on("segment", segment_id=segment.id))
+    store.marketing.run()
+    assert steps(flow, regular.id)[1] == ("c1", "yes")

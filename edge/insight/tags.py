@@ -17,6 +17,10 @@ from edge.db import BaseModel, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 
 KINDS = ("auto", "manual")
+# A sale's day as YYYY-MM-DD: the till writes business_date YYYYMMDD (it names the receipt numbers' day); synthetic
+# and older data hold it dashed already. Compared with dashed dates and read by SQLite's date functions.
+SALE_DAY = ("CASE WHEN length(s.business_date) = 8 THEN substr(s.business_date, 1, 4) || '-' || "
+            "substr(s.business_date, 5, 2) || '-' || substr(s.business_date, 7, 2) ELSE s.business_date END")
 
 
 class Tag(BaseModel):
@@ -166,8 +170,8 @@ class TagsService:
             sql("INSERT OR IGNORE INTO temp.ins_auto_tag SELECT s.member_id, ? FROM sale s "
                 "JOIN sale_line l ON l.sale_id = s.id JOIN product p ON p.id = l.product_id "
                 "JOIN category c ON c.id = p.category_id "
-                "WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND s.business_date > date(?, ?) "
-                "AND s.business_date <= ? AND (c.code = ? OR c.name = ?) "
+                f"WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND {SALE_DAY} > date(?, ?) "
+                f"AND {SALE_DAY} <= ? AND (c.code = ? OR c.name = ?) "
                 "GROUP BY s.member_id HAVING COUNT(DISTINCT s.id) >= ?",
                 (rule.tag_id, as_of.isoformat(), f"-{rule.days} days", as_of.isoformat(), rule.category,
                  rule.category, rule.min_times))
