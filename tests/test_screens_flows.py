@@ -72,6 +72,10 @@ def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_
     page.fill("#flow-name", "入会欢迎")
     expect(page.locator("#flow-reentry-days")).to_be_hidden()  # "once" needs no days
     page.select_option("#flow-reentry", "after_days")
+    page.fill("#flow-reentry-days", "0")
+    page.click("#save")
+    expect(page.locator("#message")).to_have_text("再次进入的天数须为 1 到 3660 的整数")
+    assert as_manager(server, "GET", "/marketing/flows")["flows"] == []  # refused: nothing saved
     page.fill("#flow-reentry-days", "365")
     page.click("#save")
     expect(page.locator("#message")).to_have_text("已保存")
