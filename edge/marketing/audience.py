@@ -13,6 +13,8 @@ import json
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from edge.marketing.graph import INSIGHT_CONDITIONS
+
 # Interest and "bought A" older than this many days past the wait no longer trigger.
 LOOKBACK_DAYS = 30
 
@@ -134,10 +136,9 @@ def passes(kind: str, params: dict, member: dict) -> bool:
     """Whether a member's facts meet a condition node (tags and segments: those the runner found the member in)."""
     if kind == "level":
         return member["level"] in params["levels"]
-    if kind == "tag":
-        return params["tag_id"] in member["tags"]
-    if kind == "segment":
-        return params["segment_id"] in member["segments"]
+    if kind in INSIGHT_CONDITIONS:
+        key, found = INSIGHT_CONDITIONS[kind]
+        return params[key] in member[found]
     value = member[kind]
     low, high = params.get("min"), params.get("max")
     return (low is None or value >= low) and (high is None or value <= high)

@@ -132,6 +132,8 @@ KINDS: dict[str, dict[str, type[Params]]] = {
     "action": {"issue_coupon": Coupon, "receipt_message": Text, "kiosk_message": Text, "hq_message": HqMessage},
     "wait": {"days": Days, "coupon_unused": Days},
 }
+# Conditions customer insight answers: kind → (its parameter, the member's set of those the runner found them in).
+INSIGHT_CONDITIONS = {"tag": ("tag_id", "tags"), "segment": ("segment_id", "segments")}
 # The checkout (sale completion, registration) runs flows with these triggers for the member at hand.
 EVENT_TRIGGERS = ("first_purchase", "level_up", "registered")
 # Labels on the edges leaving a branching node; every other node has one plain edge out, at most.

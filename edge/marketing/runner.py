@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from edge.db import RowInsert, execute_many, utc_now
 from edge.errors import Conflict, DomainError
 from edge.marketing import audience
-from edge.marketing.graph import Graph, Node, build
+from edge.marketing.graph import INSIGHT_CONDITIONS, Graph, Node, build
 from edge.marketing.models import Flow, Journey, Message, Step
 from edge.members.coupons import Coupon
 from edge.members.identity import mask_phone
@@ -137,17 +137,15 @@ class FlowRunner:
         """The tags and saved segments the flow's conditions name, per member of the chunk: customer insight's own
         queries, one per tag or segment."""
         for member in known.values():
-            member["tags"], member["segments"] = set(), set()
+            member.update({found: set() for _, found in INSIGHT_CONDITIONS.values()})
         ids = list(known)
         for node in run.graph.nodes.values():
-            if node.type != "condition" or node.kind not in ("tag", "segment"):
+            if node.type != "condition" or node.kind not in INSIGHT_CONDITIONS:
                 continue
-            if node.kind == "tag":
-                holders = self.app.insight.tags.members_with(node.params["tag_id"], ids)
-            else:
-                holders = self.app.insight.segments.members_among(node.params["segment_id"], ids)
-            for member_id in holders:
-                known[member_id][f"{node.kind}s"].add(node.params[f"{node.kind}_id"])
+            key, found = INSIGHT_CONDITIONS[node.kind]
+            ask = self.app.insight.tags.members_with if node.kind == "tag" else self.app.insight.segments.members_among
+            for member_id in ask(node.params[key], ids):
+                known[member_id][found].add(node.params[key])
 
     def _write(self, run: Run) -> None:
         """The chunk's steps and journeys, in two statements (inside the chunk's transaction)."""

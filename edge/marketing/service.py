@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from edge import audit
 from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
-from edge.marketing.graph import Problem, Reentry, about, build
+from edge.marketing.graph import INSIGHT_CONDITIONS, Problem, Reentry, about, build
 from edge.marketing.interest import InterestRecorder
 from edge.marketing.runner import FlowRunner
 from edge.marketing.models import Flow, Journey, MemberInterest, Message, Step
@@ -29,8 +29,8 @@ from edge.outbox.events import emit
 log = logging.getLogger("storeedge.marketing")
 
 # asked at every member sale and registration: is any flow waiting for these (two) events?
-_EVENT_FLOWS = Prepared(Flow.select(Flow.id, Flow.name, Flow.trigger_kind, Flow.definition, Flow.reentry_days).where(
-    (Flow.status == "active") & Flow.trigger_kind.in_([Prepared.arg(0), Prepared.arg(1)])))
+_EVENT_FLOWS = Prepared(Flow.select(Flow.id, Flow.name, Flow.trigger_kind, Flow.definition, Flow.reentry_days)
+                        .where((Flow.status == "active") & Flow.trigger_kind.in_([Prepared.arg(0), Prepared.arg(1)])))
 _PENDING_RECEIPT = Prepared(Message.select(Message.id, Message.text).where(
     (Message.member_id == Prepared.arg(0)) & (Message.channel == "receipt") & Message.delivered_at.is_null())
     .order_by(Message.created_at))
@@ -150,10 +150,11 @@ class MarketingService:
                 if params.get(key) and not _sku_exists(params[key]):
                     problems.append(Problem("unknown_sku", f"node {node.id}: no product with SKU {params[key]}",
                                             node.id, f"params.{key}", about(node, value=params[key])))
-            if node.kind in ("tag", "segment") and not self._insight_exists(node.kind, params[f"{node.kind}_id"]):
-                problems.append(Problem(f"unknown_{node.kind}", f"node {node.id}: no {node.kind} "
-                                        f"{params[node.kind + '_id']}", node.id, f"params.{node.kind}_id",
-                                        about(node, value=params[f"{node.kind}_id"])))
+            if node.type == "condition" and node.kind in INSIGHT_CONDITIONS:
+                key = INSIGHT_CONDITIONS[node.kind][0]
+                if not self._insight_exists(node.kind, params[key]):
+                    problems.append(Problem(f"unknown_{node.kind}", f"node {node.id}: no {node.kind} {params[key]}",
+                                            node.id, f"params.{key}", about(node, value=params[key])))
             named = params.get("levels", []) + ([params["level"]] if params.get("level") else [])
             for level in named:
                 if level not in levels:
