@@ -17,30 +17,14 @@ from edge.members.coupons import Coupon
 from tests.conftest import COLA, WATER
 from tests.domain2_helpers import audit_records, events, nothing_written, open_sale_with, refused, sell
 from tests.gateway_helpers import network_printer
-from tests.marketing_helpers import (active_flow, chain, edge, journeys, kiosk_says, member, node, steps)
-
-
-def later(store, days: int) -> date:
-    return store.today() + timedelta(days=days)
-
-
-def backdate_registration(store, member_id: str, days: int) -> None:
-    """The member joined ``days`` ago (the store cannot register anyone in the past)."""
-    joined = (later(store, -days)).isoformat() + "T08:00:00.000+00:00"
-    store.db.peewee.execute_sql("UPDATE member SET registered_at = ? WHERE id = ?", (joined, member_id))
+from tests.marketing_helpers import (active_flow, backdate_registration, chain, edge, journeys, kiosk_says, later,
+                                     member, member_sale, node, steps)
 
 
 def backdate_sale(store, sale, days: int) -> None:
     """The sale was made ``days`` ago."""
     store.db.peewee.execute_sql("UPDATE sale SET business_date = ? WHERE id = ?",
                                 (later(store, -days).strftime("%Y%m%d"), sale.id))
-
-
-def member_sale(store, caller, person, items):
-    sale = open_sale_with(store, caller, items)
-    store.sales.set_member(sale.id, caller, person)
-    total = store.sales.get(sale.id).total
-    return store.sales.complete(sale.id, caller, [{"method": "cash", "amount": total}])
 
 
 def coupon_definition(store, manager, valid_to: str = "2099-12-31") -> str:

@@ -8,8 +8,7 @@ import pytest
 
 from tests.conftest import WATER
 from tests.domain2_helpers import nothing_written
-from tests.marketing_helpers import active_flow, edge, kiosk_says, member, node, steps
-from tests.test_marketing import member_sale
+from tests.marketing_helpers import active_flow, edge, kiosk_says, member, member_sale, node, steps
 
 
 def branching_on(kind: str, **params) -> dict:

@@ -4,8 +4,6 @@ per entry with its own steps; and migration 18 keeps the journeys and steps made
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 from peewee import SQL, IntegrityError
 
@@ -16,16 +14,12 @@ from edge.errors import DomainError
 from edge.marketing.models import Journey, Message, Step
 from tests.conftest import WATER
 from tests.domain2_helpers import nothing_written, refused
-from tests.marketing_helpers import active_flow, chain, kiosk_says, member, node
-from tests.test_marketing import backdate_registration, member_sale
+from tests.marketing_helpers import (active_flow, backdate_registration, chain, kiosk_says, later, member,
+                                     member_sale, node)
 from tests.test_migrations_and_config import kept, table_rows
 
 MONTHLY = {"mode": "after_days", "days": 30}
 INACTIVE = chain(node("t1", "trigger", "inactive_days", days=30), kiosk_says())
-
-
-def later(store, days: int) -> date:
-    return store.today() + timedelta(days=days)
 
 
 def journeys_of(flow, member_id: str) -> list[tuple[int, str, str | None]]:
