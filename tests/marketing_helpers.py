@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
 
 from peewee import SQL
 
 from edge.marketing.models import Journey, Step
 from edge.members.service import Consent
+from tests.domain2_helpers import open_sale_with
 
 AGREED = Consent(notice_version="2026-11", purposes=("membership",))
 _PHONES = (str(number) for number in itertools.count(13_700_000_000))
@@ -35,8 +37,26 @@ def member(store, caller, **personal):
     return store.members.register(caller, phone=next(_PHONES), consent=AGREED, channel="pos", **personal)
 
 
-def active_flow(store, manager, definition: dict, name: str = "测试流程"):
-    flow = store.marketing.create(manager, name, definition)
+def later(store, days: int) -> date:
+    return store.today() + timedelta(days=days)
+
+
+def backdate_registration(store, member_id: str, days: int) -> None:
+    """The member joined ``days`` ago (the store cannot register anyone in the past)."""
+    joined = (later(store, -days)).isoformat() + "T08:00:00.000+00:00"
+    store.db.peewee.execute_sql("UPDATE member SET registered_at = ? WHERE id = ?", (joined, member_id))
+
+
+def member_sale(store, caller, person, items):
+    """A completed cash sale to the member."""
+    sale = open_sale_with(store, caller, items)
+    store.sales.set_member(sale.id, caller, person)
+    total = store.sales.get(sale.id).total
+    return store.sales.complete(sale.id, caller, [{"method": "cash", "amount": total}])
+
+
+def active_flow(store, manager, definition: dict, name: str = "测试流程", reentry: dict | None = None):
+    flow = store.marketing.create(manager, name, definition, reentry)
     return store.marketing.set_status(manager, flow.id, active=True)
 
 

@@ -17,30 +17,14 @@ from edge.members.coupons import Coupon
 from tests.conftest import COLA, WATER
 from tests.domain2_helpers import audit_records, events, nothing_written, open_sale_with, refused, sell
 from tests.gateway_helpers import network_printer
-from tests.marketing_helpers import (active_flow, chain, edge, journeys, kiosk_says, member, node, steps)
-
-
-def later(store, days: int) -> date:
-    return store.today() + timedelta(days=days)
-
-
-def backdate_registration(store, member_id: str, days: int) -> None:
-    """The member joined ``days`` ago (the store cannot register anyone in the past)."""
-    joined = (later(store, -days)).isoformat() + "T08:00:00.000+00:00"
-    store.db.peewee.execute_sql("UPDATE member SET registered_at = ? WHERE id = ?", (joined, member_id))
+from tests.marketing_helpers import (active_flow, backdate_registration, chain, edge, journeys, kiosk_says, later,
+                                     member, member_sale, node, steps)
 
 
 def backdate_sale(store, sale, days: int) -> None:
     """The sale was made ``days`` ago."""
     store.db.peewee.execute_sql("UPDATE sale SET business_date = ? WHERE id = ?",
                                 (later(store, -days).strftime("%Y%m%d"), sale.id))
-
-
-def member_sale(store, caller, person, items):
-    sale = open_sale_with(store, caller, items)
-    store.sales.set_member(sale.id, caller, person)
-    total = store.sales.get(sale.id).total
-    return store.sales.complete(sale.id, caller, [{"method": "cash", "amount": total}])
 
 
 def coupon_definition(store, manager, valid_to: str = "2099-12-31") -> str:
@@ -56,38 +40,78 @@ WAIT = node("w1", "wait", "days", days=3)
 
 INVALID = {
     "two triggers": ({"nodes": [TRIGGER, node("t2", "trigger", "birthday", days=3), ACTION],
-                      "edges": [edge("t1", "a1"), edge("t2", "a1")]}, "t2", "exactly one trigger"),
-    "no trigger": ({"nodes": [ACTION], "edges": []}, None, "exactly one trigger; found 0"),
-    "a trigger leading nowhere": ({"nodes": [TRIGGER], "edges": []}, "t1", "leads nowhere"),
+                      "edges": [edge("t1", "a1"), edge("t2", "a1")]}, "t2", "exactly one trigger", "trigger_count"),
+    "no trigger": ({"nodes": [ACTION], "edges": []}, None, "exactly one trigger; found 0", "trigger_count"),
+    "a trigger leading nowhere": ({"nodes": [TRIGGER], "edges": []}, "t1", "leads nowhere", "trigger_leads_nowhere"),
     "a dangling node": ({"nodes": [TRIGGER, ACTION, node("a2", "action", "receipt_message", text="x")],
-                         "edges": [edge("t1", "a1")]}, "a2", "cannot be reached"),
+                         "edges": [edge("t1", "a1")]}, "a2", "cannot be reached", "unreachable"),
     "a loop without a wait": ({"nodes": [TRIGGER, node("c1", "condition", "points", min=1), ACTION],
                                "edges": [edge("t1", "c1"), edge("c1", "a1", "yes"), edge("a1", "c1")]},
-                              "a1", "loop without a wait"),
-    "bad parameters": ({**chain(node("t1", "trigger", "inactive_days", days=0), ACTION)}, "t1", "days"),
-    "an unknown kind": ({**chain(TRIGGER, node("a1", "action", "send_fax"))}, "a1", "a action is one of"),
+                              "a1", "loop without a wait", "loop_without_wait"),
+    "bad parameters": ({**chain(node("t1", "trigger", "inactive_days", days=0), ACTION)}, "t1", "days", "bad_param"),
+    "an unknown kind": ({**chain(TRIGGER, node("a1", "action", "send_fax"))}, "a1", "a action is one of",
+                        "unknown_kind"),
     "an edge to an unknown node": ({"nodes": [TRIGGER, ACTION], "edges": [edge("t1", "a1"), edge("a1", "zz")]},
-                                   "a1", "unknown node 'zz'"),
+                                   "a1", "unknown node 'zz'", "unknown_edge_node"),
     "a condition edge without yes or no": ({**chain(TRIGGER, node("c1", "condition", "visits", max=3), ACTION)},
-                                           "c1", "labelled yes or no"),
+                                           "c1", "labelled yes or no", "branch_label"),
     "a condition without a yes edge": ({"nodes": [TRIGGER, node("c1", "condition", "visits", max=3), ACTION],
-                                        "edges": [edge("t1", "c1"), edge("c1", "a1", "no")]}, "c1", "no 'yes' edge"),
+                                        "edges": [edge("t1", "c1"), edge("c1", "a1", "no")]}, "c1", "no 'yes' edge",
+                                       "condition_without_yes"),
     "a coupon follow-up without a coupon": (
         {"nodes": [TRIGGER, node("w1", "wait", "coupon_unused", days=7), ACTION],
-         "edges": [edge("t1", "w1"), edge("w1", "a1", "unused")]}, "w1", "no issue_coupon action comes before"),
+         "edges": [edge("t1", "w1"), edge("w1", "a1", "unused")]}, "w1", "no issue_coupon action comes before",
+        "follow_up_without_coupon"),
+    "an unknown type": ({**chain(TRIGGER, node("a1", "actor", "send_fax"))}, "a1", "type must be one of",
+                        "unknown_type"),
+    "two nodes of one name": ({"nodes": [TRIGGER, ACTION, kiosk_says("再来")], "edges": [edge("t1", "a1")]}, "a1",
+                              "two nodes are named a1", "duplicate_node"),
+    "an edge back to its own node": ({"nodes": [TRIGGER, ACTION], "edges": [edge("t1", "a1"), edge("a1", "a1")]},
+                                     "a1", "back to its own node", "self_edge"),
+    "a branch label out of an action": ({"nodes": [TRIGGER, ACTION, WAIT],
+                                         "edges": [edge("t1", "a1"), edge("a1", "w1", "yes")]}, "a1",
+                                        "does not branch", "branch_not_allowed"),
     "an edge into the trigger": ({"nodes": [TRIGGER, ACTION], "edges": [edge("t1", "a1"), edge("a1", "t1")]},
-                                 "t1", "nothing may lead into the trigger"),
+                                 "t1", "nothing may lead into the trigger", "edge_into_trigger"),
     "two plain edges out of an action": ({"nodes": [TRIGGER, ACTION, WAIT],
                                           "edges": [edge("t1", "a1"), edge("a1", "w1"), edge("t1", "w1")]},
-                                         "t1", "already has an edge out"),
+                                         "t1", "already has an edge out", "duplicate_edge"),
 }
 
 
 @pytest.mark.parametrize("case", INVALID)
-def test_an_invalid_flow_is_refused_with_an_error_naming_its_node(case):
-    definition, node_id, fragment = INVALID[case]
+def test_an_invalid_flow_is_refused_with_an_error_naming_its_node_and_code(case):
+    definition, node_id, fragment, code = INVALID[case]
     _, problems = build(definition)
-    assert any(p.node == node_id and fragment in p.message for p in problems), [p.as_dict() for p in problems]
+    assert any(p.node == node_id and fragment in p.message and p.code == code for p in problems), [
+        p.as_dict() for p in problems]
+    for problem in problems:  # what the canvas translates: the code, and parameters naming the node and field
+        shown = problem.as_dict()
+        assert shown["params"]["node"] == shown["node"] and shown["params"]["field"] == shown["field"]
+
+
+@pytest.mark.parametrize("bad_node, param, reason, limits", [
+    (node("t1", "trigger", "inactive_days", days=0), "days", "greater_than_equal", {"ge": 1}),
+    (node("t1", "trigger", "inactive_days", days=400), "days", "less_than_equal", {"le": 366}),
+    (node("t1", "trigger", "inactive_days"), "days", "missing", {}),
+    (node("t1", "trigger", "inactive_days", days="30"), "days", "int_type", {}),
+    (node("a1", "action", "hq_message", channel="fax", template="x"), "channel", "literal_error",
+     {"expected": "'sms' or 'wechat'"}),
+])
+def test_a_bad_parameter_says_which_rule_it_breaks_with_its_limit(bad_node, param, reason, limits):
+    definition = chain(bad_node, ACTION) if bad_node["type"] == "trigger" else chain(TRIGGER, bad_node)
+    [problem] = build(definition)[1]
+    assert (problem.code, problem.field) == ("bad_param", f"params.{param}")
+    assert problem.params == {"type": bad_node["type"], "kind": bad_node["kind"], "param": param, "reason": reason,
+                              **limits}
+
+
+def test_a_range_without_bounds_or_upside_down_has_a_reason_of_its_own():
+    for params, reason in (({}, "range_empty"), ({"min": 5, "max": 1}, "range_inverted")):
+        definition = {"nodes": [TRIGGER, node("c1", "condition", "points", **params), ACTION],
+                      "edges": [edge("t1", "c1"), edge("c1", "a1", "yes")]}
+        [problem] = build(definition)[1]
+        assert (problem.code, problem.params["reason"]) == ("bad_param", reason)
 
 
 def test_a_loop_through_a_wait_is_a_valid_flow():
@@ -96,21 +120,24 @@ def test_a_loop_through_a_wait_is_a_valid_flow():
     assert problems == []
 
 
-@pytest.mark.parametrize("bad_node, field, fragment", [
-    (node("a1", "action", "issue_coupon", definition_id="nope"), "params.definition_id", "no coupon definition"),
-    (node("c1", "condition", "level", levels=["黑金"]), "params.level", "no member level '黑金'"),
+@pytest.mark.parametrize("bad_node, field, fragment, code, value", [
+    (node("a1", "action", "issue_coupon", definition_id="nope"), "params.definition_id", "no coupon definition",
+     "unknown_coupon_definition", "nope"),
+    (node("c1", "condition", "level", levels=["黑金"]), "params.level", "no member level '黑金'", "unknown_level",
+     "黑金"),
 ])
-def test_validation_checks_what_a_node_names_in_the_store(store, bad_node, field, fragment):
+def test_validation_checks_what_a_node_names_in_the_store(store, bad_node, field, fragment, code, value):
     problems = store.marketing.validate(chain(TRIGGER, bad_node) if bad_node["type"] == "action" else {
         "nodes": [TRIGGER, bad_node, ACTION], "edges": [edge("t1", "c1"), edge("c1", "a1", "yes")]})
-    assert [(p.node, p.field) for p in problems] == [(bad_node["id"], field)]
-    assert fragment in problems[0].message
+    assert [(p.node, p.field, p.code) for p in problems] == [(bad_node["id"], field, code)]
+    assert fragment in problems[0].message and problems[0].params["value"] == value
 
 
 def test_validation_checks_skus(store):
     problems = store.marketing.validate(chain(node("t1", "trigger", "bought_a_not_b", sku_a="DRK001",
                                                    sku_b="NOPE99", days=7), ACTION))
-    assert [(p.node, p.field) for p in problems] == [("t1", "params.sku_b")]
+    assert [(p.node, p.field, p.code, p.params["value"]) for p in problems] == [
+        ("t1", "params.sku_b", "unknown_sku", "NOPE99")]
 
 
 def test_an_invalid_flow_cannot_be_activated_and_nothing_is_written(store, manager):

@@ -44,7 +44,11 @@ def test_validation_names_each_node_at_fault(world):
     broken = {"nodes": [*FLOW_BODY["nodes"], node("a9", "action", "kiosk_message", text="")], "edges": []}
     answer = world.manager.post("/marketing/flows/validate", broken)
     assert answer.status_code == 200 and answer.json["valid"] is False
-    assert {(e["node"], e["field"]) for e in answer.json["errors"]} == {("a9", "params.text")}
+    [error] = answer.json["errors"]
+    assert (error["node"], error["field"], error["code"]) == ("a9", "params.text", "bad_param")
+    assert error["params"] == {"node": "a9", "field": "params.text", "type": "action", "kind": "kiosk_message",
+                               "param": "text", "reason": "string_too_short", "min_length": 1}
+    assert "a9" in error["message"]  # the English message stays for callers that show it as it is
 
 
 def test_a_dry_run_previews_who_would_be_reached_masked(world, store):
@@ -139,3 +143,16 @@ def test_a_price_check_by_a_signed_in_member_at_the_kiosk_is_recorded_as_interes
     assert kiosk.post("/kiosk/price-checks", {"barcode": COLA}).status_code == 200
     interest = store.marketing.interest.of_member(kiosk.member["id"])
     assert [(i["product_id"], i["source"]) for i in interest] == [(store.catalog.scan(WATER).product.id, "price_check")]
+
+
+def test_a_flows_re_entry_policy_is_saved_changed_and_a_bad_one_refused_naming_its_field(world, store):
+    monthly = {"mode": "after_days", "days": 30}
+    flow_id = saved_flow(world, {**FLOW_BODY, "reentry": monthly})
+    assert world.manager.get(f"/marketing/flows/{flow_id}").json["reentry"] == monthly
+    changed = world.manager.patch(f"/marketing/flows/{flow_id}", FLOW_BODY)  # a PATCH replaces: never again
+    assert changed.json["reentry"] == {"mode": "never"}
+    with nothing_written(store):
+        refusal(world.manager.post("/marketing/flows", {**FLOW_BODY, "reentry": {"mode": "after_days", "days": 0}}),
+                422, field="reentry.days")
+        refusal(world.manager.post("/marketing/flows", {**FLOW_BODY, "reentry": {"mode": "after_days"}}),
+                422, field="reentry.days")

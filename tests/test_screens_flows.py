@@ -1,11 +1,13 @@
 """The back office's flow canvas (/admin/flows.html) in real Chromium against the real `storeedge web`: a manager
-draws a small flow (nodes from the palette, an edge dragged from a port), saves it, sees a validation error on
-its node, and previews who a run would reach."""
+draws a small flow (nodes from the palette, an edge dragged from a port, a yearly re-entry), saves it, sees a
+validation error on its node, and previews who a run would reach; a condition on a customer-insight tag is picked
+by its name."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api_helpers import member_body
@@ -33,21 +35,33 @@ def add_node(page: Page, node_type: str, kind: str) -> None:
     page.select_option("#node-kind", kind)
 
 
-def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_it(server, browser, tmp_path):
-    member = as_manager(server, "POST", "/members", member_body(PHONE), status=201)
+@pytest.fixture
+def canvas(server, browser, tmp_path):
+    """The canvas page in its own browser context, closed after the test."""
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     context.set_default_timeout(CEILING_MS)
     page = context.new_page()
     page.shots = tmp_path
     page.goto(f"http://127.0.0.1:{server.port}/admin/flows.html")
-    expect(page.locator("#screen-unpaired")).to_be_visible()  # on its own, an unpaired page says where to pair
+    yield page
+    context.close()
 
-    device = {"token": add_terminal(server.data_dir, lane=98), "lane": 98}
+
+def log_in(page: Page, server, lane: int) -> None:
+    """Pair the page as a new terminal and log the manager in."""
+    device = {"token": add_terminal(server.data_dir, lane=lane), "lane": lane}
     page.evaluate("device => localStorage.setItem('storeedge.device', JSON.stringify(device))", device)
     page.reload()
     page.fill("#pin", MANAGER_PIN)
     page.click("#login-form button[type=submit]")
     expect(page.locator("#screen-editor")).to_be_visible()
+
+
+def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_it(server, canvas):
+    page = canvas
+    member = as_manager(server, "POST", "/members", member_body(PHONE), status=201)
+    expect(page.locator("#screen-unpaired")).to_be_visible()  # on its own, an unpaired page says where to pair
+    log_in(page, server, lane=98)
 
     add_node(page, "trigger", "registered")
     add_node(page, "action", "kiosk_message")
@@ -56,6 +70,13 @@ def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_
     expect(page.locator("#edges [data-from='t1'][data-to='a1']")).to_have_count(1)
     add_node(page, "wait", "days")  # joined to nothing: validation names it
     page.fill("#flow-name", "入会欢迎")
+    expect(page.locator("#flow-reentry-days")).to_be_hidden()  # "once" needs no days
+    page.select_option("#flow-reentry", "after_days")
+    page.fill("#flow-reentry-days", "0")
+    page.click("#save")
+    expect(page.locator("#message")).to_have_text("再次进入的天数须为 1 到 3660 的整数")
+    assert as_manager(server, "GET", "/marketing/flows")["flows"] == []  # refused: nothing saved
+    page.fill("#flow-reentry-days", "365")
     page.click("#save")
     expect(page.locator("#message")).to_have_text("已保存")
     snap(page, "flows-drawn")
@@ -66,11 +87,19 @@ def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_
         ("t1", "trigger", "registered"), ("a1", "action", "kiosk_message"), ("w1", "wait", "days")]
     assert saved["nodes"][1]["params"] == {"text": "欢迎入会，送您一杯咖啡"}
     assert saved["edges"] == [{"from": "t1", "to": "a1", "branch": None}]
+    assert saved["reentry"] == {"mode": "after_days", "days": 365}
+    expect(page.locator("#flow-reentry-days")).to_have_value("365")  # shown again as saved
 
     page.click("#validate")
     expect(page.locator("[data-node='w1']")).to_have_class("node wait invalid")
-    expect(page.locator("[data-node='w1'] .error").first).to_contain_text("w1")
+    error = page.locator("[data-node='w1'] .error").first
+    expect(error).to_have_text("节点 w1（等待N天）的天数：必填")  # the code and params, in the page's language
     snap(page, "flows-invalid")
+    page.click("#language")
+    expect(error).to_have_text("Node w1 (Wait N days), Days: required")
+    expect(page.locator("#errors li")).to_have_text(["Node w1 (Wait N days), Days: required"])
+    page.click("#language")
+    expect(page.locator("#errors li")).to_have_text(["节点 w1（等待N天）的天数：必填"])
 
     page.click("[data-node='w1'] rect")
     page.click("#delete-node")
@@ -85,4 +114,19 @@ def test_a_manager_draws_a_flow_saves_it_sees_an_error_on_its_node_and_previews_
     assert [n["id"] for n in stored["nodes"]] == ["t1", "a1"]
     assert json.dumps(stored).count(PHONE) == 0
     assert as_manager(server, "GET", f"/marketing/flows/{saved['id']}/journeys")["journeys"] == []  # a preview
-    context.close()
+
+
+def test_a_condition_picks_a_customer_insight_tag_by_name(server, canvas):
+    page = canvas
+    tag = as_manager(server, "POST", "/insight/tags", {"name": "咖啡常客"}, status=201)
+    log_in(page, server, lane=97)
+    add_node(page, "trigger", "registered")
+    add_node(page, "condition", "tag")
+    page.select_option("#param-tag_id", label="咖啡常客")
+    expect(page.locator("[data-node='c1']")).to_contain_text("咖啡常客")  # the node shows the tag's name
+    drag(page, "[data-port='t1']", "[data-node='c1'] rect")
+    page.fill("#flow-name", "常客关怀")
+    page.click("#save")
+    expect(page.locator("#message")).to_have_text("已保存")
+    [saved] = [f for f in as_manager(server, "GET", "/marketing/flows")["flows"] if f["name"] == "常客关怀"]
+    assert saved["nodes"][1]["params"] == {"tag_id": tag["id"]}

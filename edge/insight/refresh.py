@@ -22,6 +22,7 @@ import numpy as np
 
 from edge.db import utc_now
 from edge.insight import bgnbd, scoring
+from edge.insight.tags import SALE_DAY
 from edge.store_meta import Meta
 
 MODEL_KEY = "insight.model"  # fitted BG/NBD parameters and the RFM cut points, from the last full rebuild
@@ -111,10 +112,10 @@ class Refresher:
         sql = self.sql
         for table in ("ins_sale", "ins_agg", "ins_refund", "ins_hour", "ins_tender", "ins_category"):
             sql(f"DROP TABLE IF EXISTS temp.{table}")
-        sql("CREATE TEMP TABLE ins_sale AS SELECT o.member_id, s.id AS sale_id, s.business_date AS day, "
+        sql(f"CREATE TEMP TABLE ins_sale AS SELECT o.member_id, s.id AS sale_id, {SALE_DAY} AS day, "
             "s.total AS total, CAST(strftime('%H', s.completed_at, ?) AS INTEGER) AS hour "
             "FROM temp.ins_scope o JOIN sale s ON s.member_id = o.member_id "
-            "WHERE s.status = 'completed' AND s.business_date IS NOT NULL AND s.business_date <= ?",
+            f"WHERE s.status = 'completed' AND s.business_date IS NOT NULL AND {SALE_DAY} <= ?",
             (_utc_offset_modifier(self.app.config.store.timezone, as_of), as_of.isoformat()))
         sql("CREATE INDEX temp.ins_sale_member ON ins_sale (member_id)")
         sql("CREATE TEMP TABLE ins_agg AS SELECT member_id, COUNT(*) AS tickets, COUNT(DISTINCT day) AS visits, "

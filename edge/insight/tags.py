@@ -7,6 +7,7 @@ member's data does not): the answer is computed in a temporary table first and o
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import peewee
@@ -16,6 +17,10 @@ from edge.db import BaseModel, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 
 KINDS = ("auto", "manual")
+# A sale's day as YYYY-MM-DD: the till writes business_date YYYYMMDD (it names the receipt numbers' day); synthetic
+# and older data hold it dashed already. Compared with dashed dates and read by SQLite's date functions.
+SALE_DAY = ("CASE WHEN length(s.business_date) = 8 THEN substr(s.business_date, 1, 4) || '-' || "
+            "substr(s.business_date, 5, 2) || '-' || substr(s.business_date, 7, 2) ELSE s.business_date END")
 
 
 class Tag(BaseModel):
@@ -145,6 +150,12 @@ class TagsService:
                 .where(MemberTag.member_id == member_id).order_by(Tag.tag_group, Tag.name))
         return [{"id": t.id, "name": t.name, "group": t.tag_group, "source": t.membertag.source} for t in rows]
 
+    def members_with(self, tag_id: str, member_ids: list[str]) -> set[str]:
+        """Which of these members hold the tag (manual or automatic): one query (a marketing flow's condition)."""
+        return {row[0] for row in self.app.db.peewee.execute_sql(
+            "SELECT DISTINCT member_id FROM insight_member_tag WHERE tag_id = ? "
+            "AND member_id IN (SELECT value FROM json_each(?))", (tag_id, json.dumps(member_ids)))}
+
     def forget_member(self, member_id: str) -> None:
         MemberTag.delete().where(MemberTag.member_id == member_id).execute()
 
@@ -159,8 +170,8 @@ class TagsService:
             sql("INSERT OR IGNORE INTO temp.ins_auto_tag SELECT s.member_id, ? FROM sale s "
                 "JOIN sale_line l ON l.sale_id = s.id JOIN product p ON p.id = l.product_id "
                 "JOIN category c ON c.id = p.category_id "
-                "WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND s.business_date > date(?, ?) "
-                "AND s.business_date <= ? AND (c.code = ? OR c.name = ?) "
+                f"WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND {SALE_DAY} > date(?, ?) "
+                f"AND {SALE_DAY} <= ? AND (c.code = ? OR c.name = ?) "
                 "GROUP BY s.member_id HAVING COUNT(DISTINCT s.id) >= ?",
                 (rule.tag_id, as_of.isoformat(), f"-{rule.days} days", as_of.isoformat(), rule.category,
                  rule.category, rule.min_times))

@@ -2,8 +2,9 @@
 
 Each trigger is one SELECT of member ids (members, sales and their lines,
 the points and stored-value ledgers' balances, coupons, level history,
-interest). The runner wraps it: active members only, not yet in the flow,
-optionally one member (a flow run by an event at the checkout).
+interest). The runner wraps it: active members only, not in the flow (or
+free to enter it again), optionally one member (a flow run by an event at
+the checkout).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
+
+from edge.marketing.graph import INSIGHT_CONDITIONS
 
 # Interest and "bought A" older than this many days past the wait no longer trigger.
 LOOKBACK_DAYS = 30
@@ -57,10 +60,14 @@ TRIGGER_SQL = {
     "registered": "SELECT id AS member_id FROM member WHERE registered_at >= :since_at",
 }
 
+# Out of the flow: a member with a journey still waiting, or (never re-entering: :reentry_before NULL) with any
+# journey, or with one that ended after :reentry_before (the day N days ago).
+_NOT_IN_FLOW = """NOT EXISTS (SELECT 1 FROM marketing_journey j WHERE j.flow_id = :flow_id AND j.member_id = m.id
+                  AND (j.status = 'waiting' OR :reentry_before IS NULL OR j.ended_on > :reentry_before))"""
 _ENTRANTS = """
 SELECT m.id FROM member m
 WHERE m.status = 'active' AND m.id IN ({trigger})
-  AND NOT EXISTS (SELECT 1 FROM marketing_journey j WHERE j.flow_id = :flow_id AND j.member_id = m.id)
+  AND """ + _NOT_IN_FLOW + """
 ORDER BY m.id
 """
 # One member (an event at the checkout): SQLite pushes the member into the trigger's query, which then reads
@@ -68,8 +75,7 @@ ORDER BY m.id
 _ONE_ENTRANT = """
 SELECT DISTINCT t.member_id FROM ({trigger}) t JOIN member m ON m.id = t.member_id
 WHERE t.member_id = :member_id AND m.status = 'active'
-  AND NOT EXISTS (SELECT 1 FROM marketing_journey j WHERE j.flow_id = :flow_id AND j.member_id = m.id)
-"""
+  AND """ + _NOT_IN_FLOW
 
 FACTS_SQL = """
 SELECT m.id, m.code, m.phone, COALESCE(ml.level, :lowest),
@@ -108,10 +114,13 @@ def trigger_params(kind: str, params: dict, today: date, level_names: list[str],
 
 
 def entrants(db, flow_id: str, kind: str, params: dict, today: date, level_names: list[str], zone: str,
-             member_id: str | None = None) -> list[str]:
-    """Active members the trigger reaches today who have not entered this flow yet."""
+             member_id: str | None = None, reentry_days: int | None = None) -> list[str]:
+    """Active members the trigger reaches today who are not in this flow: never entered it, or (``reentry_days``)
+    their last journey in it ended that many days ago or more."""
     sql = (_ENTRANTS if member_id is None else _ONE_ENTRANT).format(trigger=TRIGGER_SQL[kind])
-    values = {**trigger_params(kind, params, today, level_names, zone), "flow_id": flow_id, "member_id": member_id}
+    before = None if reentry_days is None else (today - timedelta(days=reentry_days)).isoformat()
+    values = {**trigger_params(kind, params, today, level_names, zone), "flow_id": flow_id, "member_id": member_id,
+              "reentry_before": before}
     return [row[0] for row in db.execute_sql(sql, values)]
 
 
@@ -124,9 +133,12 @@ def facts(db, member_ids: list[str], lowest_level: str) -> dict[str, dict]:
 
 
 def passes(kind: str, params: dict, member: dict) -> bool:
-    """Whether a member's facts meet a condition node."""
+    """Whether a member's facts meet a condition node (tags and segments: those the runner found the member in)."""
     if kind == "level":
         return member["level"] in params["levels"]
+    if kind in INSIGHT_CONDITIONS:
+        key, found = INSIGHT_CONDITIONS[kind]
+        return params[key] in member[found]
     value = member[kind]
     low, high = params.get("min"), params.get("max")
     return (low is None or value >= low) and (high is None or value <= high)

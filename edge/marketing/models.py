@@ -28,17 +28,18 @@ class Flow(BaseModel):
     status = peewee.TextField()  # draft, active, paused
     trigger_kind = peewee.TextField(null=True)  # copied from the definition: the checkout asks for it cheaply
     definition = peewee.TextField()  # JSON: {"nodes": [...], "edges": [...]}
+    reentry_days = peewee.IntegerField(null=True)  # None: a member enters once; N: again N days after a journey ends
     created_by = peewee.IntegerField(null=True)
     created_at = peewee.TextField()
     updated_at = peewee.TextField()
 
 
 class Journey(BaseModel):
-    """Where one member stands in one flow: waiting at a node until a day, or done."""
+    """One entry of one member into one flow (numbered 1, 2, ...): waiting at a node until a day, or done."""
 
     class Meta:
         table_name = "marketing_journey"
-        primary_key = peewee.CompositeKey("flow_id", "member_id")
+        primary_key = peewee.CompositeKey("flow_id", "member_id", "entry")
 
     flow_id = peewee.TextField()
     member_id = peewee.TextField()
@@ -48,10 +49,12 @@ class Journey(BaseModel):
     coupon_id = peewee.TextField(null=True)  # the last coupon the flow gave: a follow-up checks its use
     started_at = peewee.TextField()
     updated_at = peewee.TextField()
+    entry = peewee.IntegerField(default=1)
+    ended_on = peewee.TextField(null=True)  # the store's day it finished: re-entry counts from it
 
 
 class Step(BaseModel):
-    """One node taken by one member: unique, so no member gets the same step twice."""
+    """One node taken by one member in one journey: unique, so no member gets the same step twice in a journey."""
 
     class Meta:
         table_name = "marketing_step"
@@ -63,6 +66,7 @@ class Step(BaseModel):
     outcome = peewee.TextField()
     detail = peewee.TextField(null=True)
     at = peewee.TextField()
+    entry = peewee.IntegerField(default=1)  # the journey's number
 
 
 class Message(BaseModel):

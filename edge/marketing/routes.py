@@ -9,7 +9,7 @@ from pydantic import Field
 
 from edge.api.registry import Call, Routes, Schema
 from edge.errors import DomainError
-from edge.marketing.graph import MAX_NODES, NODE_TYPES
+from edge.marketing.graph import MAX_NODES, NODE_TYPES, Reentry
 
 routes = Routes("marketing")
 
@@ -39,6 +39,13 @@ class GraphIn(Schema):
 
 class FlowIn(GraphIn):
     name: str = Field(min_length=1, max_length=60)
+    reentry: Reentry | None = Field(None, description='may a member enter again? {"mode": "never"} (default) or '
+                                                      '{"mode": "after_days", "days": N}: N days after their last '
+                                                      'journey in the flow ended')
+
+
+def reentry(body: FlowIn) -> dict | None:
+    return body.reentry.model_dump(exclude_none=True) if body.reentry is not None else None
 
 
 class DryRunQuery(Schema):
@@ -61,7 +68,7 @@ def list_flows(call: Call):
 
 @routes.post("/marketing/flows", "Save a new flow (a draft)", body=FlowIn, role="manager", status=201)
 def create_flow(call: Call):
-    flow = call.store.marketing.create(call.caller, call.body.name, definition(call.body))
+    flow = call.store.marketing.create(call.caller, call.body.name, definition(call.body), reentry(call.body))
     return call.store.marketing.flow_dict(flow)
 
 
@@ -73,7 +80,8 @@ def get_flow(call: Call, flow_id: str):
 @routes.patch("/marketing/flows/{flow_id}", "Replace a flow's name and graph (not while it is active)",
               body=FlowIn, role="manager")
 def update_flow(call: Call, flow_id: str):
-    flow = call.store.marketing.update(call.caller, flow_id, call.body.name, definition(call.body))
+    flow = call.store.marketing.update(call.caller, flow_id, call.body.name, definition(call.body),
+                                       reentry(call.body))
     return call.store.marketing.flow_dict(flow)
 
 

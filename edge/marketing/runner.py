@@ -1,8 +1,10 @@
 """Running one flow over its members: waits that are over go on, then the trigger's new members enter.
 
 A member walks the flow's nodes until a wait (the journey waits until its
-day) or the end. Each node taken is a step row, unique per flow, member and
-node: no member gets the same step twice, and a member enters a flow once.
+day) or the end. A journey is one entry into the flow, numbered per member;
+each node taken is a step row, unique per flow, member, journey and node: no
+member gets the same step twice in a journey. A member enters a flow once,
+or (its re-entry policy) again N days after their last journey ended.
 Members go in chunks, one transaction each: the chunk's facts and the steps
 it took before are read in one query each, its steps and journeys written in
 one statement each. A dry run walks the same way and writes nothing.
@@ -19,7 +21,7 @@ from datetime import date, timedelta
 from edge.db import RowInsert, execute_many, utc_now
 from edge.errors import Conflict, DomainError
 from edge.marketing import audience
-from edge.marketing.graph import Graph, Node, build
+from edge.marketing.graph import INSIGHT_CONDITIONS, Graph, Node, build
 from edge.marketing.models import Flow, Journey, Message, Step
 from edge.members.coupons import Coupon
 from edge.members.identity import mask_phone
@@ -32,10 +34,12 @@ SYSTEM = Caller()  # the timer or an event: no device, no staff
 
 _INSERT_STEP = RowInsert(Step)  # a step taken twice would break the unique index: the run stops, nothing written
 _INSERT_MESSAGE = RowInsert(Message)
-_TAKEN_SQL = ("SELECT member_id, node_id FROM marketing_step "
+_TAKEN_SQL = ("SELECT member_id, entry, node_id FROM marketing_step "
               "WHERE flow_id = ? AND member_id IN (SELECT value FROM json_each(?))")
-_SAVE_JOURNEY = ("INSERT OR REPLACE INTO marketing_journey (flow_id, member_id, status, node_id, due_on, coupon_id, "
-                 "started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_LAST_ENTRY_SQL = ("SELECT member_id, MAX(entry) FROM marketing_journey "
+                   "WHERE flow_id = ? AND member_id IN (SELECT value FROM json_each(?)) GROUP BY member_id")
+_SAVE_JOURNEY = ("INSERT OR REPLACE INTO marketing_journey (flow_id, member_id, entry, status, node_id, due_on, "
+                 "coupon_id, started_at, updated_at, ended_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 @dataclass
@@ -50,7 +54,7 @@ class Run:
     resumed: int = 0
     reached: dict[str, int] = field(default_factory=dict)
     sample: list[dict] = field(default_factory=list)
-    taken: set[tuple[str, str]] = field(default_factory=set)  # (member, node) of the chunk at hand
+    taken: set[tuple[str, int, str]] = field(default_factory=set)  # (member, journey, node) of the chunk at hand
     steps: list[dict] = field(default_factory=list)  # the chunk's steps and journeys, written together at its end
     journeys: list[tuple] = field(default_factory=list)
 
@@ -73,7 +77,8 @@ class FlowRunner:
             self._resume_due(run)
         self._enter(run, audience.entrants(self.app.db.peewee, flow.id, run.graph.trigger.kind,
                                            run.graph.trigger.params, today, self._level_names(),
-                                           self.app.config.store.timezone, member_id=member_id))
+                                           self.app.config.store.timezone, member_id=member_id,
+                                           reentry_days=flow.reentry_days))
         return run
 
     def _start(self, flow: Flow, today: date, dry: bool) -> Run:
@@ -91,10 +96,11 @@ class FlowRunner:
             chunk = member_ids[start:start + CHUNK]
             with self._writing(run):
                 known = self._chunk(run, chunk)
+                last = dict(self.app.db.peewee.execute_sql(_LAST_ENTRY_SQL, (run.flow.id, json.dumps(chunk))))
                 for member_id in chunk:
                     now = utc_now()
-                    journey = Journey(flow_id=run.flow.id, member_id=member_id, status="done", started_at=now,
-                                      updated_at=now)
+                    journey = Journey(flow_id=run.flow.id, member_id=member_id, entry=last.get(member_id, 0) + 1,
+                                      status="done", started_at=now, updated_at=now)
                     if self._take(run, journey, trigger, "entered"):
                         run.entered += 1
                         self._walk(run, journey, run.graph.next(trigger.id), known[member_id])
@@ -123,7 +129,23 @@ class FlowRunner:
     def _chunk(self, run: Run, member_ids: list[str]) -> dict[str, dict]:
         """Read what a chunk of members needs, in one query each: their facts, and the steps they took before."""
         run.taken = set(self.app.db.peewee.execute_sql(_TAKEN_SQL, (run.flow.id, json.dumps(member_ids))))
-        return audience.facts(self.app.db.peewee, member_ids, self._level_names()[0])
+        known = audience.facts(self.app.db.peewee, member_ids, self._level_names()[0])
+        self._memberships(run, known)
+        return known
+
+    def _memberships(self, run: Run, known: dict[str, dict]) -> None:
+        """The tags and saved segments the flow's conditions name, per member of the chunk: customer insight's own
+        queries, one per tag or segment."""
+        for member in known.values():
+            member.update({found: set() for _, found in INSIGHT_CONDITIONS.values()})
+        ids = list(known)
+        for node in run.graph.nodes.values():
+            if node.type != "condition" or node.kind not in INSIGHT_CONDITIONS:
+                continue
+            key, found = INSIGHT_CONDITIONS[node.kind]
+            ask = self.app.insight.tags.members_with if node.kind == "tag" else self.app.insight.segments.members_among
+            for member_id in ask(node.params[key], ids):
+                known[member_id][found].add(node.params[key])
 
     def _write(self, run: Run) -> None:
         """The chunk's steps and journeys, in two statements (inside the chunk's transaction)."""
@@ -157,7 +179,7 @@ class FlowRunner:
             branch = None
             if node.type == "condition":
                 branch = "yes" if audience.passes(node.kind, node.params, member) else "no"
-            if (journey.member_id, node.id) in run.taken:
+            if (journey.member_id, journey.entry, node.id) in run.taken:
                 break  # taken before (a loop came back): the journey ends rather than repeat it
             outcome, detail = branch or "done", None
             if node.type == "action":
@@ -169,8 +191,9 @@ class FlowRunner:
             node_id = run.graph.next(node.id, branch)
         if not waiting:
             journey.status, journey.node_id, journey.due_on = "done", None, None
-        run.journeys.append((journey.flow_id, journey.member_id, journey.status, journey.node_id, journey.due_on,
-                             journey.coupon_id, journey.started_at, utc_now()))
+            journey.ended_on = run.today.isoformat()
+        run.journeys.append((journey.flow_id, journey.member_id, journey.entry, journey.status, journey.node_id,
+                             journey.due_on, journey.coupon_id, journey.started_at, utc_now(), journey.ended_on))
 
     @staticmethod
     def _sample(run: Run, member_id: str, member: dict) -> None:
@@ -182,13 +205,13 @@ class FlowRunner:
         """Log the member taking a node; False when they took it before (nothing more happens then).
 
         The chunk's steps were read first; the unique index stays the last word."""
-        key = (journey.member_id, node.id)
+        key = (journey.member_id, journey.entry, node.id)
         if key in run.taken:
             return False
         run.taken.add(key)
         run.steps.append({"id": str(uuid.uuid4()), "flow_id": run.flow.id, "member_id": journey.member_id,
-                          "node_id": node.id, "outcome": outcome, "detail": json.dumps(detail) if detail else None,
-                          "at": utc_now()})
+                          "entry": journey.entry, "node_id": node.id, "outcome": outcome,
+                          "detail": json.dumps(detail) if detail else None, "at": utc_now()})
         run.reached[node.id] = run.reached.get(node.id, 0) + 1
         return True
 

@@ -15,11 +15,12 @@ import uuid
 from datetime import date
 
 from peewee import SQL
+from pydantic import ValidationError
 
 from edge import audit
 from edge.db import Prepared, utc_now
 from edge.errors import Conflict, DomainError, NotFound
-from edge.marketing.graph import Problem, build
+from edge.marketing.graph import INSIGHT_CONDITIONS, Problem, Reentry, about, build
 from edge.marketing.interest import InterestRecorder
 from edge.marketing.runner import FlowRunner
 from edge.marketing.models import Flow, Journey, MemberInterest, Message, Step
@@ -28,8 +29,8 @@ from edge.outbox.events import emit
 log = logging.getLogger("storeedge.marketing")
 
 # asked at every member sale and registration: is any flow waiting for these (two) events?
-_EVENT_FLOWS = Prepared(Flow.select(Flow.id, Flow.name, Flow.trigger_kind, Flow.definition).where(
-    (Flow.status == "active") & Flow.trigger_kind.in_([Prepared.arg(0), Prepared.arg(1)])))
+_EVENT_FLOWS = Prepared(Flow.select(Flow.id, Flow.name, Flow.trigger_kind, Flow.definition, Flow.reentry_days)
+                        .where((Flow.status == "active") & Flow.trigger_kind.in_([Prepared.arg(0), Prepared.arg(1)])))
 _PENDING_RECEIPT = Prepared(Message.select(Message.id, Message.text).where(
     (Message.member_id == Prepared.arg(0)) & (Message.channel == "receipt") & Message.delivered_at.is_null())
     .order_by(Message.created_at))
@@ -70,25 +71,29 @@ class MarketingService:
     @staticmethod
     def flow_dict(flow: Flow) -> dict:
         return {"id": flow.id, "name": flow.name, "status": flow.status, "trigger": flow.trigger_kind,
-                **json.loads(flow.definition), "created_at": flow.created_at, "updated_at": flow.updated_at}
+                **json.loads(flow.definition), "reentry": Reentry.of(flow.reentry_days),
+                "created_at": flow.created_at, "updated_at": flow.updated_at}
 
-    def create(self, caller, name: str, definition: dict) -> Flow:
-        """Save a new flow as a draft; it may still be incomplete (validate says what is missing)."""
+    def create(self, caller, name: str, definition: dict, reentry: dict | None = None) -> Flow:
+        """Save a new flow as a draft; it may still be incomplete (validate says what is missing).
+        ``reentry``: {"mode": "never"} (the default) or {"mode": "after_days", "days": N}."""
+        days = reentry_days(reentry)
         now = utc_now()
         with self.app.db.transaction():
             flow = Flow.create(id=str(uuid.uuid4()), name=name, status="draft",
                                trigger_kind=_trigger_kind(definition), definition=_dump(definition),
-                               created_by=caller.staff_id, created_at=now, updated_at=now)
+                               reentry_days=days, created_by=caller.staff_id, created_at=now, updated_at=now)
             self._changed(caller, flow, "created")
         return flow
 
-    def update(self, caller, flow_id: str, name: str, definition: dict) -> Flow:
+    def update(self, caller, flow_id: str, name: str, definition: dict, reentry: dict | None = None) -> Flow:
+        days = reentry_days(reentry)
         with self.app.db.transaction():
             flow = self.get(flow_id)
             if flow.status == "active":
                 raise Conflict(f"flow {flow.name} is active: pause it before changing it", field="flow_id",
                                code="flow_active")
-            flow.name, flow.definition = name, _dump(definition)
+            flow.name, flow.definition, flow.reentry_days = name, _dump(definition), days
             flow.trigger_kind, flow.updated_at = _trigger_kind(definition), utc_now()
             flow.save()
             self._changed(caller, flow, "updated")
@@ -124,7 +129,8 @@ class MarketingService:
                                         "trigger": flow.trigger_kind, "store_id": self.app.config.store.id})
         audit.record(f"marketing.flow_{change}", staff_id=caller.staff_id, device_id=caller.device_id,
                      entity="marketing_flow", entity_id=flow.id,
-                     data={"name": flow.name, "status": flow.status, "definition": json.loads(flow.definition)})
+                     data={"name": flow.name, "status": flow.status, "definition": json.loads(flow.definition),
+                           "reentry": Reentry.of(flow.reentry_days)})
 
     # -- validation ---------------------------------------------------------------
 
@@ -137,18 +143,33 @@ class MarketingService:
         for node in graph.nodes.values():
             params = node.params
             if node.kind == "issue_coupon" and not self._definition_exists(params["definition_id"]):
-                problems.append(Problem(f"node {node.id}: no coupon definition {params['definition_id']}",
-                                        node.id, "params.definition_id"))
+                problems.append(Problem("unknown_coupon_definition", f"node {node.id}: no coupon definition "
+                                        f"{params['definition_id']}", node.id, "params.definition_id",
+                                        about(node, value=params["definition_id"])))
             for key in ("sku", "sku_a", "sku_b"):
                 if params.get(key) and not _sku_exists(params[key]):
-                    problems.append(Problem(f"node {node.id}: no product with SKU {params[key]}", node.id,
-                                            f"params.{key}"))
+                    problems.append(Problem("unknown_sku", f"node {node.id}: no product with SKU {params[key]}",
+                                            node.id, f"params.{key}", about(node, value=params[key])))
+            if node.type == "condition" and node.kind in INSIGHT_CONDITIONS:
+                key = INSIGHT_CONDITIONS[node.kind][0]
+                if not self._insight_exists(node.kind, params[key]):
+                    problems.append(Problem(f"unknown_{node.kind}", f"node {node.id}: no {node.kind} {params[key]}",
+                                            node.id, f"params.{key}", about(node, value=params[key])))
             named = params.get("levels", []) + ([params["level"]] if params.get("level") else [])
             for level in named:
                 if level not in levels:
-                    problems.append(Problem(f"node {node.id}: no member level {level!r} (levels: "
-                                            f"{', '.join(sorted(levels))})", node.id, "params.level"))
+                    problems.append(Problem("unknown_level", f"node {node.id}: no member level {level!r} (levels: "
+                                            f"{', '.join(sorted(levels))})", node.id, "params.level",
+                                            about(node, value=level, levels=sorted(levels))))
         return problems
+
+    def _insight_exists(self, kind: str, insight_id: str) -> bool:
+        """A customer-insight tag or saved segment of this id exists."""
+        try:
+            (self.app.insight.tags if kind == "tag" else self.app.insight.segments).get(insight_id)
+        except NotFound:
+            return False
+        return True
 
     def _definition_exists(self, definition_id: str) -> bool:
         try:
@@ -261,20 +282,36 @@ class MarketingService:
 
     def journeys(self, flow_id: str, limit: int = 100) -> dict:
         flow = self.get(flow_id)
-        rows = list(Journey.select().where(Journey.flow_id == flow.id).order_by(Journey.started_at.desc())
-                    .limit(limit))
+        rows = list(Journey.select().where(Journey.flow_id == flow.id)
+                    .order_by(Journey.started_at.desc(), Journey.entry.desc()).limit(limit))
         shown = [j.member_id for j in rows]
-        steps: dict[str, list[dict]] = {}
+        steps: dict[tuple[str, int], list[dict]] = {}  # per journey: member and entry
         for step in Step.select().where((Step.flow_id == flow.id) & Step.member_id.in_(shown)).order_by(SQL("rowid")):
-            steps.setdefault(step.member_id, []).append(
+            steps.setdefault((step.member_id, step.entry), []).append(
                 {"node": step.node_id, "outcome": step.outcome, "at": step.at,
                  "detail": json.loads(step.detail) if step.detail else None})
         codes = dict(self.app.db.peewee.execute_sql("SELECT id, code FROM member WHERE id IN (SELECT value FROM "
                                                     "json_each(?))", (json.dumps(shown),)).fetchall())
         return {"flow_id": flow.id, "journeys": [
-            {"member_id": j.member_id, "member_code": codes.get(j.member_id), "status": j.status,
-             "waiting_at": j.node_id, "due_on": j.due_on, "started_at": j.started_at,
-             "steps": steps.get(j.member_id, [])} for j in rows]}
+            {"member_id": j.member_id, "member_code": codes.get(j.member_id), "entry": j.entry, "status": j.status,
+             "waiting_at": j.node_id, "due_on": j.due_on, "started_at": j.started_at, "ended_on": j.ended_on,
+             "steps": steps.get((j.member_id, j.entry), [])} for j in rows]}
+
+
+def reentry_days(reentry: dict | None) -> int | None:
+    """A re-entry policy as stored: None (never) or the days after a journey ends; a bad one is refused."""
+    try:
+        policy = Reentry.model_validate(reentry if reentry is not None else {})
+    except ValidationError as error:
+        detail = error.errors()[0]
+        where = ".".join(str(part) for part in detail["loc"])
+        raise DomainError(f"reentry{'.' + where if where else ''}: {detail['msg']}",
+                          field=f"reentry.{where}" if where else "reentry") from None
+    if policy.mode == "after_days" and policy.days is None:
+        raise DomainError("reentry: after_days needs days (1 or more)", field="reentry.days")
+    if policy.mode == "never" and policy.days is not None:
+        raise DomainError("reentry: mode never takes no days", field="reentry.days")
+    return policy.days_or_none
 
 
 def _trigger_kind(definition: dict) -> str | None:

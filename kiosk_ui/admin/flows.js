@@ -4,60 +4,8 @@
 // previewed with a dry run, activated and paused. Works on its own: device token and staff session from Stored.
 "use strict";
 
-// This page's texts, added to the shared catalogue (kiosk_ui/shared/i18n.js) so t() and the language switch work.
-Object.assign(CATALOGUE.zh, {
-  flows_title: "营销流程", flows_canvas: "流程画布", flows_back: "返回后台", flows_unpaired: "此设备尚未配对：请先在后台首页配对并登录。",
-  flows_login: "店长登录", flows_list: "流程", flows_pick: "选择流程", flows_new: "＋ 新流程", flows_name: "流程名称",
-  flows_status: "状态", flows_add: "添加节点", flows_do: "操作", flows_save: "保存", flows_validate: "校验",
-  flows_dry_run: "试运行预览", flows_activate: "启用", flows_pause: "暂停", flows_inspector: "节点设置",
-  flows_select_hint: "点击画布上的节点进行编辑；从节点右侧圆点拖到另一节点即可连线。", flows_node: "节点",
-  flows_kind: "类型", flows_connect: "连线", flows_connect_to: "连到", flows_branch: "分支",
-  flows_connect_add: "添加连线", flows_delete_node: "删除节点", flows_delete_edge: "删除连线", flows_edge: "连线",
-  flows_saved: "已保存", flows_valid: "校验通过，可以启用", flows_needs_manager: "需要店长权限",
-  flows_reached: "预计触达", flows_entered: "新进入", flows_resumed: "等待结束", flows_sample: "样例会员 (已脱敏)",
-  flows_code: "会员号", flows_phone: "手机", flows_none: "无", flows_optional: "(可选)",
-  status_draft: "草稿", status_active: "已启用", status_paused: "已暂停",
-  type_trigger: "触发", type_condition: "条件", type_action: "动作", type_wait: "等待",
-  kind_inactive_days: "N天未到店", kind_interest: "浏览未购", kind_birthday: "N天内生日", kind_points_expiring: "积分将过期",
-  kind_coupons_expiring: "优惠券将过期", kind_stored_value_below: "储值低于", kind_first_purchase: "首次购买",
-  kind_level_up: "会员升级", kind_bought_a_not_b: "买了A未买B", kind_registered: "新会员入会",
-  kind_level: "会员等级", kind_total_spend: "累计消费", kind_points: "积分", kind_stored_value: "储值余额",
-  kind_visits: "到店次数", kind_issue_coupon: "发优惠券", kind_receipt_message: "小票留言", kind_kiosk_message: "自助机消息",
-  kind_hq_message: "总部短信/微信", kind_days: "等待N天", kind_coupon_unused: "N天后券仍未用",
-  param_days: "天数", param_sku: "商品编码", param_sku_a: "商品A编码", param_sku_b: "商品B编码", param_amount: "金额 (元)",
-  param_level: "等级", param_levels: "等级 (逗号分隔)", param_min: "最少", param_max: "最多", param_min_fen: "最少 (元)",
-  param_max_fen: "最多 (元)", param_definition_id: "优惠券定义编号", param_text: "文字", param_channel: "渠道",
-  param_template: "模板名称", branch_yes: "是", branch_no: "否", branch_unused: "未使用", branch_used: "已使用",
-  channel_sms: "短信", channel_wechat: "微信",
-});
-Object.assign(CATALOGUE.en, {
-  flows_title: "Marketing flows", flows_canvas: "Flow canvas", flows_back: "Back office", flows_unpaired: "This device is not paired: pair it and log in on the back office home page first.",
-  flows_login: "Manager login", flows_list: "Flows", flows_pick: "Choose a flow", flows_new: "+ New flow", flows_name: "Flow name",
-  flows_status: "Status", flows_add: "Add a node", flows_do: "Actions", flows_save: "Save", flows_validate: "Validate",
-  flows_dry_run: "Dry run preview", flows_activate: "Activate", flows_pause: "Pause", flows_inspector: "Node settings",
-  flows_select_hint: "Click a node on the canvas to edit it; drag from a node's right-hand dot to another node to join them.",
-  flows_node: "Node", flows_kind: "Kind", flows_connect: "Edges", flows_connect_to: "Join to", flows_branch: "Branch",
-  flows_connect_add: "Add edge", flows_delete_node: "Delete node", flows_delete_edge: "Delete edge", flows_edge: "Edge",
-  flows_saved: "Saved", flows_valid: "Valid: it can be activated", flows_needs_manager: "This needs a manager",
-  flows_reached: "Would reach", flows_entered: "entering", flows_resumed: "waits over", flows_sample: "Sample members (masked)",
-  flows_code: "Member code", flows_phone: "Phone", flows_none: "none", flows_optional: "(optional)",
-  status_draft: "draft", status_active: "active", status_paused: "paused",
-  type_trigger: "Trigger", type_condition: "Condition", type_action: "Action", type_wait: "Wait",
-  kind_inactive_days: "Inactive N days", kind_interest: "Looked, didn't buy", kind_birthday: "Birthday in N days",
-  kind_points_expiring: "Points expiring", kind_coupons_expiring: "Coupons expiring", kind_stored_value_below: "Stored value below",
-  kind_first_purchase: "First purchase", kind_level_up: "Level up", kind_bought_a_not_b: "Bought A, not B",
-  kind_registered: "Joined", kind_level: "Level", kind_total_spend: "Total spend", kind_points: "Points",
-  kind_stored_value: "Stored value", kind_visits: "Visits", kind_issue_coupon: "Issue a coupon",
-  kind_receipt_message: "Receipt message", kind_kiosk_message: "Kiosk message", kind_hq_message: "SMS/WeChat via HQ",
-  kind_days: "Wait N days", kind_coupon_unused: "Coupon unused after N days",
-  param_days: "Days", param_sku: "SKU", param_sku_a: "SKU of A", param_sku_b: "SKU of B", param_amount: "Amount (¥)",
-  param_level: "Level", param_levels: "Levels (comma-separated)", param_min: "At least", param_max: "At most",
-  param_min_fen: "At least (¥)", param_max_fen: "At most (¥)", param_definition_id: "Coupon definition id",
-  param_text: "Text", param_channel: "Channel", param_template: "Template name", branch_yes: "yes", branch_no: "no",
-  branch_unused: "unused", branch_used: "used", channel_sms: "SMS", channel_wechat: "WeChat",
-});
-
-// What each kind of node takes: [parameter, input, required]. Inputs: int, fen (typed in yuan), text, levels, channel.
+// What each kind of node takes: [parameter, input, required]. Inputs: int, fen (typed in yuan), text, levels, channel,
+// tag and segment (chosen from customer insight's tags and saved segments).
 const DAYS = ["days", "int", true];
 const KINDS = {
   trigger: {
@@ -70,6 +18,7 @@ const KINDS = {
     level: [["levels", "levels", true]], total_spend: [["min", "fen", false], ["max", "fen", false]],
     points: [["min", "int", false], ["max", "int", false]],
     stored_value: [["min", "fen", false], ["max", "fen", false]], visits: [["min", "int", false], ["max", "int", false]],
+    tag: [["tag_id", "tag", true]], segment: [["segment_id", "segment", true]],
   },
   action: {
     issue_coupon: [["definition_id", "text", true]], receipt_message: [["text", "text", true]],
@@ -81,10 +30,11 @@ const BRANCHES = { condition: ["yes", "no"], coupon_unused: ["unused", "used"] }
 const NODE_W = 190, NODE_H = 66, SVG_NS = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
-const state = { flows: [], flow: null, selected: null, errors: {}, counts: {}, drag: null };
+const state = { flows: [], flow: null, selected: null, errors: {}, errorList: [], counts: {}, drag: null,
+                insight: { tag: [], segment: [] } };
 
 function blankFlow() {
-  return { id: null, name: "", status: "draft", nodes: [], edges: [] };
+  return { id: null, name: "", status: "draft", nodes: [], edges: [], reentry: { mode: "never" } };
 }
 
 function say(text, good = false) {
@@ -94,6 +44,28 @@ function say(text, good = false) {
 
 function explain(error) {
   return error.field ? `${error.message} (${error.field})` : error.message;
+}
+
+// A template with {name} filled from values (a missing value leaves the name as it is).
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (values[name] ?? whole));
+}
+
+// A validation error in the page's language, from its code and params; the server's English message when the
+// catalogue does not know the code (a newer server).
+function problemText(error) {
+  const key = `flow_error_${error.code}`;
+  if (!error.code || !(key in CATALOGUE.zh)) return error.message;
+  const params = error.params || {};
+  const values = { ...params };
+  if (params.kind) values.kind = t(`kind_${params.kind}`);
+  if (params.type) values.type = t(`type_${params.type}`);
+  if (params.param) values.param = t(`param_${params.param}`).replace(/ \(.*\)$/, "");
+  if (params.branches) values.branches = params.branches.map((b) => t(`branch_${b}`)).join(" / ");
+  if (params.levels) values.levels = params.levels.join(", ");
+  if (params.reason) values.reason = `reason_${params.reason}` in CATALOGUE.zh ? fill(t(`reason_${params.reason}`), params)
+    : error.message;
+  return fill(t(key), values);
 }
 
 function branchesOf(node) {
@@ -147,6 +119,8 @@ async function logOut() {
 
 async function loadFlows(chosenId) {
   state.flows = (await api("GET", "/marketing/flows")).flows;
+  const [tags, segments] = await Promise.all([api("GET", "/insight/tags"), api("GET", "/insight/segments")]);
+  state.insight = { tag: tags.tags, segment: segments.segments };
   const pick = $("flow-pick");
   pick.replaceChildren(new Option(t("flows_new"), ""),
     ...state.flows.map((f) => new Option(`${f.name} · ${t(`status_${f.status}`)}`, f.id)));
@@ -159,18 +133,36 @@ function openFlow(flow) {
   state.flow = flow;
   state.selected = null;
   state.errors = {};
+  state.errorList = [];
   state.counts = {};
   $("flow-name").value = flow.name;
+  $("flow-reentry").value = flow.reentry?.mode || "never";
+  $("flow-reentry-days").value = flow.reentry?.days ?? "";
+  showReentryDays();
   $("flow-status").textContent = t(`status_${flow.status}`);
   $("errors").replaceChildren();
   $("preview").hidden = true;
   render();
 }
 
+// The days field shows only for "again after N days"; what is typed goes to the server as typed (it names a bad one).
+function showReentryDays() {
+  const hidden = $("flow-reentry").value !== "after_days";
+  $("flow-reentry-days").hidden = hidden;
+  document.querySelector("label[for=flow-reentry-days]").hidden = hidden;
+}
+
+function reentry() {
+  if ($("flow-reentry").value !== "after_days") return { mode: "never" };
+  const text = $("flow-reentry-days").value.trim();
+  return { mode: "after_days", days: /^\d+$/.test(text) ? Number(text) : (text || null) };
+}
+
 function body() {
   const flow = state.flow;
   return {
     name: $("flow-name").value.trim(),
+    reentry: reentry(),
     nodes: flow.nodes.map(({ id, type, kind, params, x, y }) => ({ id, type, kind, params, x, y })),
     edges: flow.edges.map(({ from, to, branch }) => ({ from, to, branch: branch || null })),
   };
@@ -186,22 +178,37 @@ async function save() {
     say(t("flows_saved"), true);
     return true;
   } catch (error) {
-    say(explain(error));
+    say(error.field?.startsWith("reentry") ? t("flows_reentry_bad") : explain(error));
     return false;
   }
 }
 
 function showErrors(errors) {
+  state.errorList = errors;
+  renderErrors();
+  render();
+}
+
+// The errors (kept as the server gave them) in the page's language: on their nodes and in the list.
+function renderErrors() {
   state.errors = {};
   const list = $("errors");
   list.replaceChildren();
-  for (const error of errors) {
-    if (error.node) (state.errors[error.node] ||= []).push(error.message);
+  for (const error of state.errorList) {
+    const text = problemText(error);
+    if (error.node) (state.errors[error.node] ||= []).push(text);
     const item = document.createElement("li");
-    item.textContent = error.message;
+    item.textContent = text;
     list.append(item);
   }
-  render();
+}
+
+// Activation or a dry run refused an invalid flow: validation shows every error, translated, on its node.
+async function refusedAsInvalid(error) {
+  if (error.code !== "flow_invalid") return false;
+  await validate();
+  say(t("flows_invalid"));
+  return true;
 }
 
 async function validate() {
@@ -245,8 +252,7 @@ async function dryRun() {
     if (!preview.sample.length) rows.insertRow().insertCell().textContent = t("flows_none");
     panel.replaceChildren(heading, table);
   } catch (error) {
-    if (error.field && error.field.startsWith("nodes.")) showErrors([{ node: error.field.slice(6), message: error.message }]);
-    say(explain(error));
+    if (!(await refusedAsInvalid(error))) say(explain(error));
   }
 }
 
@@ -257,8 +263,7 @@ async function setActive(active) {
     const flow = await api("POST", `/marketing/flows/${state.flow.id}/${active ? "activate" : "pause"}`);
     await loadFlows(flow.id);
   } catch (error) {
-    if (error.field && error.field.startsWith("nodes.")) showErrors([{ node: error.field.slice(6), message: error.message }]);
-    say(explain(error));
+    if (!(await refusedAsInvalid(error))) say(explain(error));
   }
 }
 
@@ -334,10 +339,15 @@ function summary(node) {
     .join(" · ").slice(0, 30);
 }
 
+function insightName(input, id) {
+  return state.insight[input].find((item) => item.id === id)?.name ?? id;
+}
+
 function shownValue(value, input) {
   if (input === "fen") return yuan(value);
   if (input === "levels") return value.join(",");
   if (input === "channel") return t(`channel_${value}`);
+  if (input === "tag" || input === "segment") return insightName(input, value);
   return String(value);
 }
 
@@ -489,6 +499,9 @@ function paramField(node, name, input, required) {
   if (input === "channel") {
     control = document.createElement("select");
     control.append(new Option("—", ""), ...["sms", "wechat"].map((c) => new Option(t(`channel_${c}`), c)));
+  } else if (input === "tag" || input === "segment") {
+    control = document.createElement("select");
+    control.append(new Option("—", ""), ...state.insight[input].map((item) => new Option(item.name, item.id)));
   } else {
     control = document.createElement("input");
     control.autocomplete = "off";
@@ -524,7 +537,7 @@ function changeKind() {
 // -- wiring ---------------------------------------------------------------------------------------------------------
 
 function wire() {
-  $("language").addEventListener("click", () => { switchLanguage(); render(); renderInspector(); });
+  $("language").addEventListener("click", () => { switchLanguage(); renderErrors(); render(); renderInspector(); });
   $("logout").addEventListener("click", logOut);
   $("login-form").addEventListener("submit", logIn);
   $("flow-pick").addEventListener("change", () => {
@@ -532,6 +545,7 @@ function wire() {
     openFlow(chosen ? structuredClone(chosen) : blankFlow());
   });
   for (const type of ["trigger", "condition", "action", "wait"]) $(`add-${type}`).addEventListener("click", () => addNode(type));
+  $("flow-reentry").addEventListener("change", showReentryDays);
   $("save").addEventListener("click", save);
   $("validate").addEventListener("click", validate);
   $("dry-run").addEventListener("click", dryRun);
