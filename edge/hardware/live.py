@@ -21,6 +21,7 @@ class Peer:
         self.ws = ws
         self.lane = lane
         self.kind = kind  # the paired device's kind (terminal, display); None for a gateway
+        self.offers: list[dict] | None = None  # a display: the promotions it was last sent, to show when idle
         self._lock = threading.Lock()
 
     def send(self, message: dict) -> bool:
@@ -63,6 +64,11 @@ class LiveHub:
     def watching(self, lane: int | None, kind: str) -> bool:
         """Whether a screen of that kind follows the lane: what it would be sent need not be built otherwise."""
         return bool(self._on_lane(lane, kind))
+
+    def displays(self) -> list[Peer]:
+        """Every customer display, whatever its lane: the promotions in effect are the store's."""
+        with self._lock:
+            return [peer for peer in self.screens if peer.kind == "display"]
 
     def _on_lane(self, lane: int | None, kind: str | None) -> list[Peer]:
         with self._lock:

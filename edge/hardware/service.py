@@ -43,6 +43,7 @@ class HardwareService:
         # Only a receipt that is printed asks them, so what they hand over is on paper.
         self.receipt_notes: list = []
         app.sales.change_listeners.append(self._on_sale_changed)
+        app.promotions.change_listeners.append(self._on_promotions_changed)
 
     def printer_for_lane(self, lane: int | None) -> str | None:
         section = device_for_lane(self.devices, "printer", lane)
@@ -157,6 +158,25 @@ class HardwareService:
             return
         message = {"type": "sale.changed", "lane": sale.lane, "sale": self.app.sales.as_dict(sale)}
         self.app.db.after_commit(lambda: self.hub.to_lane(sale.lane, message, kind=DISPLAY))
+
+    def _on_promotions_changed(self) -> None:
+        """A promotion created, changed or ended: the displays' idle offers follow, once committed."""
+        self.app.db.after_commit(self.refresh_offers)
+
+    def refresh_offers(self, peers: list | None = None) -> int:
+        """Sends `promotions.changed` to each display (of ``peers``, else every one) whose offers are no longer
+        the promotions in effect now; how many were told. Also run now and then per display, since a validity
+        window starting or ending (or a change made by another process, HQ's) is no event here."""
+        peers = self.hub.displays() if peers is None else peers
+        if not peers:
+            return 0
+        offers = self.promotions_now()
+        told = 0
+        for peer in peers:
+            if peer.offers != offers:
+                peer.offers = offers
+                told += peer.send({"type": "promotions.changed", "promotions": offers})
+        return told
 
     def lane_snapshot(self, lane: int) -> dict:
         """What a lane screen starts from: the lane's open sale (or None) and the promotions in effect now."""

@@ -16,10 +16,14 @@ from flask_sock import ConnectionClosed, Sock
 
 from edge.errors import DomainError
 from edge.hardware.live import Peer
+from edge.hardware.service import DISPLAY
 from edge.hardware.token import gateway_token
 
 log = logging.getLogger("storeedge.ws")
 POLICY_VIOLATION = 1008
+# How often a display's idle offers are compared with the promotions in effect: a validity window (or a daily
+# hours window) starting or ending is no event, nor a change another process (sync, from HQ) made.
+OFFERS_RECHECK_SECONDS = 30
 
 
 def gateway_token_ok(store, header: str | None) -> bool:
@@ -65,10 +69,14 @@ def attach(flask_app, store) -> Sock:
         peer = Peer(ws, lane=lane, kind=device.kind)
         hardware.hub.join(peer, gateway=False)
         # a screen that (re)connects starts from the lane as it is: its open sale and the promotions to show idle
-        peer.send(hardware.lane_snapshot(lane))
+        snapshot = hardware.lane_snapshot(lane)
+        peer.offers = snapshot["promotions"]
+        peer.send(snapshot)
         try:
             while True:
-                ws.receive()  # screens only listen; this waits for the socket to close
+                # screens only listen; this waits for the socket to close, checking a display's offers meanwhile
+                if ws.receive(timeout=OFFERS_RECHECK_SECONDS) is None and peer.kind == DISPLAY:
+                    hardware.refresh_offers([peer])
         except ConnectionClosed:
             pass
         finally:

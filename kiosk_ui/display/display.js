@@ -52,6 +52,20 @@ function fromLane(message) {
     return showSale(message.sale);
   }
   if (message.type === "sale.changed") showSale(message.sale);
+  if (message.type === "promotions.changed") newOffers(message.promotions);
+}
+
+// The promotions in effect changed (one created, changed or ended, or its hours began): an idle display shows the
+// new list at once, starting with an offer it did not have (or had under another label), never an ended one.
+function newOffers(offers) {
+  const shownAs = (offer) => `${offer.id}\n${offer.label}`;
+  const known = new Set(state.offers.map(shownAs));
+  const fresh = offers.findIndex((offer) => !known.has(shownAs(offer)));
+  state.offers = offers;
+  state.offer = Math.max(fresh, 0);
+  if (document.body.dataset.screen !== "idle") return;
+  stopOffers();
+  showIdle();
 }
 
 // What the customer sees follows the sale: its cart while open, the change once paid, offers otherwise.
