@@ -66,7 +66,7 @@ def attach(flask_app, store) -> Sock:
         except DomainError as error:
             ws.close(POLICY_VIOLATION, error.message)
             return
-        peer = Peer(ws, lane=lane, kind=device.kind)
+        peer = Peer(ws, lane=lane, kind=device.kind, device_id=device.id)
         hardware.hub.join(peer, gateway=False)
         # a screen that (re)connects starts from the lane as it is: its open sale and the promotions to show idle
         snapshot = hardware.lane_snapshot(lane)
@@ -74,8 +74,11 @@ def attach(flask_app, store) -> Sock:
         peer.send(snapshot)
         try:
             while True:
-                # screens only listen; this waits for the socket to close, checking a display's offers meanwhile
-                if ws.receive(timeout=OFFERS_RECHECK_SECONDS) is None and peer.kind == DISPLAY:
+                # until the socket closes: what a tablet says, and now and then a display's offers checked
+                text = ws.receive(timeout=OFFERS_RECHECK_SECONDS)
+                if text is not None:
+                    peer.send(from_screen(hardware, peer, text))
+                elif peer.kind == DISPLAY:
                     hardware.refresh_offers([peer])
         except ConnectionClosed:
             pass
@@ -83,6 +86,20 @@ def attach(flask_app, store) -> Sock:
             hardware.hub.leave(peer)
 
     return sock
+
+
+def from_screen(hardware, peer: Peer, text: str) -> dict:
+    """One message from a lane screen (a tablet's tender step); returns what to answer: held, or refused."""
+    try:
+        message = json.loads(text)
+        if not isinstance(message, dict) or message.get("type") != "tender":
+            raise DomainError("type: a lane screen sends only tender", field="type")
+        hardware.tender_step(peer, message.get("sale_id"), message.get("total"), message.get("amount"))
+    except ValueError:
+        return {"type": "screen.refused", "field": None, "message": "not a JSON message"}
+    except DomainError as error:
+        return {"type": "screen.refused", "field": error.field, "message": error.message}
+    return {"type": "tender.held", "sale_id": message["sale_id"], "amount": message.get("amount")}
 
 
 def from_gateway(hardware, message: dict) -> dict | None:
