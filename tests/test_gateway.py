@@ -172,6 +172,22 @@ def test_a_payment_code_scanned_at_the_lane_starts_that_payment_and_the_sale_com
         ("wechat", 200)]
 
 
+def test_the_gateway_is_answered_a_payment_codes_scan_with_the_payment_started_and_the_code_masked(lane):
+    sale = lane.store.sales.open(lane.caller)
+    lane.store.sales.add_line(sale.id, lane.caller, barcode=WATER)
+    code = payment_code("wechat")
+    ws = simple_websocket.Client.connect(lane.server.gateway_url, headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
+    try:
+        assert json.loads(ws.receive(timeout=15))["type"] == "hello"
+        ws.send(json.dumps({"type": "scan", "lane": 1, "code": code}))
+        answer = ws.receive(timeout=15)
+    finally:
+        ws.close()
+    result = json.loads(answer)
+    assert result["ok"] and (result["payment"]["provider"], result["payment"]["amount"]) == ("wechat", 200)
+    assert result["sale_id"] == sale.id and code not in answer
+
+
 def paid_scans(store, sale_id: str) -> list[tuple[str, int]]:
     return [(a.provider, a.amount) for a in store.payments.of_sale(sale_id) if a.state == "paid"]
 

@@ -117,6 +117,11 @@ def from_gateway(hardware, message: dict) -> dict | None:
             member = event["sale"]["member"]
             return {"type": "scan.result", "ok": True, "lane": lane, "code": code, "member": member,
                     "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
+        if event["type"] == "cart.payment":  # no line and no price lamp; the code only masked (a bearer token)
+            payment = event["payment"]
+            return {"type": "scan.result", "ok": True, "lane": lane, "code": event["code"],
+                    "payment": {k: payment[k] for k in ("id", "provider", "amount", "state")},
+                    "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
         line = event["line"]
         # every gateway: the one with the lane's display may not be the one that sent the scan (storeedge scan)
         hardware.hub.to_gateways({"type": "display", "lane": lane,
