@@ -234,6 +234,16 @@ def test_an_amount_held_for_the_sale_as_it_was_before_another_scan_pays_nothing_
         tablet.close()
 
 
+def test_the_lanes_display_is_told_the_promotions_in_effect_when_one_comes_from_hq_and_only_when_they_change(lane):
+    window = {"starts_at": "2020-01-01T00:00", "ends_at": "2099-12-31T00:00"}
+    with lane.store.db.transaction():  # as a broadcast from HQ is applied
+        lane.store.promotions.apply_from_hq({"id": "HQ-TEA", "name": "冰红茶尝鲜", "kind": "category_percent",
+                                             "percent": 20, "skus": ["DRK003"], **window})
+    told = lane.screen.wait_for("promotions.changed")
+    assert [(p["id"], p["label"]) for p in told["promotions"]] == [("HQ-TEA", "冰红茶尝鲜 8折 20% off")]
+    assert lane.store.hardware.refresh_offers() == 0  # nothing changed since: no display is told again
+
+
 def test_a_paper_coupon_prints_with_its_code_as_a_barcode_once_issued(lane):
     manager = terminal(lane.store, lane=2, pin=MANAGER_PIN, shift_float=None)
     definition = lane.store.coupons.define(manager, name="满20减3", kind="threshold", value=300, threshold=2000,
