@@ -450,7 +450,7 @@ def test_a_pair_link_for_another_store_is_refused_and_one_for_this_store_asks_fo
     expect(page.locator("#pair-message")).to_contain_text(f"S-ELSEWHERE，这里是门店 {store_id}")
     expect(page.locator("#pair-start")).to_be_hidden()
     snap(page, "pos-pair-link-refused")
-    assert page.evaluate("localStorage.getItem('storeedge.pairing')") is None  # no request was made
+    assert page.evaluate("localStorage.getItem('storeedge.pos.pairing')") is None  # no request was made
 
     page.goto(f"http://127.0.0.1:{server.port}/pos?pair={store_id}")
     code = page.locator("#pair-code")

@@ -5,8 +5,7 @@ const $ = (id) => document.getElementById(id);
 const SCREENS = ["pair", "idle", "cart", "done"];
 const OFFER_EVERY_MS = 5000;
 const DONE_FOR_MS = 30000; // the change stays up until the next customer's first item, or this long
-// its own slots: a display opened on a paired tablet must not take (or drop) the tablet's token
-const pairing = new Pairing("display", { pairing: "display.pairing", device: "display.device" });
+const pairing = new Pairing("display"); // kept under the display's own names (Stored), apart from a tablet's
 const state = { socket: null, sale: null, offers: [], offer: 0, offerTimer: null, doneTimer: null };
 
 function show(screen) {
