@@ -251,6 +251,11 @@ def scan(ctx: Context, code, lane, url):
     if "member" in answer:
         click.echo(f"lane {lane}: member {answer['member']['code']} on the sale")
         return
+    if "payment" in answer:
+        payment = answer["payment"]
+        click.echo(f"lane {lane}: {payment['provider']} payment of {payment['amount'] / 100:.2f} {payment['state']}, "
+                   f"sale total {answer['total'] / 100:.2f}")
+        return
     line = answer["line"]
     click.echo(f"lane {lane}: {line['name']} × {line['qty']}, sale total {answer['total'] / 100:.2f}")
 

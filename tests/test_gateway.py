@@ -13,7 +13,8 @@ from edge.errors import Conflict
 from drivers.gateway.service import Gateway
 from edge.hardware.models import DeviceState
 from edge.sales.models import Sale
-from tests.conftest import MANAGER_PIN, WATER, terminal
+from edge.staff.service import Caller
+from tests.conftest import CASHIER_PIN, MANAGER_PIN, WATER, staff_by_pin, terminal
 from tests.domain2_helpers import audit_records, nothing_written, refused
 from tests.escpos_decoder import decode
 from tests.payments_helpers import payment_code
@@ -58,7 +59,10 @@ def lane(store_with, tmp_path):
          "pin": 2, "pulse_ms": 120, "lane": 1},
         {"name": "display", "kind": "display", "backend": "serial", "path": display.path, "protocol": "led8",
          "baudrate": 2400, "lane": 1}))
-    caller = terminal(store, lane=1)
+    # the lane's terminal, its token kept: the tablet's own socket tells its tender step
+    device, till_token = store.staff.add_device("lane1", "terminal", 1)
+    caller = Caller(device=device, staff=staff_by_pin(store, CASHIER_PIN))
+    store.shifts.open(caller, 10_000)
     server = WebServer(store)
     gateway = Gateway(store, url=server.gateway_url)
     gateway.start()
@@ -66,7 +70,7 @@ def lane(store_with, tmp_path):
     _, screen_token = store.staff.add_device("lane1-display", "display", 1)
     screen = LaneScreen(server.lane_url(1, screen_token))
     yield type("Lane", (), dict(store=store, caller=caller, scanner=scanner, display=display, printer=printer,
-                                gateway=gateway, screen=screen, server=server))
+                                gateway=gateway, screen=screen, server=server, till_token=till_token))
     screen.close()
     gateway.stop()
     server.close()
@@ -166,6 +170,78 @@ def test_a_payment_code_scanned_at_the_lane_starts_that_payment_and_the_sale_com
     eventually(lambda: Sale.get_by_id(sale.id).status == "completed" or None)
     assert [(p["method"], p["amount"]) for p in lane.store.sales.as_dict(Sale.get_by_id(sale.id))["payments"]] == [
         ("wechat", 200)]
+
+
+def test_the_gateway_is_answered_a_payment_codes_scan_with_the_payment_started_and_the_code_masked(lane):
+    sale = lane.store.sales.open(lane.caller)
+    lane.store.sales.add_line(sale.id, lane.caller, barcode=WATER)
+    code = payment_code("wechat")
+    ws = simple_websocket.Client.connect(lane.server.gateway_url, headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
+    try:
+        assert json.loads(ws.receive(timeout=15))["type"] == "hello"
+        ws.send(json.dumps({"type": "scan", "lane": 1, "code": code}))
+        answer = ws.receive(timeout=15)
+    finally:
+        ws.close()
+    result = json.loads(answer)
+    assert result["ok"] and (result["payment"]["provider"], result["payment"]["amount"]) == ("wechat", 200)
+    assert result["sale_id"] == sale.id and code not in answer
+
+
+def paid_scans(store, sale_id: str) -> list[tuple[str, int]]:
+    return [(a.provider, a.amount) for a in store.payments.of_sale(sale_id) if a.state == "paid"]
+
+
+def test_a_payment_code_at_the_lane_pays_the_part_held_on_the_tablets_tender_step_then_a_second_one_the_rest(lane):
+    lane.scanner.send(WATER.encode() + b"\r" + WATER.encode() + b"\r")
+    lane.screen.wait_for("cart.line")
+    sale = lane.screen.wait_for("cart.line")["sale"]
+    assert sale["total"] == 400
+    tablet = LaneScreen(lane.server.lane_url(1, lane.till_token))
+    try:
+        tablet.ws.send(json.dumps({"type": "tender", "sale_id": sale["id"], "total": 400, "amount": -150}))
+        refused = tablet.wait_for("screen.refused")
+        assert refused["field"] == "amount" and "positive" in refused["message"]
+        tablet.ws.send(json.dumps({"type": "tender", "sale_id": sale["id"], "total": 400, "amount": 150}))
+        assert tablet.wait_for("tender.held")["amount"] == 150
+
+        lane.scanner.send(payment_code("wechat").encode() + b"\r")
+        assert tablet.wait_for("cart.payment")["payment"]["amount"] == 150
+        eventually(lambda: paid_scans(lane.store, sale["id"]) == [("wechat", 150)] or None)
+        assert Sale.get_by_id(sale["id"]).status == "open"  # ¥2.50 is left to pay
+
+        lane.scanner.send(payment_code("wechat").encode() + b"\r")  # the held amount was used: this pays the rest
+        assert tablet.wait_for("cart.payment")["payment"]["amount"] == 250
+        eventually(lambda: Sale.get_by_id(sale["id"]).status == "completed" or None)
+        assert [(p["method"], p["amount"]) for p in lane.store.sales.as_dict(Sale.get_by_id(sale["id"]))["payments"]] \
+            == [("wechat", 150), ("wechat", 250)]
+    finally:
+        tablet.close()
+
+
+def test_an_amount_held_for_the_sale_as_it_was_before_another_scan_pays_nothing_less_than_what_is_left(lane):
+    lane.scanner.send(WATER.encode() + b"\r")
+    sale = lane.screen.wait_for("cart.line")["sale"]
+    tablet = LaneScreen(lane.server.lane_url(1, lane.till_token))
+    try:
+        tablet.ws.send(json.dumps({"type": "tender", "sale_id": sale["id"], "total": sale["total"], "amount": 100}))
+        tablet.wait_for("tender.held")
+        lane.scanner.send(WATER.encode() + b"\r")
+        assert lane.screen.wait_for("cart.line")["sale"]["total"] == 400
+        lane.scanner.send(payment_code("wechat").encode() + b"\r")
+        assert tablet.wait_for("cart.payment")["payment"]["amount"] == 400
+    finally:
+        tablet.close()
+
+
+def test_the_lanes_display_is_told_the_promotions_in_effect_when_one_comes_from_hq_and_only_when_they_change(lane):
+    window = {"starts_at": "2020-01-01T00:00", "ends_at": "2099-12-31T00:00"}
+    with lane.store.db.transaction():  # as a broadcast from HQ is applied
+        lane.store.promotions.apply_from_hq({"id": "HQ-TEA", "name": "冰红茶尝鲜", "kind": "category_percent",
+                                             "percent": 20, "skus": ["DRK003"], **window})
+    told = lane.screen.wait_for("promotions.changed")
+    assert [(p["id"], p["label"]) for p in told["promotions"]] == [("HQ-TEA", "冰红茶尝鲜 8折 20% off")]
+    assert lane.store.hardware.refresh_offers() == 0  # nothing changed since: no display is told again
 
 
 def test_a_paper_coupon_prints_with_its_code_as_a_barcode_once_issued(lane):

@@ -65,7 +65,7 @@ def on_hand(server, sku: str) -> int:
 def test_a_cashier_is_refused_with_the_reason_and_a_manager_gets_the_nav(server, backoffice, browser):
     log_in(backoffice, CASHIER_PIN)
     expect(backoffice.locator("#login-message")).to_contain_text("收银员不能进入后台")
-    assert backoffice.evaluate("localStorage.getItem('storeedge.session')") is None
+    assert backoffice.evaluate("localStorage.getItem('storeedge.admin.session')") is None
     expect(backoffice.locator("#admin-nav")).to_be_hidden()
     snap(backoffice, "admin-cashier-refused")
 

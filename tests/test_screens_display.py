@@ -131,3 +131,25 @@ def test_a_voided_sale_takes_the_display_back_to_the_offers_other_lanes_stay_off
     storeedge("--data-dir", str(server.data_dir), "scan", "--lane", str(lane.number), COLA,
               "--url", f"ws://127.0.0.1:{server.port}/ws/gateway")
     expect(display.locator("#lines li", has_text="可口可乐")).to_be_visible()
+
+
+def test_an_idle_display_follows_a_promotion_created_renamed_and_ended_through_the_api_without_a_reload(server,
+                                                                                                     display):
+    offer = display.locator("#idle-offer")
+    expect(offer).not_to_be_empty()
+    display.evaluate("window.sameDocument = true")  # gone if the page were reloaded
+    window = {"starts_at": "2020-01-01T00:00", "ends_at": "2099-12-31T00:00"}
+    as_manager(server, "POST", "/promotions", {"id": "T-DISPLAY-LIVE", "name": "冰红茶尝鲜", "kind": "category_percent",
+                                               "percent": 20, "skus": ["DRK003"], **window}, status=201)
+    expect(offer).to_contain_text("冰红茶尝鲜 8折")  # a new offer is shown first
+    expect(offer).to_have_attribute("data-promotion-id", "T-DISPLAY-LIVE")
+    snap(display, "display-new-offer")
+
+    as_manager(server, "PATCH", "/promotions/T-DISPLAY-LIVE", {"name": "冰红茶特惠"})
+    expect(offer).to_contain_text("冰红茶特惠 8折")
+
+    as_manager(server, "DELETE", "/promotions/T-DISPLAY-LIVE")
+    display.wait_for_function("!state.offers.some((offer) => offer.id === 'T-DISPLAY-LIVE')")
+    expect(offer).not_to_contain_text("冰红茶")
+    expect(offer).not_to_be_empty()  # the demo's offers go on
+    assert display.evaluate("window.sameDocument") is True

@@ -45,14 +45,14 @@ def kiosk(server, browser, tmp_path):
 
 
 def member_session_token(page: Page) -> str | None:
-    stored = page.evaluate("localStorage.getItem('storeedge.session')")
+    stored = page.evaluate("localStorage.getItem('storeedge.kiosk.session')")
     return stored and re.search(r'"token":"([^"]+)"', stored).group(1)
 
 
 def status_with(page: Page, token: str) -> int:
     """What the kiosk's API answers to this member session now (the page's own device token)."""
     return page.evaluate("""async (token) => (await fetch('/api/v1/kiosk/me', {headers: {
-        'X-Device-Token': JSON.parse(localStorage.getItem('storeedge.device')).token,
+        'X-Device-Token': JSON.parse(localStorage.getItem('storeedge.kiosk.device')).token,
         'Authorization': 'Bearer ' + token}})).status""", token)
 
 

@@ -208,6 +208,28 @@ def test_a_member_pays_with_a_coupon_points_stored_value_part_by_scan_and_the_re
     assert as_manager(server, "GET", f"/coupons/{member['coupon']}")["status"] == "redeemed"
 
 
+def test_a_payment_code_at_the_lanes_gateway_scanner_pays_the_amount_typed_on_the_tender_step_and_the_rest_in_cash(
+        server, tablet):
+    for items_after, barcode in enumerate((WATER, WATER, COLA), 1):
+        scan(tablet, barcode, items_after)
+    total = fen_of(tablet.locator("#total").inner_text())
+    tablet.keyboard.press("F2")
+    tablet.fill("#other-amount", "1")
+    expect(tablet.locator("#other-amount")).to_have_attribute("data-held", "100")  # the lane socket has it
+
+    storeedge("--data-dir", str(server.data_dir), "scan", "--lane", str(tablet.lane), payment_code("wechat"),
+              "--url", f"ws://127.0.0.1:{server.port}/ws/gateway")
+    expect(tablet.locator("#payment-state")).to_have_attribute("data-state", "paid")
+    expect(tablet.locator("#payment-amount")).to_have_text(shown(100))
+    expect(tablet.locator("#tender-due")).to_have_text(shown(total - 100))
+    tablet.fill("#tendered", "20")
+    tablet.press("#tendered", "Enter")
+    expect(tablet.locator("#screen-done")).to_be_visible()
+
+    sale = sale_of_receipt(server, tablet)
+    assert [(p["method"], p["amount"]) for p in sale["payments"]] == [("wechat", 100), ("cash", total - 100)]
+
+
 def test_stored_value_above_the_limit_asks_the_customer_for_the_members_payment_pin(server, tablet):
     member = as_manager(server, "POST", "/members", member_body("13912345680"), status=201)
     till = as_tablet(server, tablet)
@@ -428,7 +450,7 @@ def test_a_pair_link_for_another_store_is_refused_and_one_for_this_store_asks_fo
     expect(page.locator("#pair-message")).to_contain_text(f"S-ELSEWHERE，这里是门店 {store_id}")
     expect(page.locator("#pair-start")).to_be_hidden()
     snap(page, "pos-pair-link-refused")
-    assert page.evaluate("localStorage.getItem('storeedge.pairing')") is None  # no request was made
+    assert page.evaluate("localStorage.getItem('storeedge.pos.pairing')") is None  # no request was made
 
     page.goto(f"http://127.0.0.1:{server.port}/pos?pair={store_id}")
     code = page.locator("#pair-code")

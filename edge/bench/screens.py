@@ -156,7 +156,7 @@ def _logged_in_storage(port: int, tablet: dict) -> dict:
     session = lane.headers["Authorization"].removeprefix("Bearer ")
     me, _ = lane.must("GET", "/auth/me")
     lane.conn.close()
-    stored = {"storeedge.device": tablet, "storeedge.session": {"token": session, "staff": me["staff"]}}
+    stored = {"storeedge.pos.device": tablet, "storeedge.pos.session": {"token": session, "staff": me["staff"]}}
     return {"cookies": [], "origins": [{"origin": f"http://127.0.0.1:{port}", "localStorage": [
         {"name": name, "value": json.dumps(value)} for name, value in stored.items()]}]}
 

@@ -17,10 +17,14 @@ log = logging.getLogger("storeedge.live")
 class Peer:
     """One socket; sends are serialised because the socket is shared between threads."""
 
-    def __init__(self, ws, lane: int | None = None, kind: str | None = None):
+    def __init__(self, ws, lane: int | None = None, kind: str | None = None, device_id: int | None = None):
         self.ws = ws
         self.lane = lane
         self.kind = kind  # the paired device's kind (terminal, display); None for a gateway
+        self.device_id = device_id
+        # a terminal on its tender step: {sale_id, total, amount}, what the lane's next scanned payment code pays
+        self.tender: dict | None = None
+        self.offers: list[dict] | None = None  # a display: the promotions it was last sent, to show when idle
         self._lock = threading.Lock()
 
     def send(self, message: dict) -> bool:
@@ -58,13 +62,18 @@ class LiveHub:
 
     def to_lane(self, lane: int | None, message: dict, kind: str | None = None) -> int:
         """Screens of that lane (only those of a device kind, when given), and screens watching every lane."""
-        return sum(peer.send(message) for peer in self._on_lane(lane, kind))
+        return sum(peer.send(message) for peer in self.on_lane(lane, kind))
 
     def watching(self, lane: int | None, kind: str) -> bool:
         """Whether a screen of that kind follows the lane: what it would be sent need not be built otherwise."""
-        return bool(self._on_lane(lane, kind))
+        return bool(self.on_lane(lane, kind))
 
-    def _on_lane(self, lane: int | None, kind: str | None) -> list[Peer]:
+    def displays(self) -> list[Peer]:
+        """Every customer display, whatever its lane: the promotions in effect are the store's."""
+        with self._lock:
+            return [peer for peer in self.screens if peer.kind == "display"]
+
+    def on_lane(self, lane: int | None, kind: str | None) -> list[Peer]:
         with self._lock:
             return [peer for peer in self.screens
                     if (peer.lane is None or peer.lane == lane) and (kind is None or peer.kind == kind)]

@@ -10,6 +10,8 @@ from edge.hardware.jobs import PrintQueue
 from edge.hardware.live import LiveHub
 from edge.hardware.receipts import receipt_for
 from edge.hardware.reports import coupon_page, shift_report_page
+from edge.money import MAX_AMOUNT
+from edge.payments.codes import provider_of
 from edge.promotions import engine
 from edge.sales.models import Payment, Sale
 from edge.sales.scanning import read_scan
@@ -43,6 +45,7 @@ class HardwareService:
         # Only a receipt that is printed asks them, so what they hand over is on paper.
         self.receipt_notes: list = []
         app.sales.change_listeners.append(self._on_sale_changed)
+        app.promotions.change_listeners.append(self._on_promotions_changed)
 
     def printer_for_lane(self, lane: int | None) -> str | None:
         section = device_for_lane(self.devices, "printer", lane)
@@ -158,6 +161,25 @@ class HardwareService:
         message = {"type": "sale.changed", "lane": sale.lane, "sale": self.app.sales.as_dict(sale)}
         self.app.db.after_commit(lambda: self.hub.to_lane(sale.lane, message, kind=DISPLAY))
 
+    def _on_promotions_changed(self) -> None:
+        """A promotion created, changed or ended: the displays' idle offers follow, once committed."""
+        self.app.db.after_commit(self.refresh_offers)
+
+    def refresh_offers(self, peers: list | None = None) -> int:
+        """Sends `promotions.changed` to each display (of ``peers``, else every one) whose offers are no longer
+        the promotions in effect now; how many were told. Also run now and then per display, since a validity
+        window starting or ending (or a change made by another process, HQ's) is no event here."""
+        peers = self.hub.displays() if peers is None else peers
+        if not peers:
+            return 0
+        offers = self.promotions_now()
+        told = 0
+        for peer in peers:
+            if peer.offers != offers:
+                peer.offers = offers
+                told += peer.send({"type": "promotions.changed", "promotions": offers})
+        return told
+
     def lane_snapshot(self, lane: int) -> dict:
         """What a lane screen starts from: the lane's open sale (or None) and the promotions in effect now."""
         sale = _OPEN_SALE_ON_LANE.first(lane)
@@ -172,6 +194,27 @@ class HardwareService:
                 for p in promotions.active() if p.applies(None, now)]
 
     # -- a scan from the gateway, into the lane's open cart ------------------------------------
+
+    def tender_step(self, peer, sale_id: str, total: int, amount: int | None) -> None:
+        """A terminal's tender step says what the lane's next scanned payment code pays of its sale (None: what
+        is left), as its own payment box does. Kept on its socket only, so a tablet gone pays nothing less."""
+        if peer.kind != "terminal":
+            raise DomainError("only a terminal has a tender step", field="type")
+        if not isinstance(sale_id, str) or not sale_id:
+            raise DomainError("sale_id: the sale on the tender step", field="sale_id")
+        if not isinstance(total, int) or isinstance(total, bool):
+            raise DomainError("total: the sale's total (fen) the tender step shows", field="total")
+        if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)
+                                   or not 0 < amount <= MAX_AMOUNT):
+            raise DomainError("amount: a positive amount in fen, or null for what is left", field="amount")
+        peer.tender = None if amount is None else {"sale_id": sale_id, "total": total, "amount": amount}
+
+    def _tendering(self, lane: int, device_id: int, sale: Sale):
+        """The lane's tablet (that terminal's socket) whose tender step holds an amount for this sale as it is:
+        a sale changed since (its total moved) pays what is left."""
+        return next((peer for peer in self.hub.on_lane(lane, "terminal")
+                     if peer.device_id == device_id and peer.tender is not None
+                     and peer.tender["sale_id"] == sale.id and peer.tender["total"] == sale.total), None)
 
     def lane_caller(self, lane: int) -> Caller:
         """The lane's terminal that has an open shift, acting as the cashier who opened it."""
@@ -188,7 +231,10 @@ class HardwareService:
             raise DomainError("a scanned code has 1 to 64 characters", field="code")
         caller = self.lane_caller(lane)
         sale = self.app.sales.current(caller.device_id) or self.app.sales.open(caller)
-        outcome = read_scan(self.app, sale.id, caller, code)
+        tablet = self._tendering(lane, caller.device_id, sale) if provider_of(code) is not None else None
+        outcome = read_scan(self.app, sale.id, caller, code, amount=tablet.tender["amount"] if tablet else None)
+        if tablet is not None:
+            tablet.tender = None  # that amount is paid (or being paid); the tender step sends the next one
         event = {"type": f"cart.{'line' if outcome.kind == 'item' else outcome.kind}", "lane": lane, "code": code,
                  "sale": self.app.sales.as_dict(outcome.sale)}
         if outcome.line is not None:

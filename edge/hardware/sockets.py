@@ -16,10 +16,14 @@ from flask_sock import ConnectionClosed, Sock
 
 from edge.errors import DomainError
 from edge.hardware.live import Peer
+from edge.hardware.service import DISPLAY
 from edge.hardware.token import gateway_token
 
 log = logging.getLogger("storeedge.ws")
 POLICY_VIOLATION = 1008
+# How often a display's idle offers are compared with the promotions in effect: a validity window (or a daily
+# hours window) starting or ending is no event, nor a change another process (sync, from HQ) made.
+OFFERS_RECHECK_SECONDS = 30
 
 
 def gateway_token_ok(store, header: str | None) -> bool:
@@ -62,19 +66,40 @@ def attach(flask_app, store) -> Sock:
         except DomainError as error:
             ws.close(POLICY_VIOLATION, error.message)
             return
-        peer = Peer(ws, lane=lane, kind=device.kind)
+        peer = Peer(ws, lane=lane, kind=device.kind, device_id=device.id)
         hardware.hub.join(peer, gateway=False)
         # a screen that (re)connects starts from the lane as it is: its open sale and the promotions to show idle
-        peer.send(hardware.lane_snapshot(lane))
+        snapshot = hardware.lane_snapshot(lane)
+        peer.offers = snapshot["promotions"]
+        peer.send(snapshot)
         try:
             while True:
-                ws.receive()  # screens only listen; this waits for the socket to close
+                # until the socket closes: what a tablet says, and now and then a display's offers checked
+                text = ws.receive(timeout=OFFERS_RECHECK_SECONDS)
+                if text is not None:
+                    peer.send(from_screen(hardware, peer, text))
+                elif peer.kind == DISPLAY:
+                    hardware.refresh_offers([peer])
         except ConnectionClosed:
             pass
         finally:
             hardware.hub.leave(peer)
 
     return sock
+
+
+def from_screen(hardware, peer: Peer, text: str) -> dict:
+    """One message from a lane screen (a tablet's tender step); returns what to answer: held, or refused."""
+    try:
+        message = json.loads(text)
+        if not isinstance(message, dict) or message.get("type") != "tender":
+            raise DomainError("type: a lane screen sends only tender", field="type")
+        hardware.tender_step(peer, message.get("sale_id"), message.get("total"), message.get("amount"))
+    except ValueError:
+        return {"type": "screen.refused", "field": None, "message": "not a JSON message"}
+    except DomainError as error:
+        return {"type": "screen.refused", "field": error.field, "message": error.message}
+    return {"type": "tender.held", "sale_id": message["sale_id"], "amount": message.get("amount")}
 
 
 def from_gateway(hardware, message: dict) -> dict | None:
@@ -91,6 +116,11 @@ def from_gateway(hardware, message: dict) -> dict | None:
         if event["type"] == "cart.member":
             member = event["sale"]["member"]
             return {"type": "scan.result", "ok": True, "lane": lane, "code": code, "member": member,
+                    "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
+        if event["type"] == "cart.payment":  # no line and no price lamp; the code only masked (a bearer token)
+            payment = event["payment"]
+            return {"type": "scan.result", "ok": True, "lane": lane, "code": event["code"],
+                    "payment": {k: payment[k] for k in ("id", "provider", "amount", "state")},
                     "sale_id": event["sale"]["id"], "total": event["sale"]["total"]}
         line = event["line"]
         # every gateway: the one with the lane's display may not be the one that sent the scan (storeedge scan)

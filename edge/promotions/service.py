@@ -58,6 +58,8 @@ class PromotionsService:
         self.zone = ZoneInfo(app.config.store.timezone)
         self.level_names = [level.name for level in app.config.members.levels]
         self._cached: tuple[str | None, list[engine.Promotion]] = ("unread", [])
+        # Told (no arguments) inside the transaction of every change, HQ's too: the customer displays follow.
+        self.change_listeners: list = []
         app.sales.promotions = self
 
     def now(self) -> datetime:
@@ -140,6 +142,7 @@ class PromotionsService:
                          **clean).on_conflict(conflict_target=[Promotion.id],
                                               update={**clean, "source": "hq", "updated_at": now}).execute()
         self.app.db.peewee.execute_sql(_BUMP_SQL, (VERSION_KEY,))
+        self._tell_listeners()
         audit.record("promotion.applied", entity="promotion", entity_id=promotion_id,
                      data={"promotion": {"id": promotion_id, **clean}, "source": "hq"})
         return self.get(promotion_id)
@@ -152,10 +155,15 @@ class PromotionsService:
         if change == "updated" and before == {"active": True} and not promotion.active:
             change = "deactivated"
         self.app.db.peewee.execute_sql(_BUMP_SQL, (VERSION_KEY,))
+        self._tell_listeners()
         emit("promotion.changed", {"change": change, "promotion": snapshot, "store_id": self.app.config.store.id})
         audit.record(f"promotion.{change}", staff_id=caller.staff_id, device_id=caller.device_id,
                      entity="promotion", entity_id=promotion.id,
                      data={"promotion": snapshot, "before": before})
+
+    def _tell_listeners(self) -> None:
+        for listener in self.change_listeners:
+            listener()
 
     def _validated(self, v: dict) -> dict:
         """Check a whole promotion; returns the column values. Errors name the field."""

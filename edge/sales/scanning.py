@@ -20,9 +20,10 @@ class ScanOutcome:
     payment: object | None = None  # the payment attempt a payment code started
 
 
-def read_scan(app, sale_id: str, caller, code: str) -> ScanOutcome:
+def read_scan(app, sale_id: str, caller, code: str, amount: int | None = None) -> ScanOutcome:
+    """``amount``: what a payment code pays (part of a split); None pays all that is left."""
     if provider_of(code) is not None:
-        attempt = app.payments.start(sale_id, caller, code)
+        attempt = app.payments.start(sale_id, caller, code, amount)
         return ScanOutcome("payment", app.sales.get(sale_id), payment=attempt)
     if app.members.is_member_code(code):
         return ScanOutcome("member", app.sales.set_member(sale_id, caller, app.members.find(code=code)))

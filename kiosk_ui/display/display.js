@@ -5,8 +5,7 @@ const $ = (id) => document.getElementById(id);
 const SCREENS = ["pair", "idle", "cart", "done"];
 const OFFER_EVERY_MS = 5000;
 const DONE_FOR_MS = 30000; // the change stays up until the next customer's first item, or this long
-// its own slots: a display opened on a paired tablet must not take (or drop) the tablet's token
-const pairing = new Pairing("display", { pairing: "display.pairing", device: "display.device" });
+const pairing = new Pairing("display"); // kept under the display's own names (Stored), apart from a tablet's
 const state = { socket: null, sale: null, offers: [], offer: 0, offerTimer: null, doneTimer: null };
 
 function show(screen) {
@@ -52,6 +51,20 @@ function fromLane(message) {
     return showSale(message.sale);
   }
   if (message.type === "sale.changed") showSale(message.sale);
+  if (message.type === "promotions.changed") newOffers(message.promotions);
+}
+
+// The promotions in effect changed (one created, changed or ended, or its hours began): an idle display shows the
+// new list at once, starting with an offer it did not have (or had under another label), never an ended one.
+function newOffers(offers) {
+  const shownAs = (offer) => `${offer.id}\n${offer.label}`;
+  const known = new Set(state.offers.map(shownAs));
+  const fresh = offers.findIndex((offer) => !known.has(shownAs(offer)));
+  state.offers = offers;
+  state.offer = Math.max(fresh, 0);
+  if (document.body.dataset.screen !== "idle") return;
+  stopOffers();
+  showIdle();
 }
 
 // What the customer sees follows the sale: its cart while open, the change once paid, offers otherwise.

@@ -10,7 +10,7 @@ const WEDGE_GAP_MS = 50;
 const WEDGE_MIN_LENGTH = 6;
 
 const state = { screen: null, shift: null, sale: null, payment: null, socket: null, card: null, split: [],
-                editing: null, refundSale: null, pinLast: null };
+                editing: null, refundSale: null, pinLast: null, held: null };
 
 function show(screen) {
   state.screen = screen;
@@ -19,6 +19,7 @@ function show(screen) {
   $("close-shift").hidden = screen !== "cart";
   const focus = { login: "pin", cart: "scan-input", tender: "payment-code" }[screen];
   if (focus) $(focus).focus();
+  holdTender();
 }
 
 function say(where, text) { $(`${where}-message`).textContent = text || ""; }
@@ -420,9 +421,11 @@ function connectLane() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const socket = new WebSocket(`${scheme}//${location.host}/ws/lane/${device.lane}?token=${encodeURIComponent(device.token)}`);
   state.socket = socket;
+  socket.addEventListener("open", () => { state.held = null; holdTender(); }); // a new socket holds nothing yet
   socket.addEventListener("message", (event) => fromLane(JSON.parse(event.data)));
   socket.addEventListener("close", () => {
     state.socket = null;
+    state.held = null;
     // the server went away (or restarted): the banner shows until it answers, then the socket reopens
     if (Stored.get("session")) Connection.lost();
   });
@@ -430,6 +433,7 @@ function connectLane() {
 
 function fromLane(message) {
   if (message.type === "scan.rejected") return say(state.screen === "tender" ? "tender" : "cart", message.message);
+  if (message.type === "tender.held") $("other-amount").dataset.held = message.amount ?? "";
   if (!message.type.startsWith("cart.") || !message.sale) return;
   state.sale = message.sale;
   renderSale();
@@ -579,6 +583,7 @@ function wire() {
   $("resume").addEventListener("click", listSuspended);
   $("to-tender").addEventListener("click", showTender);
   $("tender-back").addEventListener("click", backToCart);
+  $("other-amount").addEventListener("input", holdTender);
   $("cash-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const fen = fenOf($("tendered").value);

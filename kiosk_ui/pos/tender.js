@@ -48,6 +48,7 @@ function renderTender() {
     return button;
   }));
   $("other-amount").value = (due / 100).toFixed(2);
+  holdTender();
   $("split").replaceChildren(...state.split.map((payment, index) => {
     const row = document.createElement("div");
     row.dataset.method = payment.method;
@@ -110,6 +111,21 @@ async function payByCode(code) {
   try {
     followPayment(await api("POST", `/sales/${state.sale.id}/payments`, { code, amount }));
   } catch (error) { say("tender", explain(error)); }
+}
+
+// A payment code at the lane's own scanner (through the gateway) pays by the same rule: the lane socket is told the
+// amount in the box for this sale as shown (null once off the tender step), each time it changes.
+function holdTender() {
+  const sale = state.sale;
+  const amount = state.screen === "tender" && sale && sale.status === "open"
+    ? fenOf($("other-amount").value) || remaining() || null : null;
+  const held = amount === null ? state.held && { ...state.held, amount: null }
+                               : { sale_id: sale.id, total: sale.total, amount };
+  const socket = state.socket;
+  if (!held || JSON.stringify(held) === JSON.stringify(state.held)) return;
+  if (!socket || socket.readyState !== WebSocket.OPEN) return; // the socket's open sends it
+  socket.send(JSON.stringify({ type: "tender", ...held }));
+  state.held = amount === null ? null : held;
 }
 
 // A paid scan payment is kept by the server until the sale completes: after a reload it joins the split again.

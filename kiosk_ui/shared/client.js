@@ -32,14 +32,44 @@ class ApiError extends Error {
 
 class Offline extends Error {}
 
-// The device's pairing lives in localStorage (it survives reloads and restarts); so does the staff session.
+function storedJson(key) {
+  try { return JSON.parse(localStorage.getItem(key)); } catch { return null; }
+}
+
+// The screen this page belongs to (/pos, /display, /kiosk, /admin and its pages).
+const SCREEN = ["pos", "display", "kiosk", "admin"].find((name) => location.pathname.split("/")[1] === name) || "ui";
+
+// The device's pairing lives in localStorage (it survives reloads and restarts); so does the staff session. Each
+// screen has its own names (storeedge.<screen>.<name>): a manager opening /admin on the cashier's tablet, or a
+// display opened on it, neither replaces the tablet's device token nor ends its cashier's session.
 const Stored = {
-  get(name) { try { return JSON.parse(localStorage.getItem(`storeedge.${name}`)); } catch { return null; } },
+  key(name) { return `storeedge.${SCREEN}.${name}`; },
+  get(name) { return storedJson(this.key(name)); },
   set(name, value) {
-    if (value === null) localStorage.removeItem(`storeedge.${name}`);
-    else localStorage.setItem(`storeedge.${name}`, JSON.stringify(value));
+    if (value === null) localStorage.removeItem(this.key(name));
+    else localStorage.setItem(this.key(name), JSON.stringify(value));
   },
 };
+
+// Before each screen had its own names, /pos, /admin and /kiosk shared storeedge.device, .session and .pairing (the
+// display's were storeedge.display.*, its names now). After the upgrade a screen that could have owned them adopts
+// them instead of pairing again: a terminal's device goes to /pos and to /admin (one device for both, as it was), a
+// kiosk's to /kiosk; the staff session and a pending pairing move to the first of them opened.
+const LEGACY_OWNERS = { terminal: ["pos", "admin"], kiosk: ["kiosk"] };
+
+function adoptLegacyStorage() {
+  const legacy = (name) => storedJson(`storeedge.${name}`);
+  const device = legacy("device");
+  const owners = (device && LEGACY_OWNERS[device.kind]) || ["pos", "admin", "kiosk"];
+  if (!owners.includes(SCREEN) || Stored.get("device") || Stored.get("pairing")) return;
+  if (!device && !legacy("pairing")) return;
+  ["device", "session", "pairing"].forEach((name) => {
+    if (legacy(name)) Stored.set(name, legacy(name));
+    if (name !== "device") localStorage.removeItem(`storeedge.${name}`);
+  });
+  if (owners.every((owner) => storedJson(`storeedge.${owner}.device`))) localStorage.removeItem("storeedge.device");
+}
+adoptLegacyStorage();
 
 const Connection = {
   online: true,

@@ -3,21 +3,20 @@
 
 const PAIR_POLL_MS = 1500;
 
-// slots: where this screen keeps its pending request and its device ({pairing, device} names in Stored),
-// so a customer display opened on a paired tablet does not take the tablet's token.
+// The pending request and the device are kept in Stored, under the screen's own names: a customer display opened on
+// a paired tablet does not take the tablet's token.
 class Pairing {
-  constructor(kind, slots = { pairing: "pairing", device: "device" }) {
+  constructor(kind) {
     this.kind = kind;
-    this.slots = slots;
   }
 
-  get pending() { return Stored.get(this.slots.pairing); }
-  get device() { return Stored.get(this.slots.device); }
-  forget() { Stored.set(this.slots.device, null); }
+  get pending() { return Stored.get("pairing"); }
+  get device() { return Stored.get("device"); }
+  forget() { Stored.set("device", null); }
 
   async request(name) {
     const request = await api("POST", "/devices/pair", { name, kind: this.kind }, { key: null });
-    Stored.set(this.slots.pairing, { id: request.id, code: request.code, secret: request.secret });
+    Stored.set("pairing", { id: request.id, code: request.code, secret: request.secret });
     return request.code;
   }
 
@@ -34,8 +33,8 @@ class Pairing {
       }
       if (answer && answer.token) {
         const device = { token: answer.token, ...answer.device };
-        Stored.set(this.slots.device, device);
-        Stored.set(this.slots.pairing, null);
+        Stored.set("device", device);
+        Stored.set("pairing", null);
         return device;
       }
       if (answer && answer.state !== "pending") return this._ended(answer.state);
@@ -45,7 +44,7 @@ class Pairing {
   }
 
   _ended(reason) {
-    Stored.set(this.slots.pairing, null);
+    Stored.set("pairing", null);
     throw new Error(reason);
   }
 }
