@@ -31,7 +31,7 @@ def buy(store, caller, member_id: str, on: date, items=((WATER, 1),), method: st
     total = store.sales.get(sale.id).total
     sale = store.sales.complete(sale.id, caller, [{"method": method, "amount": total, "reference": "T-1"}])
     store.db.peewee.execute_sql("UPDATE sale SET business_date = ?, completed_at = ? WHERE id = ?",
-                                (on.isoformat(), f"{on.isoformat()}T{hour_utc:02d}:15:00.000+00:00", sale.id))
+                                (on.strftime("%Y%m%d"), f"{on.isoformat()}T{hour_utc:02d}:15:00.000+00:00", sale.id))
     return sale
 
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from edge.insight import bgnbd
+from edge.insight.tags import SALE_DAY
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
@@ -26,12 +27,13 @@ def _auc(score: np.ndarray, label: np.ndarray) -> float:
 def evaluate(app, *, cutoff: date, holdout_days: int) -> dict:
     end = cutoff + timedelta(days=holdout_days)
     rows = app.db.peewee.execute_sql(
-        "SELECT member_id, COUNT(DISTINCT CASE WHEN business_date <= :c THEN business_date END), "
-        "julianday(MAX(CASE WHEN business_date <= :c THEN business_date END)) - julianday(MIN(business_date)), "
-        "julianday(:c) - julianday(MIN(business_date)), "
-        "COUNT(DISTINCT CASE WHEN business_date > :c AND business_date <= :e THEN business_date END) "
-        "FROM sale WHERE status = 'completed' AND member_id IS NOT NULL AND business_date <= :e "
-        "GROUP BY member_id HAVING MIN(business_date) <= :c",
+        "SELECT member_id, COUNT(DISTINCT CASE WHEN day <= :c THEN day END), "
+        "julianday(MAX(CASE WHEN day <= :c THEN day END)) - julianday(MIN(day)), "
+        "julianday(:c) - julianday(MIN(day)), "
+        "COUNT(DISTINCT CASE WHEN day > :c AND day <= :e THEN day END) "
+        f"FROM (SELECT s.member_id, {SALE_DAY} AS day FROM sale s "
+        "WHERE s.status = 'completed' AND s.member_id IS NOT NULL) "
+        "WHERE day <= :e GROUP BY member_id HAVING MIN(day) <= :c",
         {"c": cutoff.isoformat(), "e": end.isoformat()}).fetchall()
     if len(rows) < 10:
         raise ValueError(f"only {len(rows)} members bought before {cutoff}: too few to judge")

@@ -97,6 +97,7 @@ def _sales(app, rng, who, when, offset, first_day, products, staff_id, device_id
     prices = products[picks, 1].astype(np.int64)
     totals = np.bincount(owner, weights=prices, minlength=n).astype(np.int64)
     days = [(first_day + timedelta(days=int(d))).isoformat() for d in when]
+    business_dates = [day.replace("-", "") for day in days]  # YYYYMMDD, as the till writes it
     sale_ids = [f"SYS{offset + i:09d}" for i in range(n)]
     # store time is UTC+8 for the synthetic shop: the hour is written as UTC
     stamps = [f"{days[i]}T{(int(hours[i]) - 8) % 24:02d}:{i % 60:02d}:00.000+00:00" for i in range(n)]
@@ -105,7 +106,7 @@ def _sales(app, rng, who, when, offset, first_day, products, staff_id, device_id
         sql_cursor().executemany(
             "INSERT INTO sale (id, device_id, cashier_id, status, opened_at, completed_at, business_date, receipt_no, "
             "subtotal, total, paid, member_id) VALUES (?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((sale_ids[i], device_id, staff_id, stamps[i], stamps[i], days[i], f"R{offset + i:010d}",
+            ((sale_ids[i], device_id, staff_id, stamps[i], stamps[i], business_dates[i], f"R{offset + i:010d}",
               int(totals[i]), int(totals[i]), int(totals[i]), f"SYN{int(who[i]):08d}") for i in range(n)))
         line_no = np.concatenate([np.arange(1, c + 1) for c in counts])
         sql_cursor().executemany(

@@ -17,10 +17,10 @@ from edge.db import BaseModel, utc_now
 from edge.errors import Conflict, DomainError, NotFound
 
 KINDS = ("auto", "manual")
-# A sale's day as YYYY-MM-DD: the till writes business_date YYYYMMDD (it names the receipt numbers' day); synthetic
-# and older data hold it dashed already. Compared with dashed dates and read by SQLite's date functions.
-SALE_DAY = ("CASE WHEN length(s.business_date) = 8 THEN substr(s.business_date, 1, 4) || '-' || "
-            "substr(s.business_date, 5, 2) || '-' || substr(s.business_date, 7, 2) ELSE s.business_date END")
+# A sale's day as YYYY-MM-DD: the till writes business_date YYYYMMDD (the receipt numbers' day); insight compares it
+# with dashed dates and reads it with SQLite's date functions.
+SALE_DAY = ("substr(s.business_date, 1, 4) || '-' || substr(s.business_date, 5, 2) || '-' || "
+            "substr(s.business_date, 7, 2)")
 
 
 class Tag(BaseModel):
