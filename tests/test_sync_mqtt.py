@@ -251,6 +251,23 @@ def test_prices_pushed_from_a_csv_and_a_command_reach_the_stores(chain, tmp_path
         json.loads(telemetry[0][0]))
 
 
+def test_a_command_the_broker_could_not_deliver_is_sent_again_until_answered_once(chain):
+    """A command to a store the broker has no session for is dropped by the broker: HQ publishes it again."""
+    chain.hq.stop()
+    chain.hq = hq_process(chain.hq_db, chain.broker, instance="2", options=("--command-resend-seconds", "1")).start()
+    wait_until(lambda: ready(chain.hq), what="HQ to subscribe again")
+    command_id = hq_cli(chain, "command", "C", "status").stdout.strip()
+    wait_until(lambda: chain.hq_db.rows("SELECT 1 FROM command WHERE id = ? AND published", (command_id,)),
+               what="the broker to take the command (for nobody: store C has never connected)")
+    store_c = chain.add_store("C")
+    reply = wait_until(lambda: chain.hq_db.rows("SELECT reply FROM command WHERE id = ? AND reply IS NOT NULL",
+                                                (command_id,)), what="store C's reply to the command sent again")
+    assert json.loads(reply[0][0])["result"]["store_id"] == "C"
+    assert "publishing it again" in chain.hq.log()
+    with sqlite3.connect(store_c.db.path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM sync_command WHERE id = ?", (command_id,)).fetchone() == (1,)
+
+
 def price_at(store, sku: str) -> int | None:
     with sqlite3.connect(store.db.path) as conn:
         row = conn.execute("SELECT price FROM product WHERE sku = ?", (sku,)).fetchone()

@@ -43,7 +43,10 @@ def hq():
 @click.option("--cert-file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--key-file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--instance", help="this instance's name in the shared subscription (default: random)")
-def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file, key_file, instance):
+@click.option("--command-resend-seconds", type=click.FloatRange(min=0.1),
+              help="publish a store command again this often while its reply has not come back (default 60)")
+def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file, key_file, instance,
+        command_resend_seconds):
     """Consume, store, ack and relay until SIGTERM or Ctrl-C."""
     from edge.hq.service import HQService
 
@@ -61,7 +64,8 @@ def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file,
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"HQ for chain {chain_id} on {broker}", err=True)
-    HQService(section, chain_id, instance, on_ready=lambda: click.echo(READY, err=True)).run(stop)
+    pacing = {} if command_resend_seconds is None else {"command_resend_seconds": command_resend_seconds}
+    HQService(section, chain_id, instance, on_ready=lambda: click.echo(READY, err=True), **pacing).run(stop)
 
 
 @hq.command("push-catalog")

@@ -5,7 +5,10 @@ several HQ instances share the load), stores the batches that arrived
 together in one transaction (each in a savepoint), acks per store after the
 commit, and publishes its own outbox: the broadcasts (numbered by hq_seq,
 marked published once the broker has them) and the commands to single
-stores. A store's resend request gets the broadcasts again, on that
+stores. A command stays unanswered until the store's reply arrives, and is
+published again every ``command_resend_seconds`` until then (a broker that
+lost it, a store that was never connected): stores answer a repeated
+command id with the reply they stored, so a resend never runs it twice. A store's resend request gets the broadcasts again, on that
 store's own topic, and HQ's ack for it. Acks and broadcasts carry HQ's epoch
 (its database's id), so a store notices a new HQ database and sends again.
 
@@ -26,6 +29,7 @@ import queue
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import peewee
 
@@ -47,12 +51,17 @@ GROUP = "hq"
 # shutdown, InterfaceError on a connection already closed); told from other errors by the connection's state
 DATABASE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 0.5, 10.0
+COMMAND_RESEND_SECONDS = 60.0
+COMMAND_RESEND_DAYS = 7  # an unanswered command older than this is given up (its row stays, reply empty)
 
 
 class HQService:
     def __init__(self, hq: HQSection, chain_id: str, instance: str | None = None, pace: SyncSection | None = None,
-                 on_ready=None):
+                 on_ready=None, command_resend_seconds: float = COMMAND_RESEND_SECONDS):
         self.on_ready = on_ready  # called once subscribed: events published before that reach no HQ
+        self.command_resend_seconds = command_resend_seconds
+        self.commands_sent: dict[str, float] = {}  # command id -> when this instance last published it
+        self.commands_checked_at = float("-inf")
         self.hq = hq
         self.pace = pace or SyncSection(reconnect_max_seconds=10)
         self.chain_id = chain_id
@@ -179,6 +188,7 @@ class HQService:
         elif leaf == "replies":
             Command.update(reply=json.dumps(message, ensure_ascii=False), replied_at=utc_now()).where(
                 Command.id == message["id"]).execute()
+            self.commands_sent.pop(message["id"], None)
         elif leaf == "status":
             self._store_row(store_id, state=message["state"], version=message.get("version"),
                             status_at=message.get("at"))
@@ -251,11 +261,32 @@ class HQService:
     def _publish_commands(self) -> None:
         waiting = {key for kind, key in self.pending.values() if kind == "command"}
         for command in Command.select().where(Command.published == False).limit(PUBLISH_CHUNK):  # noqa: E712
-            if command.id in waiting:
-                continue
-            payload = {"id": command.id, "command": command.command, "args": json.loads(command.args)}
-            topic = StoreTopics(self.chain_id, command.store_id).commands
-            self.pending[self.client.publish(topic, json.dumps(payload), qos=1).mid] = ("command", command.id)
+            if command.id not in waiting:
+                self._send_command(command)
+        now = time.monotonic()
+        if now - self.commands_checked_at < self.command_resend_seconds:
+            return
+        self.commands_checked_at = now
+        given_up = (datetime.now(timezone.utc) - timedelta(days=COMMAND_RESEND_DAYS)).isoformat(timespec="milliseconds")
+        unanswered = (Command.select().where((Command.published == True) & Command.replied_at.is_null()  # noqa: E712
+                                             & (Command.created_at >= given_up))
+                      .order_by(Command.created_at).limit(PUBLISH_CHUNK))
+        unanswered = list(unanswered)
+        # forget commands answered through another HQ instance (or given up), so the map does not grow
+        still_open = {command.id for command in unanswered}
+        self.commands_sent = {key: at for key, at in self.commands_sent.items()
+                              if key in still_open or now - at < self.command_resend_seconds}
+        for command in unanswered:
+            if command.id not in waiting and now - self.commands_sent.get(command.id, float("-inf")) \
+                    >= self.command_resend_seconds:
+                log.info("command %s to store %s is unanswered: publishing it again", command.id, command.store_id)
+                self._send_command(command)
+
+    def _send_command(self, command: Command) -> None:
+        payload = {"id": command.id, "command": command.command, "args": json.loads(command.args)}
+        topic = StoreTopics(self.chain_id, command.store_id).commands
+        self.pending[self.client.publish(topic, json.dumps(payload), qos=1).mid] = ("command", command.id)
+        self.commands_sent[command.id] = time.monotonic()
 
     def _confirmed(self, mid: int) -> None:
         kind, key = self.pending.pop(mid, (None, None))
