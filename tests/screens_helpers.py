@@ -6,6 +6,7 @@ the approvals a test makes through the API. Waits are Playwright's own: the time
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import count
 
@@ -23,6 +24,11 @@ MANAGER_PIN, CASHIER_PIN = "1234", "0000"
 COLA, WATER = "6904321000029", "6904321000012"  # 可口可乐 (买二送一 in the demo promotions), 农夫山泉
 MEMBER_PHONE = "13912345678"
 LANES = count(1)  # each test pairs its tablet on a lane of its own
+
+
+def admin_device_script(device: dict) -> str:
+    """An init script leaving ``device`` where /admin keeps its paired device (a browser paired on the home page)."""
+    return f"localStorage.setItem('storeedge.admin.device', {json.dumps(json.dumps(device))})"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api_helpers import member_body
-from tests.screens_helpers import CEILING_MS, MANAGER_PIN, as_manager, snap
+from tests.screens_helpers import CEILING_MS, admin_device_script, MANAGER_PIN, as_manager, snap
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 from tests.server_helpers import add_terminal
 
@@ -50,7 +50,7 @@ def canvas(server, browser, tmp_path):
 def log_in(page: Page, server, lane: int) -> None:
     """Pair the page as a new terminal and log the manager in."""
     device = {"token": add_terminal(server.data_dir, lane=lane), "lane": lane}
-    page.evaluate("device => localStorage.setItem('storeedge.device', JSON.stringify(device))", device)
+    page.evaluate(admin_device_script(device))
     page.reload()
     page.fill("#pin", MANAGER_PIN)
     page.click("#login-form button[type=submit]")

@@ -4,7 +4,6 @@ tag, and reads the churn list. The store holds a synthetic two-year history, pro
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from playwright.sync_api import expect
 
 from edge.app import StoreEdge
 from edge.insight import synthetic
-from tests.screens_helpers import CEILING_MS, MANAGER_PIN, as_manager, snap
+from tests.screens_helpers import CEILING_MS, admin_device_script, MANAGER_PIN, as_manager, snap
 from tests.screens_helpers import browser  # noqa: F401  (pytest fixture)
 from tests.server_helpers import JsonClient, add_terminal, running_server, storeedge
 
@@ -38,7 +37,7 @@ def test_a_manager_looks_up_a_member_builds_a_segment_tags_and_reads_the_churn_l
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(CEILING_MS)
     # a device paired on the back-office home page left its token here
-    context.add_init_script(f"localStorage.setItem('storeedge.device', {json.dumps(json.dumps({'token': server.device_token}))})")
+    context.add_init_script(admin_device_script({"token": server.device_token}))
     page = context.new_page()
     page.shots = tmp_path
     page.goto(f"http://127.0.0.1:{server.port}/admin/insight.html")

@@ -3,13 +3,12 @@ logs in on a paired browser and sees sales drawn as a chart by the vendored Char
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from playwright.sync_api import expect
 
 from kiosk_ui.vendor import load_lock, missing
-from tests.screens_helpers import CEILING_MS, COLA, MANAGER_PIN, WATER, as_manager, shown, snap
+from tests.screens_helpers import CEILING_MS, admin_device_script, COLA, MANAGER_PIN, WATER, as_manager, shown, snap
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 from tests.server_helpers import add_terminal
 
@@ -31,8 +30,8 @@ def test_the_reports_page_draws_todays_sales_as_a_chart(server, browser, tmp_pat
     # the back office's clock is the shop's (China time): its periods are the store's business days
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Shanghai")
     context.set_default_timeout(CEILING_MS)
-    # a browser paired before (the back-office home pairs it): its token is where /pos keeps it
-    context.add_init_script(f"localStorage.setItem('storeedge.device', {json.dumps(json.dumps({'token': token}))});")
+    # a browser paired before (the back-office home pairs it)
+    context.add_init_script(admin_device_script({"token": token}))
     page = context.new_page()
     page.shots = tmp_path
     try:
