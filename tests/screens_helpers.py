@@ -57,6 +57,18 @@ def snap(page: Page, screen: str) -> None:
     page.screenshot(path=str(page.shots / f"{screen}.png"))
 
 
+def pair_screen(page: Page, server, screen: str, name: str | None = None, **approval) -> dict:
+    """Pair the page on /<screen>'s pairing screen, approved by the demo manager (``approval``: lane, …)."""
+    page.goto(f"http://127.0.0.1:{server.port}/{screen}")
+    if name is not None:
+        page.fill("#pair-name", name)
+    page.click("#pair-start")
+    code = page.locator("#pair-code")
+    expect(code).to_have_text(re.compile(r"^\d{6}$"))
+    snap(page, f"{screen}-pairing")
+    return as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), **approval})
+
+
 def as_manager(server, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
     """The demo manager's call on a new connection: gunicorn closes idle keep-alive ones between a test's steps."""
     server.manager.close()

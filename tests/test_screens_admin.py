@@ -6,12 +6,11 @@ demo manager through the API, and logs in. Waits are Playwright's own: the timeo
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.screens_helpers import CASHIER_PIN, CEILING_MS, COLA, MANAGER_PIN, WATER, as_manager, snap
+from tests.screens_helpers import CASHIER_PIN, CEILING_MS, COLA, MANAGER_PIN, WATER, as_manager, pair_screen, snap
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 from tests.server_helpers import JsonClient, add_terminal
 
@@ -29,13 +28,7 @@ def backoffice(server, browser, tmp_path):
     page = context.new_page()
     page.shots = tmp_path
     page.base = f"http://127.0.0.1:{server.port}/admin"
-    page.goto(page.base)
-    page.fill("#pair-name", "后台电脑")
-    page.click("#pair-start")
-    code = page.locator("#pair-code")
-    expect(code).to_have_text(re.compile(r"^\d{6}$"))
-    snap(page, "admin-pairing")
-    as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text()})
+    pair_screen(page, server, "admin", "后台电脑")
     expect(page.locator("#screen-login")).to_be_visible()
     yield page
     snap(page, "admin-last")

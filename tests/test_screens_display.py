@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.api_helpers import member_body
 from tests.screens_helpers import (CASHIER_PIN, CEILING_MS, COLA, LANES, MANAGER_PIN, MEMBER_PHONE, WATER, as_manager,
-                                   shown, snap)
+                                   pair_screen, shown, snap)
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 from tests.server_helpers import JsonClient, add_terminal, storeedge
 
@@ -54,12 +54,7 @@ def display(server, browser, lane, tmp_path):
 
 
 def pair(page: Page, server, lane: int) -> None:
-    page.goto(f"http://127.0.0.1:{server.port}/display")
-    page.click("#pair-start")
-    code = page.locator("#pair-code")
-    expect(code).to_have_text(re.compile(r"^\d{6}$"))
-    snap(page, "display-pairing")
-    approved = as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), "lane": lane})
+    approved = pair_screen(page, server, "display", lane=lane)
     assert approved["kind"] == "display" and approved["lane"] == lane
     expect(page.locator("#screen-idle")).to_be_visible()
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.api_helpers import member_body
 from tests.marketing_helpers import WELCOME
-from tests.screens_helpers import CEILING_MS, WATER, as_manager, shown, snap
+from tests.screens_helpers import CEILING_MS, WATER, as_manager, pair_screen, shown, snap
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 
 PIN = "284915"
@@ -31,12 +31,7 @@ def kiosk(server, browser, tmp_path):
     page = context.new_page()
     page.shots = tmp_path
     page.clock.install()
-    page.goto(f"http://127.0.0.1:{server.port}/kiosk")
-    page.fill("#pair-name", "自助机")
-    page.click("#pair-start")
-    code = page.locator("#pair-code")
-    expect(code).to_have_text(re.compile(r"^\d{6}$"))
-    as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text()})
+    pair_screen(page, server, "kiosk", "自助机")
     expect(page.locator("#screen-welcome")).to_be_visible()
     snap(page, "kiosk-welcome")
     yield page

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.api_helpers import member_body
 from tests.payments_helpers import payment_code
 from tests.screens_helpers import (CASHIER_PIN, CEILING_MS, COLA, LANES, MANAGER_PIN, MEMBER_PHONE, WATER, as_manager,
-                                   fen_of, shown, snap)
+                                   pair_screen, fen_of, shown, snap)
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 from tests.server_helpers import JsonClient, storeedge
 
@@ -37,13 +37,7 @@ def tablet(server, browser, tmp_path):
 
 
 def pair_and_log_in(page: Page, server, lane: int) -> None:
-    page.goto(f"http://127.0.0.1:{server.port}/pos")
-    page.fill("#pair-name", f"平板 {lane}")
-    page.click("#pair-start")
-    code = page.locator("#pair-code")
-    expect(code).to_have_text(re.compile(r"^\d{6}$"))
-    snap(page, "pos-pairing")
-    as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text(), "lane": lane})
+    pair_screen(page, server, "pos", f"平板 {lane}", lane=lane)
     expect(page.locator("#screen-login")).to_be_visible()
     snap(page, "pos-login")
     for digit in CASHIER_PIN:

@@ -6,12 +6,11 @@ the screens had their own names in localStorage stays paired and logged in after
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.screens_helpers import CASHIER_PIN, CEILING_MS, LANES, MANAGER_PIN, as_manager, snap
+from tests.screens_helpers import CASHIER_PIN, CEILING_MS, LANES, MANAGER_PIN, pair_screen, snap
 from tests.screens_helpers import browser, server  # noqa: F401  (pytest fixtures)
 from tests.server_helpers import JsonClient, add_terminal
 from tests.test_screens_pos import pair_and_log_in
@@ -36,12 +35,7 @@ def new_page(context: BrowserContext) -> Page:
 
 
 def pair_backoffice_and_log_in(page: Page, server) -> None:
-    page.goto(f"http://127.0.0.1:{server.port}/admin")
-    page.fill("#pair-name", "店长用平板")
-    page.click("#pair-start")
-    code = page.locator("#pair-code")
-    expect(code).to_have_text(re.compile(r"^\d{6}$"))
-    as_manager(server, "POST", "/devices/pair/approve", {"code": code.inner_text()})
+    pair_screen(page, server, "admin", "店长用平板")
     expect(page.locator("#screen-login")).to_be_visible()
     page.fill("#pin", MANAGER_PIN)
     page.press("#pin", "Enter")
