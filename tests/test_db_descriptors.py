@@ -8,6 +8,7 @@ MQTT client connects but never hears its CONNACK.
 
 from __future__ import annotations
 
+import gc
 import os
 
 import shutil
@@ -21,6 +22,7 @@ WATER = "6904321000012"
 
 
 def open_descriptors() -> int:
+    gc.collect()  # earlier tests' garbage (connections in cycles) is closed now, not in the middle of a count
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -34,7 +36,7 @@ def test_a_store_that_sold_and_closed_holds_no_descriptor(demo_template, tmp_pat
     before = open_descriptors()
     for round_number in range(20):
         sell_once_and_close(tmp_path / f"store{round_number}")
-    assert open_descriptors() == before
+    assert open_descriptors() <= before
 
 
 def test_restores_hold_no_descriptor(demo_template, tmp_path):
@@ -46,7 +48,7 @@ def test_restores_hold_no_descriptor(demo_template, tmp_path):
     before = open_descriptors()
     for _ in range(20):
         backup.restore(made.path, tmp_path / "restored")
-    assert open_descriptors() == before
+    assert open_descriptors() <= before
 
 
 def test_cli_commands_run_in_process_close_their_store(demo_template, tmp_path):
@@ -56,4 +58,4 @@ def test_cli_commands_run_in_process_close_their_store(demo_template, tmp_path):
     before = open_descriptors()
     for _ in range(20):
         assert cli("audit", "verify", "--data-dir", str(data_dir)).exit_code == 0
-    assert open_descriptors() == before
+    assert open_descriptors() <= before
