@@ -193,7 +193,7 @@ class PointsService:
     def _on_sale_completed(self, sale, lines, caller) -> dict | None:
         if sale.member_id is None:
             return None
-        member = self.app.members.get(sale.member_id)
+        member = sale.member  # read once by the completing sale
         earned, per_line = self.earn(sale, lines, member, self.app.today())
         accrual = self.append(member.id, earned, "accrual", ref=sale.id, expires_on=self.expiry_for(self.app.today()),
                               detail={"receipt_no": sale.receipt_no, "lines": per_line}) if earned else None

@@ -86,7 +86,7 @@ class SalesService:
         answer = {
             "id": sale.id, "status": sale.status, "device_id": sale.device_id, "lane": sale.lane,
             "shift_id": sale.shift_id, "cashier_id": sale.cashier_id, "salesperson_id": sale.salesperson_id,
-            "opened_at": sale.opened_at, "member": self._member_summary(sale.member_id),
+            "opened_at": sale.opened_at, "member": self._member_summary(sale.member_id, getattr(sale, "member", None)),
             "lines": shown,
             "discount": ({"kind": sale.discount_kind, "value": sale.discount_value}
                          if sale.discount_kind else None),
@@ -113,10 +113,10 @@ class SalesService:
         return applied
 
     @staticmethod
-    def _member_summary(member_id: str | None) -> dict | None:
+    def _member_summary(member_id: str | None, member: Member | None = None) -> dict | None:
         if member_id is None:
             return None
-        member = _MEMBER_BY_ID.first(member_id)
+        member = member or _MEMBER_BY_ID.first(member_id)
         return {"id": member.id, "code": member.code, "phone_masked": mask_phone(member.phone),
                 "name_masked": mask_name(member.name)}
 
@@ -481,6 +481,7 @@ class SalesService:
             _INSERT_PAYMENT.rows(rows)
             # tenders and listeners read these instead of the database
             sale.payments_taken, sale.priced_lines = rows, lines
+            sale.member = _MEMBER_BY_ID.first(sale.member_id) if sale.member_id else None
             for row in rows:
                 self.tenders.get(row["method"]).take(sale, row, payments[row["asked"]], caller)
             self.app.inventory.record([(line.product_id, -line.qty) for line in lines], "sale", ref=sale.id,
