@@ -127,27 +127,35 @@ class RowInsert:
     its default.
     """
 
+    # a value already of the type SQLite stores for these fields goes in as it is (no db_value call)
+    _STORED_AS = {peewee.IntegerField: int, peewee.TextField: str, peewee.CharField: str}
+
     def __init__(self, model, or_ignore: bool = False):
         self.model = model
         self.fields = [f for f in model._meta.sorted_fields if not isinstance(f, peewee.AutoField)]
+        # per field, worked out once: name, conversion, the type needing none, default
+        self.plan = [(f.name, f.db_value, self._STORED_AS.get(type(f)), f.default) for f in self.fields]
         columns = ", ".join(f'"{f.column_name}"' for f in self.fields)
         marks = ", ".join("?" for _ in self.fields)
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"  # OR IGNORE: a ledger entry id applied before
         self.sql = f'{verb} INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
 
-    def _value(self, field, row: dict):
-        if field.name in row:
-            return field.db_value(row[field.name])
-        default = field.default
-        return field.db_value(default() if callable(default) else default)
+    def _values(self, data: dict) -> list:
+        values = []
+        for name, db_value, stored_as, default in self.plan:
+            if name in data:
+                value = data[name]
+            else:
+                value = default() if callable(default) else default
+            values.append(value if value is None or type(value) is stored_as else db_value(value))
+        return values
 
     def rows(self, rows) -> int:
         """Write the rows; returns how many were written (OR IGNORE skips ids already there)."""
         params = []
         for row in rows:
             instance = isinstance(row, peewee.Model)
-            data = row.__data__ if instance else row
-            params.append([self._value(field, data) for field in self.fields])
+            params.append(self._values(row.__data__ if instance else row))
             if instance:
                 row._dirty.clear()  # saved: a later save() writes only what changes after this
         return execute_many(self.model._meta.database, self.sql, params)

@@ -68,7 +68,8 @@ _ADD_TO_BALANCE = Prepared(
     PointsBalance.insert(member_id=Prepared.arg(0), balance=Prepared.arg(1), updated_at=Prepared.arg(2))
     .on_conflict(conflict_target=[PointsBalance.member_id],
                  update={PointsBalance.balance: PointsBalance.balance + EXCLUDED.balance,
-                         PointsBalance.updated_at: EXCLUDED.updated_at}))
+                         PointsBalance.updated_at: EXCLUDED.updated_at})
+    .returning(PointsBalance.balance))
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class PointsService:
                             detail=json.dumps(detail, ensure_ascii=False) if detail else None, at=at or utc_now())
         if not _INSERT_ENTRY.rows([entry]):
             return None
-        _ADD_TO_BALANCE.execute(member_id, points, entry.at)
+        [entry.balance_after] = _ADD_TO_BALANCE.execute(member_id, points, entry.at).fetchone()
         emit("ledger.entry", self.as_dict(entry))
         return entry
 
@@ -192,13 +193,14 @@ class PointsService:
     def _on_sale_completed(self, sale, lines, caller) -> dict | None:
         if sale.member_id is None:
             return None
-        member = self.app.members.get(sale.member_id)
+        member = sale.member  # read once by the completing sale
         earned, per_line = self.earn(sale, lines, member, self.app.today())
-        if earned:
-            self.append(member.id, earned, "accrual", ref=sale.id, expires_on=self.expiry_for(self.app.today()),
-                        detail={"receipt_no": sale.receipt_no, "lines": per_line})
+        accrual = self.append(member.id, earned, "accrual", ref=sale.id, expires_on=self.expiry_for(self.app.today()),
+                              detail={"receipt_no": sale.receipt_no, "lines": per_line}) if earned else None
         redeemed = sale.paid_with(TENDER) * self.rules.redeem_per_yuan // 100  # whole points: take() checked
-        return {"points": {"earned": earned, "redeemed": redeemed, "balance": self.balance(member.id)}}
+        # the accrual's upsert returned the balance it left (the sale's last points movement)
+        balance = accrual.balance_after if accrual else self.balance(member.id)
+        return {"points": {"earned": earned, "redeemed": redeemed, "balance": balance}}
 
     # -- spending -------------------------------------------------------------
 

@@ -284,7 +284,7 @@ class StoredValueService:
     def take(self, sale, payment: dict, asked: dict, caller: Caller) -> None:
         """Debit the sale's member for one stored-value payment, inside the sale's transaction."""
         where = f"payments[{payment['asked']}]"
-        member = self._active_member(sale.member_id, f"{where}.method")
+        member = self._active_member(sale.member_id, f"{where}.method", sale.member)
         amount = payment["amount"]
         # every stored-value payment of this sale counts towards the PIN limit (its rows are written already)
         if sale.paid_with(TENDER_NAME) > self.rules.pin_required_above:
@@ -336,8 +336,9 @@ class StoredValueService:
             raise Conflict(f"the member still holds {yuan(held.total)} of stored value: pay it back before "
                            "erasing their data", field="member_id", code="stored_value_held")
 
-    def _active_member(self, member_id: str, field: str) -> Member:
-        member = self.app.members.current(self.app.members.get(member_id, field=field))
+    def _active_member(self, member_id: str, field: str, known: Member | None = None) -> Member:
+        """``known``: the member row already read (a completing sale's), else it is read here."""
+        member = self.app.members.current(known or self.app.members.get(member_id, field=field))
         if member.status != "active":
             raise Conflict(f"member {member.code} is {member.status}", field=field, code=f"member_{member.status}")
         return member

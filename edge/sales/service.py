@@ -38,6 +38,7 @@ _MARK_COMPLETED = Prepared(
                 paid=Prepared.arg(5), change=Prepared.arg(6))
     .where(Sale.id == Prepared.arg(7)))
 _TOTAL_FIELDS = {"subtotal", "discount_total", "total"}
+_PAYMENT_VIEW = ("id", "method", "amount", "tendered", "change", "reference")
 _INSERT_SALE, _INSERT_LINE, _INSERT_PAYMENT = RowInsert(Sale), RowInsert(SaleLine), RowInsert(Payment)
 
 
@@ -76,13 +77,16 @@ class SalesService:
         return _LINES_OF_SALE.all(sale.id)
 
     def as_dict(self, sale: Sale, lines: list[SaleLine] | None = None) -> dict:
+        completed_view = getattr(sale, "completed_view", None)
+        if completed_view is not None and lines is None:
+            return dict(completed_view)  # the completion's own snapshot: nothing changed since its commit
         if lines is None:
             lines = getattr(sale, "priced_lines", None) or self.lines(sale)
         shown = [self.line_dict(line) for line in lines]
         answer = {
             "id": sale.id, "status": sale.status, "device_id": sale.device_id, "lane": sale.lane,
             "shift_id": sale.shift_id, "cashier_id": sale.cashier_id, "salesperson_id": sale.salesperson_id,
-            "opened_at": sale.opened_at, "member": self._member_summary(sale.member_id),
+            "opened_at": sale.opened_at, "member": self._member_summary(sale.member_id, getattr(sale, "member", None)),
             "lines": shown,
             "discount": ({"kind": sale.discount_kind, "value": sale.discount_value}
                          if sale.discount_kind else None),
@@ -91,14 +95,12 @@ class SalesService:
             "tax_total": sum(line["tax"] for line in shown),
         }
         if sale.status == "completed":
+            taken = getattr(sale, "payments_taken", None)  # at completion: the rows just written, in order
             answer.update(
                 receipt_no=sale.receipt_no, completed_at=sale.completed_at, business_date=sale.business_date,
                 rounding=sale.rounding, paid=sale.paid, change=sale.change,
-                payments=[
-                    {"id": p.id, "method": p.method, "amount": p.amount, "tendered": p.tendered,
-                     "change": p.change, "reference": p.reference}
-                    for p in _PAYMENTS_OF_SALE.all(sale.id)
-                ],
+                payments=[{name: p[name] for name in _PAYMENT_VIEW} for p in taken] if taken is not None else [
+                    {name: getattr(p, name) for name in _PAYMENT_VIEW} for p in _PAYMENTS_OF_SALE.all(sale.id)],
             )
         if sale.status == "voided":
             answer.update(void_reason=sale.void_reason, voided_by=sale.voided_by)
@@ -111,10 +113,10 @@ class SalesService:
         return applied
 
     @staticmethod
-    def _member_summary(member_id: str | None) -> dict | None:
+    def _member_summary(member_id: str | None, member: Member | None = None) -> dict | None:
         if member_id is None:
             return None
-        member = _MEMBER_BY_ID.first(member_id)
+        member = member or _MEMBER_BY_ID.first(member_id)
         return {"id": member.id, "code": member.code, "phone_masked": mask_phone(member.phone),
                 "name_masked": mask_name(member.name)}
 
@@ -474,14 +476,18 @@ class SalesService:
             _MARK_COMPLETED.execute(sale.shift_id, now, sale.business_date, sale.receipt_no, rounding, sale.paid,
                                     change, sale.id)
             sale._dirty.clear()
-            _INSERT_PAYMENT.rows({**r, "id": str(uuid.uuid4()), "sale_id": sale.id, "at": now} for r in rows)
+            for row in rows:
+                row.update(id=str(uuid.uuid4()), sale_id=sale.id, at=now)
+            _INSERT_PAYMENT.rows(rows)
             # tenders and listeners read these instead of the database
             sale.payments_taken, sale.priced_lines = rows, lines
+            sale.member = _MEMBER_BY_ID.first(sale.member_id) if sale.member_id else None
             for row in rows:
                 self.tenders.get(row["method"]).take(sale, row, payments[row["asked"]], caller)
             self.app.inventory.record([(line.product_id, -line.qty) for line in lines], "sale", ref=sale.id,
                                       staff_id=caller.staff_id)
-            snapshot = self.as_dict(sale)
+            view = self.as_dict(sale)
+            snapshot = dict(view)
             for listener in self.completion_listeners:
                 snapshot.update(listener(sale, lines, caller) or {})
             emit("sale.completed", {**snapshot, "store_id": self.app.config.store.id})
@@ -490,6 +496,7 @@ class SalesService:
                          data={"receipt_no": sale.receipt_no, "total": sale.total, "paid": sale.paid,
                                "change": change, "payments": [[r["method"], r["amount"]] for r in rows]})
             self._changed(sale)
+        sale.completed_view = view  # committed: the answer to the request is this snapshot, not a second read
         return sale
 
     def _settle(self, sale: Sale, payments: list[dict]) -> tuple[list[dict], int, int]:

@@ -56,7 +56,7 @@ class OfflineFloorLimit:
 
     def take(self, sale, payment: dict, asked: dict, caller) -> None:
         if sale.member_id is not None:
-            self.check(self.app.members.current(self.app.members.get(sale.member_id)).id, payment["amount"],
+            self.check(self.app.members.current(sale.member).id, payment["amount"],  # read by the completing sale
                        field=f"payments[{payment['asked']}].amount")
         self.ledger.take(sale, payment, asked, caller)
 
