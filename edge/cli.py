@@ -221,6 +221,7 @@ def scan(ctx: Context, code, lane, url):
 
     import simple_websocket
 
+    from drivers.gateway.socket_client import SocketClient
     from edge.hardware.token import gateway_token
 
     from edge.field.tls import loopback_context, loopback_url
@@ -229,7 +230,7 @@ def scan(ctx: Context, code, lane, url):
     web = store.config.web
     url = url or store.config.gateway.url or loopback_url(web, "/ws/gateway", websocket=True)
     try:
-        ws = simple_websocket.Client.connect(url, headers={"Authorization": f"Bearer {gateway_token(store)}"},
+        ws = SocketClient.connect(url, headers={"Authorization": f"Bearer {gateway_token(store)}"},
                                              ssl_context=loopback_context(web.cert_file) if web.tls else None)
     except Exception as error:
         raise click.ClickException(f"web is not reachable at {url}: {error}") from None

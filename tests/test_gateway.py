@@ -11,6 +11,7 @@ import simple_websocket
 from edge.errors import Conflict
 
 from drivers.gateway.service import Gateway
+from drivers.gateway.socket_client import SocketClient
 from edge.hardware.models import DeviceState
 from edge.sales.models import Sale
 from edge.staff.service import Caller
@@ -27,7 +28,7 @@ class LaneScreen:
     """A lane's screen on /ws/lane/N: collects what web sends it."""
 
     def __init__(self, url: str):
-        self.ws = simple_websocket.Client.connect(url)
+        self.ws = SocketClient.connect(url)
         self.seen: list[dict] = []
 
     def wait_for(self, kind: str, timeout: float = 15.0, **fields) -> dict:
@@ -129,7 +130,7 @@ def test_a_display_unplugged_is_reported_and_used_again_when_back(lane):
 
 
 def test_a_gateway_with_the_wrong_token_is_turned_away(lane):
-    ws = simple_websocket.Client.connect(lane.server.gateway_url,
+    ws = SocketClient.connect(lane.server.gateway_url,
                                          headers={"Authorization": "Bearer wrong-token-123456"})
     with pytest.raises(simple_websocket.ConnectionClosed) as closed:
         for _ in range(50):
@@ -139,7 +140,7 @@ def test_a_gateway_with_the_wrong_token_is_turned_away(lane):
 
 
 def test_a_lane_screen_without_a_paired_token_is_turned_away(lane):
-    ws = simple_websocket.Client.connect(lane.server.lane_url(1, "not-a-token"))
+    ws = SocketClient.connect(lane.server.lane_url(1, "not-a-token"))
     with pytest.raises(simple_websocket.ConnectionClosed) as closed:
         for _ in range(50):
             ws.receive(timeout=0.1)
@@ -176,7 +177,7 @@ def test_the_gateway_is_answered_a_payment_codes_scan_with_the_payment_started_a
     sale = lane.store.sales.open(lane.caller)
     lane.store.sales.add_line(sale.id, lane.caller, barcode=WATER)
     code = payment_code("wechat")
-    ws = simple_websocket.Client.connect(lane.server.gateway_url, headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
+    ws = SocketClient.connect(lane.server.gateway_url, headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
     try:
         assert json.loads(ws.receive(timeout=15))["type"] == "hello"
         ws.send(json.dumps({"type": "scan", "lane": 1, "code": code}))

@@ -16,6 +16,8 @@ import time
 
 import simple_websocket
 
+from drivers.gateway.socket_client import SocketClient
+
 log = logging.getLogger("storeedge.gateway.link")
 
 
@@ -67,7 +69,7 @@ class WebLink:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                ws = simple_websocket.Client.connect(self.url, headers={"Authorization": f"Bearer {self.token}"},
+                ws = SocketClient.connect(self.url, headers={"Authorization": f"Bearer {self.token}"},
                                                      ssl_context=self.ssl_context)
             except Exception as error:
                 log.info("web not reachable at %s (%s); retrying", self.url, error)

@@ -22,8 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import simple_websocket
-
+from drivers.gateway.socket_client import SocketClient
 from edge.app import StoreEdge
 from edge.bench.checkout import _free_port, _wait_for, demo_barcodes, open_lane
 from edge.bench.stats import ms, percentile
@@ -120,7 +119,7 @@ lane = 1
 
 class Screen:
     def __init__(self, url: str):
-        self.ws = simple_websocket.Client.connect(url)
+        self.ws = SocketClient.connect(url)
 
     def next_cart_line(self, timeout: float = 5.0) -> dict:
         deadline = time.monotonic() + timeout

@@ -26,8 +26,8 @@ from functools import partial
 from pathlib import Path
 
 import click
-import simple_websocket
 
+from drivers.gateway.socket_client import SocketClient
 from edge.app import StoreEdge
 from edge.bench.checkout import demo_barcodes, open_lane, running_server
 from edge.bench.stats import ms, percentile
@@ -201,7 +201,7 @@ class Gateway:
     """The lane's gateway as `storeedge scan` speaks to web: scans up the WebSocket, stamped on the page's clock."""
 
     def __init__(self, port: int, token: str, page):
-        self.ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{port}/ws/gateway",
+        self.ws = SocketClient.connect(f"ws://127.0.0.1:{port}/ws/gateway",
                                                   headers={"Authorization": f"Bearer {token}"})
         self.page = page
         self.offset, self.uncertainty = _clock_offset(page)
