@@ -251,6 +251,13 @@ def tagged_member(w: World) -> tuple[str, str]:
     return member_id, tag_id
 
 
+def saved_segment(w: World) -> str:
+    """A saved segment, named uniquely; returns its id."""
+    saved = w.manager.post("/insight/segments", {"name": f"客群{next(_PHONES)}", "criteria": {"lifecycles": ["new"]}})
+    assert saved.status_code == 201, saved.json
+    return saved.json["id"]
+
+
 # Each mutating endpoint kind: a set-up giving (client, method, path, body) of one request that succeeds.
 MUTATIONS = {
     "open shift": lambda w: (client_for(w.store, w.flask_app, lane=3), "POST", "/shifts", {"opening_float": 5000}),
@@ -364,4 +371,6 @@ MUTATIONS = {
                                   {"criteria": {"lifecycles": ["new"], "min_monetary": 0}, "limit": 5}),
     "save segment": lambda w: (w.manager, "POST", "/insight/segments",
                                {"name": "新会员", "criteria": {"lifecycles": ["new"], "levels": ["普通"]}}),
+    "change segment": lambda w: (w.manager, "PUT", f"/insight/segments/{saved_segment(w)}",
+                                 {"name": "活跃会员", "criteria": {"lifecycles": ["active"], "min_monetary": 100}}),
 }

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from edge.errors import Conflict, DomainError
+from edge.errors import Conflict, DomainError, NotFound
 from edge.insight import bgnbd, holdout, scoring, synthetic
 from tests.conftest import COLA, WATER, terminal
-from tests.domain2_helpers import MANAGER_APPROVAL, nothing_written, refused
+from tests.domain2_helpers import MANAGER_APPROVAL, audit_records, nothing_written, refused
 from tests.insight_helpers import DIAPERS, TODAY, buy, days_ago, join, member_tags, profiles
 
 THRESHOLDS = {"insight": {"rfm": "thresholds", "recency_days": [30, 60, 120, 240], "frequency_visits": [2, 3, 5, 8],
@@ -218,6 +218,51 @@ def test_bad_criteria_are_refused_naming_the_field(shop, criteria, field):
     store, till = shop
     with nothing_written(store), refused(DomainError, field=field):
         store.insight.segments.save(till, name="坏的", criteria=criteria)
+    kept = store.insight.segments.save(till, name="好的", criteria={"lifecycles": ["new"]})
+    with nothing_written(store), refused(DomainError, field=field):
+        store.insight.segments.update(till, kept.id, name="坏的", criteria=criteria)
+    assert stored_segment(store, kept.id) == {"name": "好的", "criteria": {"lifecycles": ["new"]}}
+
+
+def stored_segment(store, segment_id: str) -> dict:
+    """The saved segment as read back from the database, name and criteria."""
+    saved = store.insight.segments.segment_dict(store.insight.segments.get(segment_id))
+    return {"name": saved["name"], "criteria": saved["criteria"]}
+
+
+def test_editing_a_segment_changes_its_name_and_criteria_with_an_audit_record(shop):
+    store, till = shop
+    big, small = join(store, till), join(store, till)
+    buy(store, till, big, days_ago(1), [(DIAPERS, 3)])
+    buy(store, till, small, days_ago(2), [(WATER, 1)])
+    store.insight.refresh(as_of=TODAY)
+    segment = store.insight.segments.save(till, name="大客户", criteria={"min_monetary": 10_000})
+    assert store.insight.segments.members_among(segment.id, [big, small]) == {big}
+    edited = store.insight.segments.update(till, segment.id, name=" 消费过的 ", criteria={"min_monetary": 100})
+    assert edited.id == segment.id
+    assert stored_segment(store, segment.id) == {"name": "消费过的", "criteria": {"min_monetary": 100}}
+    assert store.insight.segments.members_among(segment.id, [big, small]) == {big, small}
+    [record] = audit_records("insight.segment_updated")
+    assert record["entity_id"] == segment.id and record["staff_id"] == till.staff_id
+    assert record["data"] == {"before": {"name": "大客户", "criteria": {"min_monetary": 10_000}},
+                              "name": "消费过的", "criteria": {"min_monetary": 100}}
+    # keeping its own name is no clash
+    store.insight.segments.update(till, segment.id, name="消费过的", criteria={})
+    assert stored_segment(store, segment.id) == {"name": "消费过的", "criteria": {}}
+
+
+def test_an_edit_taking_another_segments_name_or_naming_no_segment_is_refused(shop):
+    store, till = shop
+    first = store.insight.segments.save(till, name="新客", criteria={"lifecycles": ["new"]})
+    store.insight.segments.save(till, name="活跃", criteria={"lifecycles": ["active"]})
+    with nothing_written(store):
+        with refused(Conflict, field="name", code="segment_exists"):
+            store.insight.segments.update(till, first.id, name="活跃", criteria={})
+        with refused(DomainError, field="name"):
+            store.insight.segments.update(till, first.id, name="  ", criteria={})
+        with refused(NotFound, field="segment_id"):
+            store.insight.segments.update(till, "no-such-segment", name="别的", criteria={})
+    assert stored_segment(store, first.id) == {"name": "新客", "criteria": {"lifecycles": ["new"]}}
 
 
 # -- predictions -------------------------------------------------------------------------------------------------

@@ -69,6 +69,34 @@ def test_segment_preview_counts_live_and_lists_masked_members(world):
     assert listed.json["count"] == 2 and len(listed.json["members"]) == 1
 
 
+def test_a_manager_edits_a_saved_segment_and_reads_its_new_live_count(world):
+    history(world.store)
+    saved = world.manager.post("/insight/segments", {"name": "母婴大户", "criteria": {"min_monetary": 100_000}}).json
+    assert saved["count"] == 0
+    edited = world.manager.request("PUT", f"/insight/segments/{saved['id']}",
+                                   json={"name": "母婴客", "criteria": {"min_monetary": 10_000}})
+    assert edited.status_code == 200, edited.json
+    assert edited.json == {"id": saved["id"], "name": "母婴客", "criteria": {"min_monetary": 10_000}, "count": 2}
+    assert world.manager.get("/insight/segments").json["segments"] == [edited.json]
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({"name": "其他", "criteria": {}}, 409, "name"),
+    ({"name": "坏", "criteria": {"levels": ["黑卡"]}}, 422, "criteria.levels[0]"),
+    ({"name": "坏", "criteria": {"min_monetary": 9, "max_monetary": 1}}, 422, "criteria.min_monetary"),
+    ({"criteria": {}}, 422, "name"),
+])
+def test_a_bad_segment_edit_is_refused_naming_the_field_and_writes_nothing(world, body, status, field):
+    segment = world.manager.post("/insight/segments", {"name": "新客", "criteria": {"lifecycles": ["new"]}}).json
+    world.manager.post("/insight/segments", {"name": "其他", "criteria": {}})
+    with nothing_written(world.store):
+        refusal(world.manager.request("PUT", f"/insight/segments/{segment['id']}", json=body), status, field=field)
+        refusal(world.manager.request("PUT", "/insight/segments/nope", json={"name": "新", "criteria": {}}), 404,
+                field="segment_id")
+        refusal(world.cashier.request("PUT", f"/insight/segments/{segment['id']}", json={"name": "x", "criteria": {}}),
+                403)
+
+
 def test_the_churn_list_holds_the_valuable_member_who_stopped_coming(world):
     regular, gone = history(world.store)
     till = terminal(world.store, lane=8)

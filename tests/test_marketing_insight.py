@@ -74,3 +74,16 @@ def test_spend_and_category_rules_count_the_sales_made_at_the_till(store, cashie
     flow = active_flow(store, manager, branching_on("segment", segment_id=segment.id))
     store.marketing.run()
     assert steps(flow, regular.id)[1] == ("c1", "yes")
+
+
+def test_an_edited_segment_decides_the_flows_next_run(store, cashier, manager):
+    """The condition reads the segment's criteria when the flow runs: an edit after the flow was activated counts."""
+    regular, newcomer = regular_and_newcomer(store, cashier)
+    segment = store.insight.segments.save(manager, name="大客户", criteria={"min_monetary": 100_000})
+    store.insight.refresh(full=True)
+    flow = active_flow(store, manager, branching_on("segment", segment_id=segment.id))
+    assert store.marketing.dry_run(flow.id)["reached"] == {"t1": 2, "c1": 2, "a2": 2}
+    store.insight.segments.update(manager, segment.id, name="消费过的会员", criteria={"min_monetary": 100})
+    store.marketing.run()
+    assert steps(flow, regular.id) == [("t1", "entered"), ("c1", "yes"), ("a1", "done")]
+    assert steps(flow, newcomer.id) == [("t1", "entered"), ("c1", "no"), ("a2", "done")]

@@ -90,7 +90,7 @@ EXAMPLE_OF = {
     "POST /insight/refresh": "refresh insight", "POST /insight/tags": "create tag",
     "POST /insight/tags/{tag_id}/rules": "add tag rule", "PATCH /insight/rules/{rule_id}": "change tag rule",
     "POST /members/{member_id}/tags": "tag member", "POST /insight/segments/preview": "preview segment",
-    "POST /insight/segments": "save segment",
+    "POST /insight/segments": "save segment", "PUT /insight/segments/{segment_id}": "change segment",
 }
 
 

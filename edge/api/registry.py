@@ -103,6 +103,9 @@ class Routes:
     def post(self, path: str, summary: str, **options) -> Callable:
         return self.endpoint("POST", path, summary, **options)
 
+    def put(self, path: str, summary: str, **options) -> Callable:
+        return self.endpoint("PUT", path, summary, **options)
+
     def patch(self, path: str, summary: str, **options) -> Callable:
         return self.endpoint("PATCH", path, summary, **options)
 

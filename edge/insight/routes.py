@@ -146,6 +146,14 @@ def save_segment(call: Call):
     return segments.segment_dict(segment)
 
 
+@routes.put("/insight/segments/{segment_id}", "Change a saved segment's name and criteria", body=SegmentIn,
+            role="manager")
+def update_segment(call: Call, segment_id: str):
+    segments = call.store.insight.segments
+    segment = segments.update(call.caller, segment_id, name=call.body.name, criteria=call.body.criteria.model_dump())
+    return segments.segment_dict(segment)
+
+
 @routes.get("/insight/segments/{segment_id}/members", "A saved segment's members (masked)", query=PageQuery,
             role="manager")
 def segment_members(call: Call, segment_id: str):

@@ -103,19 +103,45 @@ class SegmentsService:
             f"SELECT p.member_id FROM insight_profile p WHERE {condition} "
             "AND p.member_id IN (SELECT value FROM json_each(?))", [*params, json.dumps(member_ids)])}
 
-    def save(self, caller, *, name: str, criteria: dict) -> Segment:
+    def _checked(self, name: str, criteria: dict) -> tuple[str, dict]:
+        """The name and criteria as save() and update() store them, or a refusal naming the field."""
         name = name.strip()
         if not name:
             raise DomainError("a segment needs a name", field="name")
-        criteria = self.check(criteria)
+        return name, self.check(criteria)
+
+    @staticmethod
+    def _refuse_taken(name: str, besides: str | None = None) -> None:
+        taken = Segment.select().where(Segment.name == name)
+        if besides is not None:
+            taken = taken.where(Segment.id != besides)
+        if taken.exists():
+            raise Conflict(f"segment {name!r} exists already", field="name", code="segment_exists")
+
+    def save(self, caller, *, name: str, criteria: dict) -> Segment:
+        name, criteria = self._checked(name, criteria)
         with self.app.db.transaction():
-            if Segment.get_or_none(Segment.name == name) is not None:
-                raise Conflict(f"segment {name!r} exists already", field="name", code="segment_exists")
+            self._refuse_taken(name)
             now = utc_now()
             segment = Segment.create(id=str(uuid.uuid4()), name=name, criteria=json.dumps(criteria, ensure_ascii=False),
                                      created_by=caller.staff_id, created_at=now, updated_at=now)
             audit.record("insight.segment_saved", staff_id=caller.staff_id, device_id=caller.device_id,
                          entity="insight", entity_id=segment.id, data={"name": name, "criteria": criteria})
+        return segment
+
+    def update(self, caller, segment_id: str, *, name: str, criteria: dict) -> Segment:
+        """Rename and re-criterion a saved segment; flows using it select by the new criteria from their next run."""
+        segment = self.get(segment_id)
+        name, criteria = self._checked(name, criteria)
+        with self.app.db.transaction():
+            self._refuse_taken(name, besides=segment.id)
+            before = {"name": segment.name, "criteria": json.loads(segment.criteria)}
+            segment.name, segment.criteria = name, json.dumps(criteria, ensure_ascii=False)
+            segment.updated_at = utc_now()
+            segment.save()
+            audit.record("insight.segment_updated", staff_id=caller.staff_id, device_id=caller.device_id,
+                         entity="insight", entity_id=segment.id,
+                         data={"before": before, "name": name, "criteria": criteria})
         return segment
 
     def get(self, segment_id: str) -> Segment:
