@@ -1,6 +1,7 @@
 """The back office's insight page (/admin/insight.html) in real Chromium against the real `storeedge web`: a
-manager logs in on a paired device, looks a member up, narrows a segment and sees the live count follow, adds a
-tag, and reads the churn list. The store holds a synthetic two-year history, profiled before the server starts."""
+manager logs in on a paired device, looks a member up, narrows a segment and sees the live count follow, saves it,
+loads it back into the builder, changes and saves it again, adds a tag, and reads the churn list. The store holds a
+synthetic two-year history, profiled before the server starts."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def server(tmp_path_factory):
         process.manager.close()
 
 
-def test_a_manager_looks_up_a_member_builds_a_segment_tags_and_reads_the_churn_list(server, browser, tmp_path):
+def test_a_manager_looks_up_a_member_builds_and_edits_a_segment_tags_and_reads_the_churn_list(server, browser, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(CEILING_MS)
     # a device paired on the back-office home page left its token here
@@ -54,6 +55,33 @@ def test_a_manager_looks_up_a_member_builds_a_segment_tags_and_reads_the_churn_l
     assert 0 < active < everyone
     expect(page.locator("#segment-count")).to_have_text(str(active))
     snap(page, "insight-builder")
+
+    page.fill("#segment-name", "活跃会员")
+    page.click("#save-segment-button")
+    expect(page.locator("#saved-segments")).to_contain_text(f"活跃会员 · {active}")
+    # loaded back into the builder from a clean slate: its choices ticked again, the live count follows the edit
+    page.uncheck("input[name=lifecycles][value=active]")
+    expect(page.locator("#segment-count")).to_have_text(str(everyone))
+    page.click("#saved-segments li:has-text('活跃会员') button")
+    expect(page.locator("#editing-name")).to_have_text("活跃会员")
+    expect(page.locator("#save-segment-button")).to_have_text("保存修改")
+    expect(page.locator("input[name=lifecycles][value=active]")).to_be_checked()
+    expect(page.locator("#segment-count")).to_have_text(str(active))
+    page.click("#language")
+    expect(page.locator("#save-segment-button")).to_have_text("Save changes")
+    page.click("#language")
+    page.check("input[name=lifecycles][value=sleeping]")
+    edited = {"lifecycles": ["active", "sleeping"]}
+    widened = as_manager(server, "POST", "/insight/segments/preview", {"criteria": edited, "limit": 0})["count"]
+    expect(page.locator("#segment-count")).to_have_text(str(widened))
+    page.locator("#save-segment").scroll_into_view_if_needed()
+    snap(page, "insight-segment-edit")
+    page.fill("#segment-name", "活跃与沉睡")
+    page.click("#save-segment-button")
+    expect(page.locator("#saved-segments")).to_contain_text(f"活跃与沉睡 · {widened}")
+    expect(page.locator("#editing")).to_be_hidden()
+    [segment] = as_manager(server, "GET", "/insight/segments")["segments"]
+    assert (segment["name"], segment["criteria"]) == ("活跃与沉睡", edited)
 
     churn = as_manager(server, "GET", "/insight/churn?limit=50")["members"]
     expect(page.locator("#churn li")).to_have_count(len(churn))

@@ -4,7 +4,9 @@
 
 const $ = (id) => document.getElementById(id);
 const COUNT_DELAY_MS = 250;
-const page = { tags: [], status: null, countTimer: null, shownMember: null };
+const page = { tags: [], status: null, countTimer: null, shownMember: null, editing: null };
+// Criteria a saved segment may hold that the builder has no control for: kept as they are when it is saved back.
+const UNSHOWN_CRITERIA = ["tags_any", "tags_none", "min_p_buy", "max_p_buy"];
 
 function say(where, text) { $(`${where}-message`).textContent = text || ""; }
 function explain(error) { return error.field ? `${error.message} (${error.field})` : error.message; }
@@ -46,6 +48,21 @@ function chip(group, value, label) {
 
 function checked(group) {
   return Array.from(document.querySelectorAll(`input[name=${group}]:checked`), (box) => box.value);
+}
+
+function tick(group, values) {
+  const wanted = new Set(values || []);
+  document.querySelectorAll(`input[name=${group}]`).forEach((box) => { box.checked = wanted.has(box.value); });
+}
+
+function button(key, onClick) {
+  const made = document.createElement("button");
+  made.type = "button";
+  made.className = "secondary";
+  made.dataset.t = key;
+  made.textContent = t(key);
+  made.addEventListener("click", onClick);
+  return made;
 }
 
 // -- session -------------------------------------------------------------------------------------------------
@@ -90,7 +107,9 @@ async function loadStatus() {
   const last = page.status.last_refresh;
   $("refresh-status").textContent = last ? `${t("ins_refreshed")}: ${last.as_of} (${last.members})` : "";
   const fill = (id, group, values, label) => {
+    const wanted = checked(group);
     $(id).replaceChildren(...values.map((value) => chip(group, value, label(value))));
+    tick(group, wanted);
   };
   fill("pick-segments", "segments", page.status.segments, segmentLabel);
   fill("pick-lifecycles", "lifecycles", page.status.lifecycles, (value) => t(`life_${value}`));
@@ -173,6 +192,7 @@ function criteria() {
     return text ? fenOf(text) : null;
   };
   return {
+    ...(page.editing ? page.editing.unshown : {}),
     segments: checked("segments"), lifecycles: checked("lifecycles"), levels: checked("levels"),
     tags_all: checked("tags"), min_monetary: spend("min-spend"), max_monetary: spend("max-spend"),
   };
@@ -195,16 +215,51 @@ async function countNow() {
 
 async function saveSegment(event) {
   event.preventDefault();
+  const body = { name: $("segment-name").value.trim(), criteria: criteria() };
   try {
-    await api("POST", "/insight/segments", { name: $("segment-name").value.trim(), criteria: criteria() });
-    $("segment-name").value = "";
+    if (page.editing) await api("PUT", `/insight/segments/${page.editing.id}`, body);
+    else await api("POST", "/insight/segments", body);
+    stopEditing();
     await loadSegments();
   } catch (error) { say("builder", explain(error)); }
 }
 
 async function loadSegments() {
   const { segments } = await api("GET", "/insight/segments");
-  $("saved-segments").replaceChildren(...segments.map((s) => item(s.name, `${s.count} ${t("ins_members")}`)));
+  $("saved-segments").replaceChildren(...segments.map((segment) => {
+    const line = item(segment.name, `${segment.count} ${t("ins_members")}`);
+    line.append(" ", button("ins_edit_segment", () => editSegment(segment)));
+    return line;
+  }));
+}
+
+// A saved segment into the builder: its choices ticked, its spend in yuan, its name ready to change.
+function editSegment(segment) {
+  const held = segment.criteria;
+  page.editing = { id: segment.id, name: segment.name,
+                   unshown: Object.fromEntries(UNSHOWN_CRITERIA.filter((key) => key in held).map((key) => [key, held[key]])) };
+  ["segments", "lifecycles", "levels"].forEach((group) => tick(group, held[group]));
+  tick("tags", held.tags_all);
+  const spend = (fen) => (fen === undefined || fen === null ? "" : (fen / 100).toFixed(2));
+  $("min-spend").value = spend(held.min_monetary);
+  $("max-spend").value = spend(held.max_monetary);
+  $("segment-name").value = segment.name;
+  showEditing();
+  countNow();
+}
+
+function stopEditing() {
+  page.editing = null;
+  $("segment-name").value = "";
+  showEditing();
+}
+
+function showEditing() {
+  $("editing").hidden = $("cancel-edit").hidden = !page.editing;
+  $("editing-name").textContent = page.editing ? page.editing.name : "";
+  const save = $("save-segment-button");
+  save.dataset.t = page.editing ? "ins_save_changes" : "ins_save_segment";
+  save.textContent = t(save.dataset.t);
 }
 
 // -- tags and rules -------------------------------------------------------------------------------------------------
@@ -270,6 +325,7 @@ $("lookup-form").addEventListener("submit", lookup);
 $("member-tag-form").addEventListener("submit", tagMember);
 $("builder").addEventListener("input", countSoon);
 $("save-segment").addEventListener("submit", saveSegment);
+$("cancel-edit").addEventListener("click", stopEditing);
 $("tag-form").addEventListener("submit", addTag);
 $("rule-form").addEventListener("submit", addRule);
 Connection.onBack(start);

@@ -18,6 +18,7 @@ Object.assign(CATALOGUE.zh, {
   ins_members: "人", ins_churn: "流失预警", ins_refresh: "立即更新画像", ins_refreshed: "画像已更新",
   ins_login_title: "店长登录", ins_need_pairing: "此设备尚未配对，请先到后台首页配对", ins_back_office: "后台首页",
   ins_tag_member: "添加手动标签", ins_none: "无", ins_last_visit: "最近到店",
+  ins_edit_segment: "编辑", ins_editing: "正在编辑客群", ins_save_changes: "保存修改", ins_cancel_edit: "取消编辑",
 });
 Object.assign(CATALOGUE.en, {
   ins_segment: "Segment", ins_lifecycle: "Lifecycle", ins_favourites: "Favourite categories", ins_tags: "Tags",
@@ -38,6 +39,8 @@ Object.assign(CATALOGUE.en, {
   ins_refreshed: "Profiles refreshed", ins_login_title: "Manager login",
   ins_need_pairing: "This device is not paired yet: pair it on the back-office home page",
   ins_back_office: "Back office", ins_tag_member: "Add a manual tag", ins_none: "none", ins_last_visit: "Last visit",
+  ins_edit_segment: "Edit", ins_editing: "Editing segment", ins_save_changes: "Save changes",
+  ins_cancel_edit: "Stop editing",
 });
 // RFM segment names are Chinese terms of the trade; English shows a gloss.
 const SEGMENT_GLOSS = {
