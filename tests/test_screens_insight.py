@@ -34,7 +34,7 @@ def server(tmp_path_factory):
         process.manager.close()
 
 
-def test_a_manager_looks_up_a_member_builds_and_edits_a_segment_tags_and_reads_the_churn_list(server, browser, tmp_path):
+def test_a_manager_looks_up_a_member_edits_a_segment_tags_and_reads_the_churn_list(server, browser, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(CEILING_MS)
     # a device paired on the back-office home page left its token here

@@ -236,8 +236,8 @@ async function loadSegments() {
 // A saved segment into the builder: its choices ticked, its spend in yuan, its name ready to change.
 function editSegment(segment) {
   const held = segment.criteria;
-  page.editing = { id: segment.id, name: segment.name,
-                   unshown: Object.fromEntries(UNSHOWN_CRITERIA.filter((key) => key in held).map((key) => [key, held[key]])) };
+  const unshown = Object.fromEntries(UNSHOWN_CRITERIA.filter((key) => key in held).map((key) => [key, held[key]]));
+  page.editing = { id: segment.id, name: segment.name, unshown };
   ["segments", "lifecycles", "levels"].forEach((group) => tick(group, held[group]));
   tick("tags", held.tags_all);
   const spend = (fen) => (fen === undefined || fen === null ? "" : (fen / 100).toFixed(2));
