@@ -70,6 +70,7 @@ def lane(store_with, tmp_path):
     assert gateway.link.connected.wait(5)
     _, screen_token = store.staff.add_device("lane1-display", "display", 1)
     screen = LaneScreen(server.lane_url(1, screen_token))
+    screen.wait_for("lane.state")  # sent once web has the screen among the lane's peers: nothing said later is missed
     yield type("Lane", (), dict(store=store, caller=caller, scanner=scanner, display=display, printer=printer,
                                 gateway=gateway, screen=screen, server=server, till_token=till_token))
     screen.close()
