@@ -69,6 +69,16 @@ class Lane:
         data = json.loads(response.read())
         return response.status, data, time.perf_counter() - start
 
+    def download(self, path: str) -> float:
+        """GET ``path`` and read the whole answer, whatever its type (JSON, CSV); returns the seconds taken."""
+        start = time.perf_counter()
+        self.conn.request("GET", "/api/v1" + path, headers=self.headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.status >= 300:
+            raise RuntimeError(f"GET {path} → {response.status} {body[:200]!r}")
+        return time.perf_counter() - start
+
     def must(self, method: str, path: str, body: dict | None = None) -> tuple[dict, float]:
         status, data, elapsed = self.call(method, path, body)
         if status >= 300:
