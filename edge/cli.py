@@ -347,10 +347,12 @@ def restore(ctx: Context, file):
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="one JSON object instead of lines")
 @click.option("--gateway-user", default="storeedge", show_default=True,
-              help="the user whose access to the device files and the TLS pair is checked (the services')")
+              help="the user whose access to the data folder, the device files and the TLS pair is checked "
+                   "(the services')")
 @click.pass_obj
 def doctor(ctx: Context, as_json, gateway_user):
-    """Check clock, disk, database, broker, devices, TLS certificate and outbox; exit 0 all OK, 1 a warning, 2 a failure."""
+    """Check clock, disk, database, data folder, broker, devices, TLS certificate and outbox; exit 0 all OK, 1 a
+    warning, 2 a failure."""
     import json
 
     from edge.field import doctor as checks

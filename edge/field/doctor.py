@@ -149,12 +149,14 @@ def gateway_can_open(path: Path, user: str) -> bool:
     return user_may(path, user, GATEWAY_GROUPS, write=True)
 
 
-def user_may(path: Path, user: str, unit_groups: tuple[str, ...] = (), write: bool = False) -> bool:
-    """Read (and write) by mode bits for `user`, its groups and the unit's SupplementaryGroups."""
+def user_may(path: Path, user: str, unit_groups: tuple[str, ...] = (), write: bool = False,
+             search: bool = False) -> bool:
+    """Read (and write; and for a folder, enter) by mode bits for `user`, its groups and the unit's
+    SupplementaryGroups."""
     try:
         account = pwd.getpwnam(user)
     except KeyError:  # no such user here (a development machine): as whoever runs the doctor
-        return os.access(path, os.R_OK | (os.W_OK if write else 0))
+        return os.access(path, os.R_OK | (os.W_OK if write else 0) | (os.X_OK if search else 0))
     groups = {account.pw_gid, *(g.gr_gid for g in grp.getgrall() if user in g.gr_mem)}
     for name in unit_groups:
         try:
@@ -165,21 +167,49 @@ def user_may(path: Path, user: str, unit_groups: tuple[str, ...] = (), write: bo
     if account.pw_uid == 0:
         return True
     if info.st_uid == account.pw_uid:
-        needed = stat.S_IRUSR | (stat.S_IWUSR if write else 0)
+        needed = stat.S_IRUSR | (stat.S_IWUSR if write else 0) | (stat.S_IXUSR if search else 0)
     elif info.st_gid in groups:
-        needed = stat.S_IRGRP | (stat.S_IWGRP if write else 0)
+        needed = stat.S_IRGRP | (stat.S_IWGRP if write else 0) | (stat.S_IXGRP if search else 0)
     else:
-        needed = stat.S_IROTH | (stat.S_IWOTH if write else 0)
+        needed = stat.S_IROTH | (stat.S_IWOTH if write else 0) | (stat.S_IXOTH if search else 0)
     return info.st_mode & needed == needed
 
 
-def describe_owner(path: Path) -> str:
+def data_folder(data_dir: Path, user: str = GATEWAY_USER) -> Check:
+    """The data folder and everything in it writable by the services' user: a command run as root on it (a
+    restore, a migration into a new folder, a backup to it) leaves root's files, and then web cannot write a sale.
+    Run before the database check, whose read-only open may add SQLite's shared-memory file."""
+    if not data_dir.is_dir():
+        return Check("data", FAIL, f"no data folder at {data_dir}")
+    refused = []
+    for folder, subfolders, files in os.walk(data_dir):
+        for path in (Path(folder), *(Path(folder) / name for name in sorted(files))):
+            try:
+                if not user_may(path, user, write=True, search=path.is_dir()):
+                    refused.append(path)
+            except FileNotFoundError:  # a WAL or backup file gone between the listing and the look
+                continue
+        subfolders.sort()
+    if refused:
+        shown = "; ".join(f"{path} ({describe_owner(path, with_user=True)})" for path in refused[:3])
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        return Check("data", FAIL, f"{user} cannot write {shown}{more}: chown -R {user}: {data_dir}")
+    return Check("data", OK, f"{data_dir} and everything in it writable by {user}")
+
+
+def describe_owner(path: Path, with_user: bool = False) -> str:
     info = path.stat()
     try:
         group = grp.getgrgid(info.st_gid).gr_name
     except KeyError:
         group = str(info.st_gid)
-    return f"group {group}, mode {stat.filemode(info.st_mode)}"
+    owner = ""
+    if with_user:
+        try:
+            owner = f"owner {pwd.getpwuid(info.st_uid).pw_name}, "
+        except KeyError:
+            owner = f"owner {info.st_uid}, "
+    return f"{owner}group {group}, mode {stat.filemode(info.st_mode)}"
 
 
 def outbox(config: Config, data_dir: Path) -> Check:
@@ -253,8 +283,9 @@ def certificate(config: Config, user: str = GATEWAY_USER, now: datetime | None =
 def examine(config: Config | None, data_dir: Path, user: str = GATEWAY_USER,
             run: Runner = run_quietly) -> list[Check]:
     """Every check, in the order a technician reads them; with no usable config, those that need none."""
+    checks = [clock(run), disk(data_dir), data_folder(data_dir, user)]
     stored = database(data_dir)
-    checks = [clock(run), disk(data_dir), stored]
+    checks.append(stored)
     if config is not None:
         checks += [broker(config), *devices(config, user)]
         if config.web.tls:
