@@ -149,7 +149,9 @@ def test_a_flows_re_entry_policy_is_saved_changed_and_a_bad_one_refused_naming_i
     monthly = {"mode": "after_days", "days": 30}
     flow_id = saved_flow(world, {**FLOW_BODY, "reentry": monthly})
     assert world.manager.get(f"/marketing/flows/{flow_id}").json["reentry"] == monthly
-    changed = world.manager.patch(f"/marketing/flows/{flow_id}", FLOW_BODY)  # a PATCH replaces: never again
+    renamed = world.manager.patch(f"/marketing/flows/{flow_id}", {**FLOW_BODY, "name": "每月唤醒"})
+    assert (renamed.json["name"], renamed.json["reentry"]) == ("每月唤醒", monthly)  # not given: kept
+    changed = world.manager.patch(f"/marketing/flows/{flow_id}", {**FLOW_BODY, "reentry": {"mode": "never"}})
     assert changed.json["reentry"] == {"mode": "never"}
     with nothing_written(store):
         refusal(world.manager.post("/marketing/flows", {**FLOW_BODY, "reentry": {"mode": "after_days", "days": 0}}),

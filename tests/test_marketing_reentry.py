@@ -119,6 +119,8 @@ def test_a_bad_re_entry_policy_is_refused_naming_its_field_and_nothing_is_writte
 def test_the_re_entry_policy_is_saved_shown_and_changed_with_the_flow(store, manager):
     flow = store.marketing.create(manager, "每月唤醒", INACTIVE, MONTHLY)
     assert store.marketing.flow_dict(flow)["reentry"] == MONTHLY
+    renamed = store.marketing.update(manager, flow.id, "每月唤醒 2", INACTIVE)  # no policy given: kept
+    assert store.marketing.flow_dict(renamed)["reentry"] == MONTHLY
     changed = store.marketing.update(manager, flow.id, "每月唤醒", INACTIVE, {"mode": "never"})
     assert (changed.reentry_days, store.marketing.flow_dict(changed)["reentry"]) == (None, {"mode": "never"})
 

@@ -77,7 +77,8 @@ def get_flow(call: Call, flow_id: str):
     return call.store.marketing.flow_dict(call.store.marketing.get(flow_id))
 
 
-@routes.patch("/marketing/flows/{flow_id}", "Replace a flow's name and graph (not while it is active)",
+@routes.patch("/marketing/flows/{flow_id}", "Replace a flow's name and graph, and its re-entry policy when given "
+              "(not while it is active)",
               body=FlowIn, role="manager")
 def update_flow(call: Call, flow_id: str):
     flow = call.store.marketing.update(call.caller, flow_id, call.body.name, definition(call.body),

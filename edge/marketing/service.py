@@ -87,13 +87,17 @@ class MarketingService:
         return flow
 
     def update(self, caller, flow_id: str, name: str, definition: dict, reentry: dict | None = None) -> Flow:
-        days = reentry_days(reentry)
+        """Replace a paused or draft flow's name and graph; its re-entry policy too when ``reentry`` is given
+        (a canvas that saves only the graph must not turn a monthly flow into a once-only one)."""
+        days = reentry_days(reentry) if reentry is not None else None
         with self.app.db.transaction():
             flow = self.get(flow_id)
             if flow.status == "active":
                 raise Conflict(f"flow {flow.name} is active: pause it before changing it", field="flow_id",
                                code="flow_active")
-            flow.name, flow.definition, flow.reentry_days = name, _dump(definition), days
+            flow.name, flow.definition = name, _dump(definition)
+            if reentry is not None:
+                flow.reentry_days = days
             flow.trigger_kind, flow.updated_at = _trigger_kind(definition), utc_now()
             flow.save()
             self._changed(caller, flow, "updated")
