@@ -221,15 +221,17 @@ def _wait_for(port: int) -> None:
 
 
 class SqlTimer:
-    """Time spent inside SQLite by one peewee database: statements, BEGIN and COMMIT."""
+    """Time spent inside SQLite by one store database: statements, BEGIN and COMMIT, and the group commit's
+    fsync of the WAL (which SQLite's own COMMIT did at synchronous=FULL)."""
 
     def __init__(self, database):
         self.total = 0.0
         self.statements = 0
-        database.query_hooks.append(self._statement)
+        database.peewee.query_hooks.append(self._statement)
         for name in ("begin", "commit"):
-            original = getattr(database, name)
-            setattr(database, name, self._timed(original))
+            original = getattr(database.peewee, name)
+            setattr(database.peewee, name, self._timed(original))
+        database.wal_flush.sync = self._timed(database.wal_flush.sync)
 
     def _statement(self, event) -> None:
         self.statements += 1
@@ -257,7 +259,7 @@ def _domain_run(root: Path, sale_count: int, line_count: int) -> dict:
     device, _ = store.staff.add_device("bench-domain", "terminal", 1)
     caller = Caller(device=device, staff=Staff.get(Staff.role == "cashier"))
     store.shifts.open(caller, 10_000)
-    timer = SqlTimer(store.db.peewee)
+    timer = SqlTimer(store.db)
     started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(sale_count):
         sale = store.sales.open(caller)
@@ -270,6 +272,43 @@ def _domain_run(root: Path, sale_count: int, line_count: int) -> dict:
     store.db.close()
     return {"db": timer.total / sale_count, "wall": wall / sale_count, "cpu": cpu / sale_count,
             "statements": timer.statements / sale_count}
+
+
+def _domain_bursts(root: Path, clients: int, rounds: int, line_count: int) -> dict:
+    """All lanes completing at once in process (no HTTP): the write lock's queue and the group commit alone.
+    Returns the completions' seconds and the WAL fsyncs per durable commit over the bursts."""
+    store = StoreEdge(Config(), root / "bursts")
+    store.db.migrate()
+    seed(store)
+    barcodes = demo_barcodes(line_count)
+    cashier = Staff.get(Staff.role == "cashier")
+    callers = []
+    for lane in range(1, clients + 1):
+        device, _ = store.staff.add_device(f"bench-burst{lane}", "terminal", lane)
+        callers.append(Caller(device=device, staff=cashier))
+        store.shifts.open(callers[-1], 10_000)
+
+    def fill(caller: Caller, _round: int):
+        sale = store.sales.open(caller)
+        for code in barcodes:
+            store.sales.add_line(sale.id, caller, barcode=code, qty=1)
+        return sale.id
+
+    def pay(caller: Caller, sale_id: str, _round: int) -> float:
+        total = store.sales.get(sale_id).total
+        start = time.perf_counter()
+        store.sales.complete(sale_id, caller, [{"method": "cash", "amount": total}])
+        return time.perf_counter() - start
+
+    flush = store.db.wal_flush
+    commits, syncs = flush.commits, flush.syncs
+    errors: list[BaseException] = []
+    latencies = bursts(callers, rounds, errors, fill, pay)
+    if errors:
+        raise RuntimeError(f"{len(errors)} lane(s) failed in process: {errors[0]}")
+    per_commit = (flush.syncs - syncs) / max(1, flush.commits - commits)
+    store.db.close()
+    return {"latencies": latencies, "syncs_per_commit": per_commit}
 
 
 def _floor_run(root: Path, sale_count: int, line_count: int) -> float:
@@ -333,6 +372,7 @@ def run(sale_count: int, clients: int, line_count: int, burst_rounds: int = 50, 
              f"each lane selling back to back; then {burst_rounds} rounds of all lanes paying at once")
         result = _http_run(root, sale_count, clients, line_count, burst_rounds)
         domain = _domain_run(root, domain_sales, line_count)
+        in_process = _domain_bursts(root, clients, burst_rounds, line_count)
         floor = _floor_run(root, domain_sales, line_count)
     timings = result["timings"]
     echo(f"server: gunicorn, 1 worker × {result['threads']} threads, SQLite WAL")
@@ -358,5 +398,9 @@ def run(sale_count: int, clients: int, line_count: int, burst_rounds: int = 50, 
     # CPU and statements hardly move with the neighbours on a shared machine; the times above do
     echo(f"  StoreEdge domain path, CPU          : {ms(domain['cpu'])}  ({domain['statements']:.1f} SQL statements "
          f"per sale: open, {line_count} lines, complete)")
+    bursts_in_process = in_process["latencies"]
+    echo(f"{clients} lanes completing at once, in process ({burst_rounds} rounds, no HTTP): "
+         f"p50 {ms(percentile(bursts_in_process, 0.5)).strip()}, p99 {ms(percentile(bursts_in_process, 0.99)).strip()}; "
+         f"WAL fsyncs per durable commit {in_process['syncs_per_commit']:.2f} (group commit; 1.00 would be one each)")
     return {"complete_p99": verdicts["complete sale"], "burst_p99": verdicts["complete, all lanes at once"],
-            "throughput": throughput, "db_ratio": ratio}
+            "throughput": throughput, "db_ratio": ratio, "syncs_per_commit": in_process["syncs_per_commit"]}

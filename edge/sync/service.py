@@ -142,11 +142,20 @@ class SyncService:
     # -- the outbox up -----------------------------------------------------------
 
     def _publish_more(self) -> None:
-        while len(self.window.batches) < self.pace.max_batches_in_flight:
-            batch = self.outbox.batch(self.window.next_seq, self.pace.batch_size)
+        batches = []
+        next_seq = self.window.next_seq
+        while len(self.window.batches) + len(batches) < self.pace.max_batches_in_flight:
+            batch = self.outbox.batch(next_seq, self.pace.batch_size)
             if batch is None:
-                return
-            last_seq, payload = batch
+                break
+            batches.append(batch)
+            next_seq = batch[0] + 1
+        if not batches:
+            return
+        # a sale is readable once committed, and on disk once its group commit's fsync is done: it leaves the
+        # box only after, so HQ never holds an event a power cut took from the store
+        self.app.db.flush()
+        for last_seq, payload in batches:
             self.client.publish(self.topics.events, payload, qos=1)
             self.window.batches.append(InFlight(last_seq, self.clock()))
             self.window.next_seq = last_seq + 1
