@@ -25,7 +25,7 @@ from edge.hq.push import push_catalog, push_promotions, send_command
 from edge.hq.service import HQService
 from edge.members.models import Member
 from edge.members.service import Consent
-from edge.outbox.events import emit
+from edge.outbox.events import depth, emit
 from edge.promotions.models import Promotion
 from edge.store_meta import Meta
 from edge.sync.apply import Applier
@@ -95,7 +95,7 @@ def test_a_batch_is_the_contracts_events_payload_and_acks_only_move_forward(stor
     assert outbox.ack(last - 5) == last  # a late, older ack changes nothing
     assert outbox.ack(last + 100) == last + 1  # never past what exists
     assert outbox.figures()["outbox_depth"] == 0
-    assert store.db.peewee.execute_sql("SELECT COUNT(*) FROM outbox_event WHERE acked = 0").fetchone()[0] == 0
+    assert depth() == 0
 
 
 # -- what HQ sends, applied at the store ------------------------------------------------------------------

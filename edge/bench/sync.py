@@ -75,7 +75,7 @@ def _fill(store, data: dict, count: int) -> None:
     with store.db.transaction():
         first = db.execute_sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox_event").fetchone()[0]
         db.cursor().executemany(
-            "INSERT INTO outbox_event (seq, id, type, at, data, acked) VALUES (?, ?, 'sale.completed', ?, ?, 0)",
+            "INSERT INTO outbox_event (seq, id, type, at, data) VALUES (?, ?, 'sale.completed', ?, ?)",
             [(first + n, str(uuid.uuid4()), "2026-11-23T00:00:00.000+00:00", text) for n in range(count)])
 
 
