@@ -10,6 +10,7 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import peewee
 import pytest
 
 from edge.config import ConfigError, parse_config
@@ -306,6 +307,19 @@ def test_hq_stores_each_event_once_and_acks_only_without_gaps(hq):
     assert StoreEvent.select().count() == 3 and StoreState.get_by_id("A").acked_upto == 3
     relayed = [json.loads(b.events) for b in Broadcast.select().order_by(Broadcast.hq_seq)]
     assert [len(events) for events in relayed] == [2, 1] and relayed[0][0]["store_id"] == "A"
+
+
+def test_hq_knows_an_event_again_by_its_seq_and_id_and_refuses_a_seq_that_is_no_whole_number(hq):
+    events = batch("A", member_events())["events"]
+    assert ingest("A", {"store_id": "A", "events": [events[0], events[0], events[1]]}) == 2  # one twice in a batch
+    assert ingest("A", {"store_id": "A", "events": events}) == 3
+    stored = [(e.seq, e.id) for e in StoreEvent.select().order_by(StoreEvent.seq)]
+    assert stored == [(e["seq"], e["id"]) for e in events]
+    with pytest.raises(peewee.IntegrityError, match="seq 2 is event"):  # the seq HQ holds, another event
+        ingest("A", {"store_id": "A", "events": [{**events[1], "id": str(uuid.uuid4())}]})
+    with pytest.raises(ValueError, match="whole number, not '4'"):
+        ingest("A", {"store_id": "A", "events": [{**events[0], "id": str(uuid.uuid4()), "seq": "4"}]})
+    assert StoreEvent.select().count() == 3
 
 
 @pytest.mark.parametrize("layout", [{"separators": (",", ":")}, {"indent": 1}], ids=["as_stores_send", "spaced"])
