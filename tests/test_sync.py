@@ -368,6 +368,25 @@ def test_daily_sales_per_store_count_sales_and_refunds(hq):
                                 "refunds": 1, "refunds_total": 200, "net": 1_030}]
 
 
+def test_hq_reads_only_a_sales_figures_and_stores_its_data_as_sent(hq):
+    sale = {"id": str(uuid.uuid4()), "type": "sale.completed", "at": "x",
+            "data": {"business_date": "2026-11-23", "total": 1_230, "lines": [{"sku": "N1", "name": "新品\"1\""}]}}
+    refund = {"id": str(uuid.uuid4()), "type": "refund.completed", "at": "x",
+              "data": {"at": "2026-11-23T10:00:00+00:00", "total": 200, "lines": []}}
+    compact = {"ensure_ascii": False, "separators": (",", ":")}  # as stores send
+    message, data_texts = parse_batch(json.dumps(batch("A", [sale, refund]), **compact).encode())
+    assert [e["data"] for e in message["events"]] == [{"business_date": "2026-11-23", "total": 1_230},
+                                                      {"at": "2026-11-23T10:00:00+00:00", "total": 200}]
+    assert data_texts == [json.dumps(e["data"], **compact) for e in (sale, refund)]  # the text as sent
+    ingest("A", message, data_texts)
+    assert [json.loads(e.data) for e in StoreEvent.select().order_by(StoreEvent.seq)] == [sale["data"], refund["data"]]
+    assert reports.sales()[0]["sales_total"] == 1_230 and reports.sales()[0]["refunds_total"] == 200
+    for data, error in (({"business_date": "2026-11-23"}, "event seq 1 \\(sale.completed\\): .*`total`"),
+                        ({"business_date": "2026-11-23", "total": 1.5}, "Expected `int`, got `float`")):
+        with pytest.raises(ValueError, match=error):
+            parse_batch(json.dumps(batch("A", [{**sale, "data": data}])))
+
+
 def test_a_catalog_csv_becomes_broadcasts_and_a_bad_header_queues_nothing(hq):
     report = push_catalog("sku,name,price,barcodes\nN1,新品,100,6900000000014\nN2,,5,\nN3,x,5,6900000000017\n")
     assert report["products"] == 1
@@ -463,7 +482,7 @@ def test_batches_arriving_together_are_stored_in_one_go_and_a_malformed_one_is_r
     events = member_events()
     for store_id, message in (("A", batch("A", events[:1])), ("A", {"store_id": "A", "events": [{"data": {}}]}),
                               ("B", batch("B", events[1:2])), ("A", batch("A", events[2:], first_seq=2))):
-        service._on_message(f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode())
+        service._handle(("message", f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode()))
     assert StoreEvent.select().count() == 0  # waiting for the end of the messages that arrived together
     service._ingest_waiting()
     assert {s.store_id: s.acked_upto for s in StoreState.select()} == {"A": 2, "B": 1}
