@@ -20,6 +20,7 @@ import pytest
 
 from edge.db import DB_FILENAME
 from edge.field.doctor import EXIT_CODES, FAIL, OK, WARN, clock
+from edge.sync.outbox import Outbox
 from tests.server_helpers import CLEAN_ENV, STOREEDGE, free_port, storeedge
 from tests.test_backup import corrupt
 
@@ -68,6 +69,17 @@ def test_a_healthy_store_passes_every_check_but_perhaps_the_clock(stopped_store,
         "disk": OK, "data": OK, "database": OK, "broker": OK, "outbox": OK}
     assert report["status"] == found["clock"] and code == EXIT_CODES[found["clock"]]
     assert f"127.0.0.1:{listening_broker} reachable" in detail(report, "broker")
+
+
+def test_the_outbox_counts_the_events_after_hqs_ack(store, tmp_path, listening_broker):
+    outbox = Outbox(store, store.config.store.id)
+    last = outbox.last_seq()
+    assert last > 2  # the demo store's events
+    outbox.ack(last - 2)
+    store.db.close()
+    config = config_file(tmp_path, f'[hq]\nbroker = "mqtt://127.0.0.1:{listening_broker}"\n')
+    _, report = doctor(tmp_path, config)
+    assert detail(report, "outbox") == "2 events not yet acknowledged by HQ"
 
 
 def test_the_lines_say_the_same_as_the_json(stopped_store):

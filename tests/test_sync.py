@@ -10,6 +10,7 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import peewee
 import pytest
 
 from edge.config import ConfigError, parse_config
@@ -25,7 +26,7 @@ from edge.hq.push import push_catalog, push_promotions, send_command
 from edge.hq.service import HQService
 from edge.members.models import Member
 from edge.members.service import Consent
-from edge.outbox.events import emit
+from edge.outbox.events import depth, emit
 from edge.promotions.models import Promotion
 from edge.store_meta import Meta
 from edge.sync.apply import Applier
@@ -95,7 +96,7 @@ def test_a_batch_is_the_contracts_events_payload_and_acks_only_move_forward(stor
     assert outbox.ack(last - 5) == last  # a late, older ack changes nothing
     assert outbox.ack(last + 100) == last + 1  # never past what exists
     assert outbox.figures()["outbox_depth"] == 0
-    assert store.db.peewee.execute_sql("SELECT COUNT(*) FROM outbox_event WHERE acked = 0").fetchone()[0] == 0
+    assert depth() == 0
 
 
 # -- what HQ sends, applied at the store ------------------------------------------------------------------
@@ -308,6 +309,19 @@ def test_hq_stores_each_event_once_and_acks_only_without_gaps(hq):
     assert [len(events) for events in relayed] == [2, 1] and relayed[0][0]["store_id"] == "A"
 
 
+def test_hq_knows_an_event_again_by_its_seq_and_id_and_refuses_a_seq_that_is_no_whole_number(hq):
+    events = batch("A", member_events())["events"]
+    assert ingest("A", {"store_id": "A", "events": [events[0], events[0], events[1]]}) == 2  # one twice in a batch
+    assert ingest("A", {"store_id": "A", "events": events}) == 3
+    stored = [(e.seq, e.id) for e in StoreEvent.select().order_by(StoreEvent.seq)]
+    assert stored == [(e["seq"], e["id"]) for e in events]
+    with pytest.raises(peewee.IntegrityError, match="seq 2 is event"):  # the seq HQ holds, another event
+        ingest("A", {"store_id": "A", "events": [{**events[1], "id": str(uuid.uuid4())}]})
+    with pytest.raises(ValueError, match="whole number, not '4'"):
+        ingest("A", {"store_id": "A", "events": [{**events[0], "id": str(uuid.uuid4()), "seq": "4"}]})
+    assert StoreEvent.select().count() == 3
+
+
 @pytest.mark.parametrize("layout", [{"separators": (",", ":")}, {"indent": 1}], ids=["as_stores_send", "spaced"])
 def test_hq_stores_each_events_data_as_sent_and_parses_the_batch_as_json_does(hq, layout):
     events = member_events()
@@ -352,6 +366,25 @@ def test_daily_sales_per_store_count_sales_and_refunds(hq):
     ingest("A", batch("A", [sale, refund]))
     assert reports.sales() == [{"store_id": "A", "day": "2026-11-23", "sales": 1, "sales_total": 1_230,
                                 "refunds": 1, "refunds_total": 200, "net": 1_030}]
+
+
+def test_hq_reads_only_a_sales_figures_and_stores_its_data_as_sent(hq):
+    sale = {"id": str(uuid.uuid4()), "type": "sale.completed", "at": "x",
+            "data": {"business_date": "2026-11-23", "total": 1_230, "lines": [{"sku": "N1", "name": "新品\"1\""}]}}
+    refund = {"id": str(uuid.uuid4()), "type": "refund.completed", "at": "x",
+              "data": {"at": "2026-11-23T10:00:00+00:00", "total": 200, "lines": []}}
+    compact = {"ensure_ascii": False, "separators": (",", ":")}  # as stores send
+    message, data_texts = parse_batch(json.dumps(batch("A", [sale, refund]), **compact).encode())
+    assert [e["data"] for e in message["events"]] == [{"business_date": "2026-11-23", "total": 1_230},
+                                                      {"at": "2026-11-23T10:00:00+00:00", "total": 200}]
+    assert data_texts == [json.dumps(e["data"], **compact) for e in (sale, refund)]  # the text as sent
+    ingest("A", message, data_texts)
+    assert [json.loads(e.data) for e in StoreEvent.select().order_by(StoreEvent.seq)] == [sale["data"], refund["data"]]
+    assert reports.sales()[0]["sales_total"] == 1_230 and reports.sales()[0]["refunds_total"] == 200
+    for data, error in (({"business_date": "2026-11-23"}, "event seq 1 \\(sale.completed\\): .*`total`"),
+                        ({"business_date": "2026-11-23", "total": 1.5}, "Expected `int`, got `float`")):
+        with pytest.raises(ValueError, match=error):
+            parse_batch(json.dumps(batch("A", [{**sale, "data": data}])))
 
 
 def test_a_catalog_csv_becomes_broadcasts_and_a_bad_header_queues_nothing(hq):
@@ -449,7 +482,7 @@ def test_batches_arriving_together_are_stored_in_one_go_and_a_malformed_one_is_r
     events = member_events()
     for store_id, message in (("A", batch("A", events[:1])), ("A", {"store_id": "A", "events": [{"data": {}}]}),
                               ("B", batch("B", events[1:2])), ("A", batch("A", events[2:], first_seq=2))):
-        service._on_message(f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode())
+        service._handle(("message", f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode()))
     assert StoreEvent.select().count() == 0  # waiting for the end of the messages that arrived together
     service._ingest_waiting()
     assert {s.store_id: s.acked_upto for s in StoreState.select()} == {"A": 2, "B": 1}

@@ -24,6 +24,7 @@ from edge.config import Config
 from edge.db import DB_FILENAME, available_migrations
 from edge.discovery import host_name
 from edge.field.backup import integrity_problems, schema_version_of
+from edge.outbox.events import ACKED_UPTO_KEY
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 EXIT_CODES = {OK: 0, WARN: 1, FAIL: 2}
@@ -217,7 +218,9 @@ def outbox(config: Config, data_dir: Path) -> Check:
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            waiting = conn.execute("SELECT COUNT(*) FROM outbox_event WHERE acked = 0").fetchone()[0]
+            # sequence numbers have no gaps: the unacked events are the ones after the acked-up-to
+            waiting = conn.execute("SELECT COALESCE(MAX(seq), 0) - COALESCE((SELECT CAST(value AS INTEGER) FROM meta "
+                                   "WHERE key = ?), 0) FROM outbox_event", (ACKED_UPTO_KEY,)).fetchone()[0]
         finally:
             conn.close()
     except sqlite3.Error as error:

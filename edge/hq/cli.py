@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import threading
@@ -65,7 +66,11 @@ def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file,
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"HQ for chain {chain_id} on {broker}", err=True)
     pacing = {} if command_resend_seconds is None else {"command_resend_seconds": command_resend_seconds}
-    HQService(section, chain_id, instance, on_ready=lambda: click.echo(READY, err=True), **pacing).run(stop)
+    service = HQService(section, chain_id, instance, on_ready=lambda: click.echo(READY, err=True), **pacing)
+    # what start-up made (modules, the database, the service) lives as long as the process: kept out of the
+    # collector's full passes, which parsing the stores' batches (thousands of dicts each) sets off often
+    gc.freeze()
+    service.run(stop)
 
 
 @hq.command("push-catalog")

@@ -36,16 +36,15 @@ class StoreState(HQModel):
 class StoreEvent(HQModel):
     store_id = peewee.TextField()
     seq = peewee.IntegerField()
-    id = peewee.TextField()  # the event's uuid: stored once per store whatever is delivered twice
+    id = peewee.TextField()  # the event's uuid, sent with its seq every time (edge/hq/ingest.py checks it)
     type = peewee.TextField()
     at = peewee.TextField()
     data = peewee.TextField()
     received_at = peewee.TextField()
 
     class Meta:
+        # an event is its store's seq: stored once whatever is delivered twice
         primary_key = peewee.CompositeKey("store_id", "seq")
-        # per store: a box cloned from another's image starts with the same event ids
-        indexes = ((("store_id", "id"), True),)
 
 
 class Broadcast(HQModel):

@@ -8,6 +8,10 @@ import uuid
 import peewee
 
 from edge.db import BaseModel, utc_now
+from edge.store_meta import Meta
+
+# HQ has every event up to this seq (the sync service writes it when HQ acks); the unacked ones are after it
+ACKED_UPTO_KEY = "sync.acked_upto"
 
 
 class OutboxEvent(BaseModel):
@@ -16,15 +20,14 @@ class OutboxEvent(BaseModel):
     type = peewee.TextField()
     at = peewee.TextField()
     data = peewee.TextField()
-    acked = peewee.BooleanField(default=False)
 
     def as_message(self) -> dict:
         return {"id": self.id, "seq": self.seq, "type": self.type, "at": self.at, "data": json.loads(self.data)}
 
 
 _INSERT = (
-    "INSERT INTO outbox_event (seq, id, type, at, data, acked) "
-    "SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, 0 FROM outbox_event RETURNING seq"
+    "INSERT INTO outbox_event (seq, id, type, at, data) "
+    "SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM outbox_event RETURNING seq"
 )
 
 
@@ -40,5 +43,11 @@ def emit(event_type: str, data: dict) -> str:
     return event_id
 
 
+def acked_upto() -> int:
+    return int(Meta.get_value(ACKED_UPTO_KEY) or 0)
+
+
 def depth() -> int:
-    return OutboxEvent.select().where(OutboxEvent.acked == False).count()  # noqa: E712
+    """Events HQ has not acked (sequence numbers have no gaps)."""
+    last = OutboxEvent.select(peewee.fn.COALESCE(peewee.fn.MAX(OutboxEvent.seq), 0)).scalar()
+    return last - acked_upto()

@@ -2,7 +2,7 @@
 
 Sequence numbers have no gaps (emit() assigns them under the write lock), so
 "acked up to N" is one number, kept in store_meta, and the unacked events are
-the ones after it.
+the ones after it: an ack writes that number and nothing in the events' rows.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import json
 from datetime import datetime, timezone
 
 from edge.db import Prepared
-from edge.outbox.events import OutboxEvent
+from edge.outbox.events import ACKED_UPTO_KEY, OutboxEvent, acked_upto
 from edge.store_meta import Meta
-
-ACKED_UPTO_KEY = "sync.acked_upto"
 
 # each event's JSON made by SQLite: data is stored as JSON text already and is spliced in, not parsed and
 # written again; in C this is a third of the time the same formatting took in Python
@@ -22,7 +20,6 @@ _BATCH = ("""SELECT seq, '{"id":' || json_quote(id) || ',"seq":' || seq || ',"ty
           """|| ',"at":' || json_quote(at) || ',"data":' || data || '}' """
           "FROM outbox_event WHERE seq >= ? ORDER BY seq LIMIT ?")
 _LAST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM outbox_event"
-_MARK_ACKED = "UPDATE outbox_event SET acked = 1 WHERE seq > ? AND seq <= ?"
 _AT_OF = Prepared(OutboxEvent.select(OutboxEvent.at).where(OutboxEvent.seq == Prepared.arg(0)))
 
 
@@ -36,7 +33,7 @@ class Outbox:
         return self.app.db.peewee.execute_sql(sql, params)
 
     def acked_upto(self) -> int:
-        return int(Meta.get_value(ACKED_UPTO_KEY) or 0)
+        return acked_upto()
 
     def last_seq(self) -> int:
         return self._sql(_LAST_SEQ).fetchone()[0]
@@ -55,7 +52,6 @@ class Outbox:
             upto = min(upto_seq, self.last_seq())
             if upto <= before:
                 return before
-            self._sql(_MARK_ACKED, (before, upto))
             Meta.put(ACKED_UPTO_KEY, str(upto))
         return upto
 
@@ -63,7 +59,6 @@ class Outbox:
         """Treat events from ``seq`` as unacked again (HQ lost them, say from a restored backup)."""
         with self.app.db.transaction():
             upto = max(0, min(seq - 1, self.acked_upto()))
-            self._sql("UPDATE outbox_event SET acked = 0 WHERE seq > ?", (upto,))
             Meta.put(ACKED_UPTO_KEY, str(upto))
         return upto
 
