@@ -44,6 +44,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import paho.mqtt.client as mqtt
 import peewee
 
 from edge.config import HQSection, SyncSection
@@ -65,8 +66,12 @@ GROUP = "hq"
 DATABASE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 # what a message's content can make the database refuse (a NUL in a text on PostgreSQL, …): the message is
 # refused, never retried (it would come back after each restart and stop HQ again)
-REFUSED = (KeyError, TypeError, ValueError, peewee.IntegrityError, peewee.DataError)
+REFUSED = (KeyError, TypeError, ValueError, OverflowError, peewee.IntegrityError, peewee.DataError)
+# the same for a batch in its savepoint (an IntegrityError there is a seq clash, told apart): a seq beyond what
+# the database holds is an OverflowError from SQLite's driver, a DataError from PostgreSQL
+BATCH_REFUSED = (KeyError, TypeError, ValueError, OverflowError, peewee.DataError)
 RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 0.5, 10.0
+ROOM_CHECK_SECONDS = 0.5  # paho's thread waiting for room looks this often whether HQ is stopping
 COMMAND_RESEND_SECONDS = 60.0
 COMMAND_RESEND_DAYS = 7  # an unanswered command older than this is given up (its row stays, reply empty)
 
@@ -101,18 +106,22 @@ class HQService:
         # an ack from going out on a connection newer than its message's
         self.link, self.link_lock = 0, threading.Lock()
         self.in_hand: deque[Received] = deque()  # QoS 1 messages not acked yet, in the order they came
+        # one permit per QoS 1 message HQ may hold; paho's thread waits for one before taking a message in, so
+        # HQ holds no more than it asked for even from a broker that sends more (Mosquitto 2.0.11 does once
+        # acks flow): that socket is left unread meanwhile, and TCP holds the broker back
+        self.room = threading.BoundedSemaphore(hq.receive_maximum)
         self.received: deque[Received] = deque()  # messages taken in, to handle (in order)
         self.waiting: list[tuple[Received, str, dict, list[str]]] = []  # batches parsed, to store together
         self.resends: list[list] = []  # [store_id, next hq_seq, last hq_seq] still to send again
         self._epoch: str | None = None
         self.reconnect_at: float | None = None  # while the database is away: when to try it again
         self.reconnect_wait = RECONNECT_FIRST_SECONDS
+        self.closing = False
         client_id = f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}"
         self.client = connection.make_client(hq, self.pace, client_id, manual_ack=True)
         self.client.on_connect = lambda c, u, flags, reason, props: self._new_link("connected", reason)
         self.client.on_disconnect = lambda c, u, flags, reason, props: self._new_link("disconnected", reason)
-        self.client.on_message = lambda c, u, message: self.inbox.put(("message", Received(
-            message.topic, message.payload, message.mid, message.qos, self.link)))
+        self.client.on_message = lambda c, u, message: self._on_paho_message(message)
         self.client.on_publish = lambda c, u, mid, reason, props: self.inbox.put(("published", mid, self.link))
         self.client.on_subscribe = lambda c, u, mid, reasons, props: self.inbox.put(("subscribed", reasons))
 
@@ -121,6 +130,14 @@ class HQService:
         with self.link_lock:
             self.link += 1
         self.inbox.put((event, reason))
+
+    def _on_paho_message(self, message: mqtt.MQTTMessage) -> None:
+        """On paho's thread: a message taken in, once HQ has room for it."""
+        if message.qos > 0:
+            while not self.room.acquire(timeout=ROOM_CHECK_SECONDS):
+                if self.closing:
+                    return  # unacked: the broker sends it again on the next connection
+        self.inbox.put(("message", Received(message.topic, message.payload, message.mid, message.qos, self.link)))
 
     @property
     def epoch(self) -> str:
@@ -141,6 +158,7 @@ class HQService:
             while not stop.is_set():
                 self.step()
         finally:
+            self.closing = True  # paho's thread may be waiting for room that will not come
             self.client.disconnect()
             self.client.loop_stop()
 
@@ -179,11 +197,11 @@ class HQService:
             db.connect()
         except DATABASE_ERRORS as error:
             self.reconnect_at = time.monotonic() + self.reconnect_wait
-            log.warning("HQ's database is still away (%s); trying again in %.1f s; %d messages held unacked "
-                        "(receive maximum %d)", error, self.reconnect_wait, self.unacked(), self.hq.receive_maximum)
+            log.warning("HQ's database is still away (%s); trying again in %.1f s (messages held unacked: %d, "
+                        "receive maximum %d)", error, self.reconnect_wait, self.unacked(), self.hq.receive_maximum)
             self.reconnect_wait = min(self.reconnect_wait * 2, RECONNECT_MAX_SECONDS)
             return False
-        log.info("HQ's database is back: carrying on (%d batches waiting, %d messages held unacked)",
+        log.info("HQ's database is back: carrying on (%d batches waiting, messages held unacked: %d)",
                  len(self.waiting), self.unacked())
         self.reconnect_at, self.reconnect_wait = None, RECONNECT_FIRST_SECONDS
         return True
@@ -223,6 +241,8 @@ class HQService:
         old = sum(1 for received in self.in_hand if received.link != self.link)
         if old:
             log.info("broker connection changed: %d messages not done are left to the broker to send again", old)
+        for _ in range(old):
+            self.room.release()
         self.in_hand = deque(r for r in self.in_hand if r.link == self.link)
         self.received = deque(r for r in self.received if r.link == self.link)
         self.waiting = [batch for batch in self.waiting if batch[0].link == self.link]
@@ -235,6 +255,7 @@ class HQService:
             with self.link_lock:
                 if done.link == self.link:
                     self.client.ack(done.mid, done.qos)
+            self.room.release()  # after the ack: the broker's next message finds room waiting for it
 
     def _mark_published(self) -> None:
         while self.confirmed:
@@ -312,7 +333,7 @@ class HQService:
                     log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
                     flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
                                                       "error": str(error)})
-            except (KeyError, TypeError, ValueError) as error:  # refused alone, as any malformed message
+            except BATCH_REFUSED as error:  # refused alone, as any malformed message
                 log.error("malformed batch from store %s (%s)", store_id, error)
                 return None
         return None
