@@ -16,7 +16,8 @@ A message is acknowledged to the broker (PUBACK, paho's manual acks) only
 once HQ is done with it: a batch once the transaction storing it has
 committed, any other message once handled, a malformed one once logged.
 HQ asks the broker for at most ``receive_maximum`` unacked messages (MQTT v5
-Receive Maximum), so that is all it ever holds: while its database is away
+Receive Maximum) and takes no more in (paho's thread waits for room should a
+broker send more), so that is all it ever holds: while its database is away
 the broker keeps the rest. A message's id means something only on the
 connection it came on: when that connection ends, the messages HQ holds
 from it are let go unacked, and the broker sends them again on the next one
