@@ -42,7 +42,9 @@ def hq():
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--cert-file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--key-file", type=click.Path(dir_okay=False, exists=True))
-@click.option("--instance", help="this instance's name in the shared subscription (default: random)")
+@click.option("--instance", envvar="STOREEDGE_HQ_INSTANCE",
+              help="this instance's name in the shared subscription, its client id and session: keep it across "
+                   "restarts (default: random)")
 @click.option("--command-resend-seconds", type=click.FloatRange(min=0.1),
               help="publish a store command again this often while its reply has not come back (default 60)")
 @click.option("--receive-maximum", type=int, envvar="STOREEDGE_HQ_RECEIVE_MAXIMUM",
