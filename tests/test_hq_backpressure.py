@@ -28,6 +28,7 @@ from tests.postgres_helpers import postgres_server  # noqa: F401 (the fixture: t
 from tests.test_sync_mqtt import emit_backlog
 
 RECEIVE_MAXIMUM = 8
+RESENT = "sending from the first unacked event again"  # the store's log, when its ack timeout runs out
 
 
 class Deliveries:
@@ -98,10 +99,10 @@ def test_hq_holds_at_most_its_receive_maximum_while_its_database_is_away_then_st
         wait_until(lambda: service.reconnect_at is not None, what="HQ to find its database gone")
         with deliveries.lock:
             delivered_before = deliveries.delivered
-        acked_before = acked_upto(store)
+        acked_before, resent_before = acked_upto(store), sync.log().count(RESENT)
         emit_backlog(store, 2000)  # 100 batches
         wait_until(lambda: service.unacked() == RECEIVE_MAXIMUM, what="HQ to hold as many as it asked for")
-        wait_until(lambda: "sending from the first unacked event again" in sync.log(),
+        wait_until(lambda: sync.log().count(RESENT) > resent_before,
                    what="the store to send its batches again (HQ has acked none)")
         with deliveries.lock:
             assert deliveries.delivered - delivered_before == RECEIVE_MAXIMUM  # the broker keeps the rest
