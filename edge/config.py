@@ -44,6 +44,9 @@ class HQSection(Strict):
     ca_file: str | None = None
     cert_file: str | None = None
     key_file: str | None = None
+    # MQTT v5 Receive Maximum: the QoS 1 messages the broker sends this client before it has acked them. HQ acks a
+    # message only once done with it (a batch: once committed), so this is what HQ holds while its database is away
+    receive_maximum: int = Field(100, ge=1, le=65_535)
 
     @field_validator("broker")
     @classmethod

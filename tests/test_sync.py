@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import paho.mqtt.client as mqtt
 import peewee
 import pytest
 
@@ -466,27 +468,95 @@ def test_offline_value_paid_in_here_is_spent_freely(store_with):
     assert store.stored_value.balance(member.id).total == 3_000
 
 
+def offline_hq_service() -> HQService:
+    """HQ's service never connected: messages are put in its hands as paho would (QoS 1, its mids in order)."""
+    return HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
+
+
+def take_in(service: HQService, topic: str, payload: bytes) -> None:
+    """A QoS 1 message through paho's callback, as paho's thread hands it over."""
+    message = mqtt.MQTTMessage(mid=service.unacked() + 1, topic=topic.encode())
+    message.payload, message.qos = payload, 1
+    service.client.on_message(service.client, None, message)
+
+
 def test_a_batch_reusing_stored_seqs_for_other_events_is_flagged_not_stored(hq):
-    service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
+    service = offline_hq_service()
     topic = "storeedge/c1/stores/A/events"
-    service._on_message(topic, json.dumps(batch("A", member_events()[:1])).encode())
+    take_in(service, topic, json.dumps(batch("A", member_events()[:1])).encode())
     # seq 1 again, another event: a restored store
-    service._on_message(topic, json.dumps(batch("A", member_events()[1:2])).encode())
-    service._ingest_waiting()  # the batches that arrived together: one transaction
+    take_in(service, topic, json.dumps(batch("A", member_events()[1:2])).encode())
+    service.step()  # the batches that arrived together: one transaction
     assert StoreEvent.select().count() == 1
     assert [(f["kind"], f["store_id"], f["detail"]["seqs"]) for f in reports.flags()] == [("seq_clash", "A", [1])]
+    assert service.unacked() == 0  # the refused batch is done with too: acked, not sent again
 
 
 def test_batches_arriving_together_are_stored_in_one_go_and_a_malformed_one_is_refused_alone(hq):
-    service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9"}}).hq, "c1", instance="t")
+    service = offline_hq_service()
     events = member_events()
     for store_id, message in (("A", batch("A", events[:1])), ("A", {"store_id": "A", "events": [{"data": {}}]}),
                               ("B", batch("B", events[1:2])), ("A", batch("A", events[2:], first_seq=2))):
-        service._handle(("message", f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode()))
+        take_in(service, f"storeedge/c1/stores/{store_id}/events", json.dumps(message).encode())
+    while not service.inbox.empty():
+        service._take(service.inbox.get())
+    service._handle_received()
     assert StoreEvent.select().count() == 0  # waiting for the end of the messages that arrived together
+    assert service.unacked() == 4  # none acked before the commit, not even the malformed one (acks go in order)
     service._ingest_waiting()
     assert {s.store_id: s.acked_upto for s in StoreState.select()} == {"A": 2, "B": 1}
-    assert StoreEvent.select().count() == 3 and service.waiting == []
+    assert StoreEvent.select().count() == 3 and service.waiting == [] and service.unacked() == 0
+
+
+def test_messages_hq_holds_from_a_connection_that_ended_are_let_go_for_the_broker_to_send_again(hq):
+    service = offline_hq_service()
+    payload = json.dumps(batch("A", member_events()[:1])).encode()
+    take_in(service, "storeedge/c1/stores/A/events", payload)
+    take_in(service, "storeedge/c1/stores/A/status", b'{"state": "online"}')
+    service._new_link("disconnected", None)  # as paho calls it on its thread
+    service.step()
+    assert service.unacked() == 0 and not service.received and StoreEvent.select().count() == 0
+    take_in(service, "storeedge/c1/stores/A/events", payload)  # the broker's delivery on the next connection
+    service.step()
+    assert StoreEvent.select().count() == 1 and service.unacked() == 0
+
+
+def test_hq_takes_in_no_more_than_its_receive_maximum_whatever_the_broker_sends(hq):
+    service = HQService(parse_config({"hq": {"broker": "mqtt://127.0.0.1:9", "receive_maximum": 2}}).hq, "c1",
+                        instance="t")
+    for seq in range(1, 4):
+        message = batch("A", member_events()[seq - 1:seq], first_seq=seq)
+        paho_thread = threading.Thread(target=take_in, args=(service, "storeedge/c1/stores/A/events",
+                                                             json.dumps(message).encode()))
+        paho_thread.start()
+        paho_thread.join(timeout=None if seq < 3 else 0.5)
+    assert paho_thread.is_alive() and service.inbox.qsize() == 2  # the third waits for room
+    service.step()  # the first two stored and acked: room for the third
+    paho_thread.join(timeout=10)
+    service.step()
+    assert StoreEvent.select().count() == 3 and service.unacked() == 0
+
+
+def test_malformed_messages_of_every_kind_are_refused_and_acked(hq):
+    service = offline_hq_service()
+    for leaf, payload in (("events", b"not json"), ("events", b'{"store_id": "A"}'), ("status", b"[1]"),
+                          ("status", b'{"state": {"x": 1}}'), ("replies", b'{"id": 7}'), ("resend", b"{}"),
+                          ("telemetry", b"\xff")):
+        take_in(service, f"storeedge/c1/stores/A/{leaf}", payload)
+    service.step()
+    assert service.unacked() == 0 and StoreState.select().count() == 0
+
+
+def test_a_batch_the_database_refuses_is_refused_alone_never_stopping_hq(hq):
+    """A seq beyond the database's integers (SQLite's driver: OverflowError, PostgreSQL: DataError) is refused
+    and acked, rather than stopping HQ at it after every restart."""
+    service = offline_hq_service()
+    huge = batch("A", member_events()[:1], first_seq=2**70)
+    take_in(service, "storeedge/c1/stores/A/events", json.dumps(huge).encode())
+    take_in(service, "storeedge/c1/stores/B/events", json.dumps(batch("B", member_events()[1:2])).encode())
+    service.step()
+    assert service.unacked() == 0
+    assert StoreEvent.select().where(StoreEvent.store_id == "B").count() == 1
 
 
 def test_a_broadcast_the_store_cannot_apply_leaves_hq_seq_and_the_sync_running(store):

@@ -43,16 +43,20 @@ def hq():
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--cert-file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--key-file", type=click.Path(dir_okay=False, exists=True))
-@click.option("--instance", help="this instance's name in the shared subscription (default: random)")
+@click.option("--instance", envvar="STOREEDGE_HQ_INSTANCE",
+              help="this instance's name in the shared subscription, its client id and session: keep it across "
+                   "restarts (default: random)")
 @click.option("--command-resend-seconds", type=click.FloatRange(min=0.1),
               help="publish a store command again this often while its reply has not come back (default 60)")
+@click.option("--receive-maximum", type=int, envvar="STOREEDGE_HQ_RECEIVE_MAXIMUM",
+              help="messages the broker may send this HQ before it acks them (1-65535, default 100)")
 def run(data_dir, dsn, broker, chain_id, username, password, ca_file, cert_file, key_file, instance,
-        command_resend_seconds):
+        command_resend_seconds, receive_maximum):
     """Consume, store, ack and relay until SIGTERM or Ctrl-C."""
     from edge.hq.service import HQService
 
     given = {"broker": broker, "username": username, "password": password, "ca_file": ca_file,
-             "cert_file": cert_file, "key_file": key_file}
+             "cert_file": cert_file, "key_file": key_file, "receive_maximum": receive_maximum}
     try:  # checked as a store's [hq] section is, errors naming the option
         section = parse_config({"hq": {k: v for k, v in given.items() if v is not None}}).hq
     except ConfigError as error:

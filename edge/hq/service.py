@@ -12,13 +12,25 @@ command id with the reply they stored, so a resend never runs it twice. A store'
 store's own topic, and HQ's ack for it. Acks and broadcasts carry HQ's epoch
 (its database's id), so a store notices a new HQ database and sends again.
 
+A message is acknowledged to the broker (PUBACK, paho's manual acks) only
+once HQ is done with it: a batch once the transaction storing it has
+committed, any other message once handled, a malformed one once logged.
+HQ asks the broker for at most ``receive_maximum`` unacked messages (MQTT v5
+Receive Maximum) and takes no more in (paho's thread waits for room should a
+broker send more), so that is all it ever holds: while its database is away
+the broker keeps the rest. A message's id means something only on the
+connection it came on: when that connection ends, the messages HQ holds
+from it are let go unacked, and the broker sends them again on the next one
+(persistent session, DUP set); storing a batch twice changes nothing.
+
 A lost database connection (PostgreSQL restarted, the network to it gone)
 does not end the process: the unit of work that failed is rolled back, the
 connection is opened again with back-off, and the work is done again.
 Nothing is lost (the batches stay waiting and unacked until their commit;
 a message whose write failed is handled again) and nothing is applied twice
 (storing a batch skips the event ids HQ holds, whatever the fate of the
-commit that failed).
+commit that failed). QoS 0 messages (telemetry) arriving meanwhile are
+dropped: the broker does not limit them, and the next one says the same.
 """
 
 from __future__ import annotations
@@ -29,8 +41,11 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import paho.mqtt.client as mqtt
 import peewee
 
 from edge.config import HQSection, SyncSection
@@ -50,9 +65,28 @@ GROUP = "hq"
 # peewee's wrappers of the driver's errors when the connection breaks (psycopg2's OperationalError on a server
 # shutdown, InterfaceError on a connection already closed); told from other errors by the connection's state
 DATABASE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+# what a message's content can make the database refuse (a NUL in a text on PostgreSQL, …): the message is
+# refused, never retried (it would come back after each restart and stop HQ again)
+REFUSED = (KeyError, TypeError, ValueError, OverflowError, peewee.IntegrityError, peewee.DataError)
+# the same for a batch in its savepoint (an IntegrityError there is a seq clash, told apart): a seq beyond what
+# the database holds is an OverflowError from SQLite's driver, a DataError from PostgreSQL
+BATCH_REFUSED = (KeyError, TypeError, ValueError, OverflowError, peewee.DataError)
 RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 0.5, 10.0
+ROOM_CHECK_SECONDS = 0.5  # paho's thread waiting for room looks this often whether HQ is stopping
 COMMAND_RESEND_SECONDS = 60.0
 COMMAND_RESEND_DAYS = 7  # an unanswered command older than this is given up (its row stays, reply empty)
+
+
+@dataclass(slots=True, eq=False)
+class Received:
+    """A message from the broker, acknowledged to it once HQ is done with it."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    link: int  # the connection it came on: its mid names it only there
+    done: bool = False
 
 
 class HQService:
@@ -68,18 +102,43 @@ class HQService:
         self.inbox: queue.Queue = queue.Queue()
         self.connected = False
         self.pending: dict[int, tuple[str, object]] = {}  # paho mid -> (kind, key) until the broker has it
-        self.waiting: list[tuple[str, dict, list[str]]] = []  # batches parsed, to store together
+        self.confirmed: list[int] = []  # mids of our publishes the broker confirmed, to mark in the database
+        # the broker's connections counted on paho's thread, where messages are stamped with it; the lock keeps
+        # an ack from going out on a connection newer than its message's
+        self.link, self.link_lock = 0, threading.Lock()
+        self.in_hand: deque[Received] = deque()  # QoS 1 messages not acked yet, in the order they came
+        # one permit per QoS 1 message HQ may hold; paho's thread waits for one before taking a message in, so
+        # HQ holds no more than it asked for even from a broker that sends more (Mosquitto 2.0.11 does once
+        # acks flow): that socket is left unread meanwhile, and TCP holds the broker back
+        self.room = threading.BoundedSemaphore(hq.receive_maximum)
+        self.received: deque[Received] = deque()  # messages taken in, to handle (in order)
+        self.waiting: list[tuple[Received, str, dict, list[str]]] = []  # batches parsed, to store together
         self.resends: list[list] = []  # [store_id, next hq_seq, last hq_seq] still to send again
         self._epoch: str | None = None
-        self.held: list[tuple] = []  # messages whose database work failed with the connection, to handle again
         self.reconnect_at: float | None = None  # while the database is away: when to try it again
         self.reconnect_wait = RECONNECT_FIRST_SECONDS
-        self.client = connection.make_client(hq, self.pace, f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}")
-        self.client.on_connect = lambda c, u, flags, reason, props: self.inbox.put(("connected", reason))
-        self.client.on_disconnect = lambda c, u, flags, reason, props: self.inbox.put(("disconnected", reason))
-        self.client.on_message = lambda c, u, message: self.inbox.put(("message", message.topic, message.payload))
-        self.client.on_publish = lambda c, u, mid, reason, props: self.inbox.put(("published", mid))
+        self.closing = False
+        client_id = f"storeedge-hq-{chain_id}-{instance or uuid.uuid4().hex[:8]}"
+        self.client = connection.make_client(hq, self.pace, client_id, manual_ack=True)
+        self.client.on_connect = lambda c, u, flags, reason, props: self._new_link("connected", reason)
+        self.client.on_disconnect = lambda c, u, flags, reason, props: self._new_link("disconnected", reason)
+        self.client.on_message = lambda c, u, message: self._on_paho_message(message)
+        self.client.on_publish = lambda c, u, mid, reason, props: self.inbox.put(("published", mid, self.link))
         self.client.on_subscribe = lambda c, u, mid, reasons, props: self.inbox.put(("subscribed", reasons))
+
+    def _new_link(self, event: str, reason) -> None:
+        """On paho's thread: a connection ended or began (both counted, whatever paho calls in between)."""
+        with self.link_lock:
+            self.link += 1
+        self.inbox.put((event, reason))
+
+    def _on_paho_message(self, message: mqtt.MQTTMessage) -> None:
+        """On paho's thread: a message taken in, once HQ has room for it."""
+        if message.qos > 0:
+            while not self.room.acquire(timeout=ROOM_CHECK_SECONDS):
+                if self.closing:
+                    return  # unacked: the broker sends it again on the next connection
+        self.inbox.put(("message", Received(message.topic, message.payload, message.mid, message.qos, self.link)))
 
     @property
     def epoch(self) -> str:
@@ -100,16 +159,17 @@ class HQService:
             while not stop.is_set():
                 self.step()
         finally:
+            self.closing = True  # paho's thread may be waiting for room that will not come
             self.client.disconnect()
             self.client.loop_stop()
 
     def step(self) -> None:
+        connection.drain(self.inbox, self._take, POLL_SECONDS)  # no database work: done while it is away too
         if self.reconnect_at is not None and not self._reconnect():
             return
         try:
-            while self.held:
-                self._handle(self.held.pop(0))  # put back in front if the database fails again
-            connection.drain(self.inbox, self._handle, POLL_SECONDS)
+            self._mark_published()
+            self._handle_received()
             self._ingest_waiting()
             if self.connected:
                 self._publish_broadcasts()
@@ -121,10 +181,13 @@ class HQService:
             log.error("HQ's database connection is lost (%s); opening it again, the work waits", error)
             self.reconnect_at = time.monotonic()
 
+    def unacked(self) -> int:
+        """The QoS 1 messages HQ holds from the broker and has not acked: at most hq.receive_maximum."""
+        return len(self.in_hand)
+
     def _reconnect(self) -> bool:
         """One attempt at the database, when it is due; back-off doubling up to RECONNECT_MAX_SECONDS."""
         if time.monotonic() < self.reconnect_at:
-            time.sleep(POLL_SECONDS)
             return False
         db = hq_database.obj
         try:
@@ -135,16 +198,21 @@ class HQService:
             db.connect()
         except DATABASE_ERRORS as error:
             self.reconnect_at = time.monotonic() + self.reconnect_wait
-            log.warning("HQ's database is still away (%s); trying again in %.1f s", error, self.reconnect_wait)
+            log.warning("HQ's database is still away (%s); trying again in %.1f s (messages held unacked: %d, "
+                        "receive maximum %d)", error, self.reconnect_wait, self.unacked(), self.hq.receive_maximum)
             self.reconnect_wait = min(self.reconnect_wait * 2, RECONNECT_MAX_SECONDS)
             return False
-        log.info("HQ's database is back: carrying on (%d batches waiting)", len(self.waiting))
+        log.info("HQ's database is back: carrying on (%d batches waiting, messages held unacked: %d)",
+                 len(self.waiting), self.unacked())
         self.reconnect_at, self.reconnect_wait = None, RECONNECT_FIRST_SECONDS
         return True
 
-    def _handle(self, item: tuple) -> None:
+    # -- taking messages in, acking them once done ---------------------------------------
+
+    def _take(self, item: tuple) -> None:
         kind = item[0]
         if kind == "connected":
+            self._let_go_of_old_links()
             if not connection.accepted(item[1]):
                 return
             self.connected = True
@@ -153,29 +221,67 @@ class HQService:
                                    ("events", "resend", "replies", "status", "telemetry")])
         elif kind == "disconnected":
             self.connected = False
+            self._let_go_of_old_links()
         elif kind == "subscribed":
             if self.on_ready is not None:
                 self.on_ready()
         elif kind == "published":
-            self._confirmed(item[1])
+            if item[2] == self.link:  # a mid of an older connection may be one of this one's now
+                self.confirmed.append(item[1])
         else:
-            try:
-                self._on_message(item[1], item[2])
-            except (KeyError, TypeError, ValueError) as error:
-                log.error("malformed message on %s (%s): %r", item[1], error, item[2][:200])
-            except DATABASE_ERRORS:
-                if not item[1].endswith("/events"):  # a batch is in self.waiting already, until its commit
-                    self.held.insert(0, item)
-                raise
+            received = item[1]
+            if received.qos == 0:
+                if self.reconnect_at is None:  # while the database is away, not held: nothing bounds them
+                    self.received.append(received)
+                return
+            self.in_hand.append(received)
+            self.received.append(received)
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
-        store_id, leaf = store_of(topic), topic.rsplit("/", 1)[1]
-        if leaf == "events":
-            self.waiting.append((store_id, *parse_batch(payload)))
+    def _let_go_of_old_links(self) -> None:
+        """The messages of a connection that has ended can no longer be acked: the broker sends them again."""
+        old = sum(1 for received in self.in_hand if received.link != self.link)
+        if old:
+            log.info("broker connection changed: %d messages not done are left to the broker to send again", old)
+        for _ in range(old):
+            self.room.release()
+        self.in_hand = deque(r for r in self.in_hand if r.link == self.link)
+        self.received = deque(r for r in self.received if r.link == self.link)
+        self.waiting = [batch for batch in self.waiting if batch[0].link == self.link]
+
+    def _done(self, received: Received) -> None:
+        """Acks, in the order they came (as MQTT asks), the messages done up to the first one not done yet."""
+        received.done = True
+        while self.in_hand and self.in_hand[0].done:
+            done = self.in_hand.popleft()
+            with self.link_lock:
+                if done.link == self.link:
+                    self.client.ack(done.mid, done.qos)
+            self.room.release()  # after the ack: the broker's next message finds room waiting for it
+
+    def _mark_published(self) -> None:
+        while self.confirmed:
+            self._confirmed(self.confirmed[0])  # stays first if the database fails
+            self.confirmed.pop(0)
+
+    def _handle_received(self) -> None:
+        while self.received:
+            self._handle(self.received[0])  # stays first if the database fails: handled again
+            self.received.popleft()
             if len(self.waiting) >= GROUP_COMMIT_BATCHES:
                 self._ingest_waiting()
-            return
-        message = json.loads(payload)
+
+    def _handle(self, received: Received) -> None:
+        try:
+            store_id, leaf = store_of(received.topic), received.topic.rsplit("/", 1)[1]
+            if leaf == "events":
+                self.waiting.append((received, store_id, *parse_batch(received.payload)))
+                return  # done once committed
+            self._on_message(store_id, leaf, json.loads(received.payload))
+        except REFUSED as error:
+            log.error("malformed message on %s (%s): %r", received.topic, error, received.payload[:200])
+        self._done(received)
+
+    def _on_message(self, store_id: str, leaf: str, message) -> None:
         if leaf == "resend":
             last = Broadcast.select(peewee.fn.MAX(Broadcast.hq_seq)).scalar() or 0
             start = int(message["from_hq_seq"])
@@ -186,26 +292,34 @@ class HQService:
             state = StoreState.get_or_none(StoreState.store_id == store_id)
             self._ack(store_id, state.acked_upto if state else 0)
         elif leaf == "replies":
+            command_id = message["id"]
+            if not isinstance(command_id, str):
+                raise ValueError("a reply's id is a command id (text)")
             Command.update(reply=json.dumps(message, ensure_ascii=False), replied_at=utc_now()).where(
-                Command.id == message["id"]).execute()
-            self.commands_sent.pop(message["id"], None)
+                Command.id == command_id).execute()
+            self.commands_sent.pop(command_id, None)
         elif leaf == "status":
-            self._store_row(store_id, state=message["state"], version=message.get("version"),
-                            status_at=message.get("at"))
+            values = {"state": message["state"], "version": message.get("version"), "status_at": message.get("at")}
+            if not all(value is None or isinstance(value, str) for value in values.values()):
+                raise ValueError("a status's state, version and at are texts")
+            self._store_row(store_id, **values)
         elif leaf == "telemetry":
             self._store_row(store_id, telemetry=json.dumps(message), telemetry_at=utc_now())
 
     def _ingest_waiting(self) -> None:
         """The batches that arrived together, stored in one transaction (one fsync for all of them: a store
-        keeps several batches in flight), each in a savepoint of its own; acked once committed."""
+        keeps several batches in flight), each in a savepoint of its own; acked to the broker and to each store
+        once committed."""
         if not self.waiting:
             return
         acks: dict[str, int] = {}
         with transaction():
-            for store_id, message, data_texts in self.waiting:
+            for _, store_id, message, data_texts in self.waiting:
                 upto = self._ingest_one(store_id, message, data_texts)
                 if upto is not None:
                     acks[store_id] = max(upto, acks.get(store_id, 0))
+        for received, *_ in self.waiting:
+            self._done(received)
         self.waiting.clear()
         for store_id, upto in acks.items():
             self._ack(store_id, upto)
@@ -220,7 +334,7 @@ class HQService:
                     log.error("store %s: batch refused, its seqs clash with stored events: %s", store_id, error)
                     flag("seq_clash", None, store_id, {"seqs": [e["seq"] for e in message["events"]][:10],
                                                       "error": str(error)})
-            except (KeyError, TypeError, ValueError) as error:  # refused alone, as any malformed message
+            except BATCH_REFUSED as error:  # refused alone, as any malformed message
                 log.error("malformed batch from store %s (%s)", store_id, error)
                 return None
         return None

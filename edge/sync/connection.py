@@ -18,8 +18,11 @@ KEEPALIVE_SECONDS = 30
 
 
 def make_client(hq: HQSection, pace: SyncSection, client_id: str,
-                will: tuple[str, bytes] | None = None) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+                will: tuple[str, bytes] | None = None, manual_ack: bool = False) -> mqtt.Client:
+    """``manual_ack``: the QoS 1 messages received are acknowledged by ``client.ack(mid, qos)``, not by paho once
+    on_message returns."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                         manual_ack=manual_ack)
     if hq.username is not None:
         client.username_pw_set(hq.username, hq.password)
     if hq.tls:
@@ -33,9 +36,12 @@ def make_client(hq: HQSection, pace: SyncSection, client_id: str,
 
 
 def start(client: mqtt.Client, hq: HQSection, pace: SyncSection) -> None:
-    """Connect in the background (retrying until the broker answers) with a session the broker keeps."""
+    """Connect in the background (retrying until the broker answers) with a session the broker keeps, and at
+    most ``hq.receive_maximum`` QoS 1 messages sent to us unacked (Mosquitto 2 takes a v5 client's value over
+    its own max_inflight_messages, which applies only to clients that send none)."""
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = pace.session_expiry_seconds
+    properties.ReceiveMaximum = hq.receive_maximum
     client.connect_async(hq.host, hq.port, keepalive=KEEPALIVE_SECONDS, clean_start=False, properties=properties)
     client.loop_start()
 
