@@ -97,13 +97,17 @@ def test_refunds_lower_the_monetary_value(shop):
     assert profile(store, member_id)["rfm"]["monetary"] == 500 - 300
 
 
-def test_a_completed_member_sale_queues_the_member_and_a_refresh_empties_the_queue(shop):
+def queue(store) -> list[tuple]:
+    return store.db.peewee.execute_sql("SELECT member_id, marks FROM insight_dirty ORDER BY member_id").fetchall()
+
+
+def test_joining_and_each_completed_member_sale_queue_the_member_and_a_refresh_empties_the_queue(shop):
     store, till = shop
     member_id = join(store, till)
+    assert queue(store) == [(member_id, 1)]
     buy(store, till, member_id, days_ago(1))
     buy(store, till, member_id, days_ago(1))
-    queued = store.db.peewee.execute_sql("SELECT member_id, marks FROM insight_dirty").fetchall()
-    assert queued == [(member_id, 2)]
+    assert queue(store) == [(member_id, 3)]
     summary = store.insight.refresh(as_of=TODAY)
     assert summary["members"] == 1 and store.insight.status()["queued"] == 0
     assert profile(store, member_id)["tickets"] == 2
