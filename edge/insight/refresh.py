@@ -86,7 +86,7 @@ class Refresher:
         if full:
             self.sql("INSERT INTO temp.ins_scope SELECT m.id, d.marks FROM member m "
                      "LEFT JOIN insight_dirty d ON d.member_id = m.id")
-        else:  # a member who joins is queued too (migration m0019's triggers): no need to look for them
+        else:  # joining queues a member too (the insight_queue migration's triggers): nobody to look for
             self.sql("INSERT INTO temp.ins_scope SELECT member_id, marks FROM insight_dirty")
         return self.sql("SELECT COUNT(*) FROM insight_dirty").fetchone()[0]
 
@@ -175,6 +175,7 @@ class Refresher:
 
     def _write(self, as_of: date, model: dict, full: bool) -> int:
         day = as_of.isoformat()
+        join = "JOIN" if full else "CROSS JOIN"  # scope first for a few members, as in _gather
         self.sql("DROP TABLE IF EXISTS temp.ins_final")
         self.sql(
             "CREATE TEMP TABLE ins_final AS SELECT m.id AS member_id, COALESCE(lv.level, ?) AS level, COALESCE(a.tickets, 0) AS tickets, "
@@ -185,8 +186,7 @@ class Refresher:
             "julianday(?) - julianday(substr(m.registered_at, 1, 10)) AS joined_days, "
             "COALESCE(c.names, '[]') AS categories, t.method, COALESCE(a.weekend_tickets, 0) AS weekend, "
             "COALESCE(h.hours, '{}') AS hours, h.top_hour "
-            f"FROM {'temp.ins_scope s JOIN' if full else 'temp.ins_scope s CROSS JOIN'} member m "
-            f"ON m.id = s.member_id AND {ACTIVE_MEMBER} "
+            f"FROM temp.ins_scope s {join} member m ON m.id = s.member_id AND {ACTIVE_MEMBER} "
             "LEFT JOIN member_level lv ON lv.member_id = m.id LEFT JOIN temp.ins_agg a ON a.member_id = m.id "
             "LEFT JOIN temp.ins_refund r ON r.member_id = m.id LEFT JOIN temp.ins_category c ON c.member_id = m.id "
             "LEFT JOIN temp.ins_tender t ON t.member_id = m.id LEFT JOIN temp.ins_hour h ON h.member_id = m.id",
