@@ -4,12 +4,20 @@ BG/NBD predictions, and incremental refresh giving exactly what a full rebuild g
 from __future__ import annotations
 
 import json
+import uuid
 
 import numpy as np
 import pytest
 
+from edge.app import StoreEdge
+from edge.catalog.schemas import ProductIn
+from edge.config import parse_config
+from edge.db import available_migrations
+
 from edge.errors import Conflict, DomainError, NotFound
 from edge.insight import bgnbd, holdout, scoring, synthetic
+from edge.members.identity import new_member_code
+from edge.sync.apply import Applier
 from tests.conftest import COLA, WATER, terminal
 from tests.domain2_helpers import MANAGER_APPROVAL, audit_records, nothing_written, refused
 from tests.insight_helpers import DIAPERS, TODAY, buy, days_ago, join, member_tags, profiles
@@ -97,39 +105,150 @@ def test_refunds_lower_the_monetary_value(shop):
     assert profile(store, member_id)["rfm"]["monetary"] == 500 - 300
 
 
-def test_a_completed_member_sale_queues_the_member_and_a_refresh_empties_the_queue(shop):
+def queue(store) -> list[tuple]:
+    return store.db.peewee.execute_sql("SELECT member_id, marks FROM insight_dirty ORDER BY member_id").fetchall()
+
+
+def test_joining_and_each_completed_member_sale_queue_the_member_and_a_refresh_empties_the_queue(shop):
     store, till = shop
     member_id = join(store, till)
+    assert queue(store) == [(member_id, 1)]
     buy(store, till, member_id, days_ago(1))
     buy(store, till, member_id, days_ago(1))
-    queued = store.db.peewee.execute_sql("SELECT member_id, marks FROM insight_dirty").fetchall()
-    assert queued == [(member_id, 2)]
+    assert queue(store) == [(member_id, 3)]
     summary = store.insight.refresh(as_of=TODAY)
     assert summary["members"] == 1 and store.insight.status()["queued"] == 0
     assert profile(store, member_id)["tickets"] == 2
 
 
+def from_another_store(store, *events: tuple[str, dict]) -> None:
+    """HQ's broadcast of what happened at another store, applied here."""
+    Applier(store).apply_broadcast({"hq_seq": Applier(store).hq_seq() + 1, "events": [
+        {"id": str(uuid.uuid4()), "type": kind, "at": "2026-11-22T08:00:00+00:00", "store_id": "S099", "data": data}
+        for kind, data in events]})
+
+
+def auto_tag(store, caller, name: str, category: str, min_times: int, days: int):
+    tag = store.insight.tags.create(caller, name=name, kind="auto")
+    store.insight.tags.add_rule(caller, tag.id, category=category, min_times=min_times, days=days)
+    return tag
+
+
 def test_incremental_refresh_gives_what_a_full_rebuild_gives(shop):
     store, till = shop
-    members = [join(store, till) for _ in range(6)]
-    for n, member_id in enumerate(members):
+    members = [join(store, till) for _ in range(10)]
+    for n, member_id in enumerate(members):  # odd ones buy diapers, even ones water, every 13 days
         for visit in range(n + 1):
             buy(store, till, member_id, days_ago(5 + 13 * visit + n), [(DIAPERS if n % 2 else WATER, 1)])
+    baby = auto_tag(store, till, "母婴", "母婴", min_times=2, days=60)
     store.insight.refresh(full=True, as_of=TODAY)
-    # after the rebuild: new sales, a merge, an erasure and a new member
+    assert {m for m, tag, _ in member_tags(store) if tag == baby.id} == {members[1], members[3], members[5],
+                                                                          members[7], members[9]}
+    # after the rebuild: new sales, a merge, erasures here and at another store, a member from another store, a
+    # new member, a new level, and a new rule whose answer changes for members nobody touched (8 and 9)
     buy(store, till, members[0], days_ago(1), [(COLA, 2)], method="card")
     buy(store, till, members[3], days_ago(2), [(DIAPERS, 1)])
+    buy(store, till, members[6], days_ago(3), [(DIAPERS, 1)])
+    buy(store, till, members[6], days_ago(2), [(DIAPERS, 1)])
     store.members.merge(till, members[1], members[2])
-    store.members.erase(till, members[4], reason="本人要求")
+    store.members.erase(till, members[5], reason="本人要求")
+    elsewhere = str(uuid.uuid4())
+    from_another_store(store, ("member.erased", {"id": members[7]}), ("member.registered", {
+        "id": elsewhere, "code": new_member_code(), "phone": "13900000001", "status": "active", "minor": False,
+        "home_store": "S099", "registered_at": "2026-11-20T02:00:00.000+00:00"}))
+    with store.db.transaction():
+        basic, higher = store.config.members.levels[:2]
+        store.levels.move(members[4], basic, higher, 0, till, reason="manual", ref=None)
+    drinks = auto_tag(store, till, "饮料", "饮料", min_times=1, days=30)
     newcomer = join(store, till, joined=days_ago(1))
-    store.insight.refresh(as_of=TODAY)
+    summary = store.insight.refresh(as_of=TODAY)
     incremental, tags = profiles(store), member_tags(store)
 
     store.insight.refresh(full=True, refit=False, as_of=TODAY)
     assert profiles(store) == incremental
     assert member_tags(store) == tags
-    assert members[2] not in incremental and members[4] not in incremental and newcomer in incremental
+    # rebuilt: 0, 3, 6 (sales), 1 (merge), 4 (level), the newcomer and the member from elsewhere
+    assert summary["members"] == 7
+    assert {members[2], members[5], members[7]}.isdisjoint(incremental) and {newcomer, elsewhere} <= set(incremental)
     assert incremental[members[1]][3] == 2 + 3  # visits: its own two and the merged member's three
+    assert incremental[members[4]][1] == higher.name
+    assert {m for m, tag, _ in tags if tag == baby.id} == {members[1], members[3], members[6], members[9]}
+    assert {m for m, tag, _ in tags if tag == drinks.id} == {members[n] for n in (0, 1, 4, 6, 8)}
+
+
+def test_a_product_moved_into_a_rules_category_retags_everyone_at_the_next_refresh(shop):
+    store, till = shop
+    water_buyer, other = join(store, till), join(store, till)
+    buy(store, till, water_buyer, days_ago(3), [(WATER, 1)])
+    buy(store, till, other, days_ago(3), [(COLA, 1)])
+    baby = auto_tag(store, till, "母婴", "母婴", min_times=1, days=30)
+    store.insight.refresh(full=True, as_of=TODAY)
+    assert member_tags(store) == set()
+    water = store.catalog.scan(WATER).product
+    moved = {k: v for k, v in store.catalog.as_dict(water).items() if k in ProductIn.model_fields}
+    store.catalog.upsert(ProductIn.model_validate({**moved, "category": "母婴"}))
+    summary = store.insight.refresh(as_of=TODAY)
+    assert summary["queued"] == 0 and member_tags(store) == {(water_buyer, baby.id, "auto")}
+
+
+def test_an_incremental_refresh_does_the_same_work_in_a_store_many_times_larger(shop):
+    """Counted in SQLite's virtual machine steps, not time: the work is the queued members', whatever else the
+    store holds (the refresh used to read every member and every sale in the tag rules' windows)."""
+    store, till = shop
+    touched = [join(store, till) for _ in range(5)]
+    for n, member_id in enumerate(touched):
+        for visit in range(3):
+            buy(store, till, member_id, days_ago(2 + 11 * visit + n), [(DIAPERS if n % 2 else WATER, 1)])
+    auto_tag(store, till, "母婴", "母婴", min_times=2, days=60)
+    connection = store.db.peewee.connection()
+
+    def incremental_steps() -> int:
+        for member_id in touched:
+            store.insight.mark(member_id)
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0  # carry on
+        connection.set_progress_handler(count, 100)
+        try:
+            assert store.insight.refresh(as_of=TODAY)["members"] == len(touched)
+        finally:
+            connection.set_progress_handler(None, 0)
+        return steps[0]
+
+    store.insight.refresh(full=True, as_of=TODAY)
+    small = incremental_steps()
+    written = synthetic.fill(store, members=3000, lines=30_000, end=days_ago(1), days=120)
+    store.insight.refresh(full=True, as_of=TODAY)
+    large = incremental_steps()
+    assert written["sales"] > 100 * 3 * len(touched)  # a hundred times the queued members' sales
+    assert large < 1.5 * small
+
+
+def test_the_upgrade_queues_the_members_without_a_profile_and_later_joiners_queue_themselves(tmp_path):
+    store = StoreEdge(parse_config({}), tmp_path)
+    step = next(m.version for m in available_migrations() if m.name == "insight_queue")
+    store.db.migrate(target=step - 1)
+    sql = store.db.peewee.execute_sql
+    member = "INSERT INTO member (id, code, phone, status, home_store, registered_at, updated_at) " \
+             "VALUES (?, ?, NULL, ?, 'S001', '2026-01-05T08:00:00+00:00', '2026-01-05T08:00:00+00:00')"
+    try:
+        with store.db.transaction():
+            for member_id, status in (("profiled", "active"), ("unprofiled", "inactive"), ("gone", "erased")):
+                sql(member, (member_id, new_member_code(), status))
+            sql("INSERT INTO insight_profile (member_id, tickets, visits, monetary, avg_basket, lifecycle, as_of, "
+                "refreshed_at) VALUES ('profiled', 0, 0, 0, 0, 'new', '2026-11-22', '2026-11-22T08:00:00+00:00')")
+        store.db.migrate()
+        assert queue(store) == [("unprofiled", 1)]
+        with store.db.transaction():
+            sql(member, ("joined", new_member_code(), "active"))
+            sql("UPDATE member SET status = 'inactive' WHERE id = 'profiled'")
+            sql("UPDATE member SET updated_at = '2026-11-23T08:00:00+00:00' WHERE id = 'gone'")  # status unchanged
+            sql("INSERT INTO member_level (member_id, level, since) VALUES ('unprofiled', '银卡', '2026-11-23')")
+        assert queue(store) == [("joined", 1), ("profiled", 1), ("unprofiled", 2)]
+    finally:
+        store.db.close()
 
 
 def test_erasing_a_member_removes_their_profile_and_tags(shop):
@@ -138,8 +257,12 @@ def test_erasing_a_member_removes_their_profile_and_tags(shop):
     buy(store, till, member_id, days_ago(1))
     tag = store.insight.tags.create(till, name="熟客")
     store.insight.tags.tag_member(till, member_id, tag.id)
+    auto_tag(store, till, "饮料", "饮料", min_times=1, days=30)
     store.insight.refresh(as_of=TODAY)
+    assert len(member_tags(store)) == 2
     store.members.erase(till, member_id, reason="本人要求")
+    assert member_id not in profiles(store) and not member_tags(store)
+    store.insight.refresh(full=True, as_of=TODAY)  # the erased member's sales stay, anonymous: they tag nobody
     assert member_id not in profiles(store) and not member_tags(store)
 
 

@@ -1,13 +1,15 @@
 """Rebuilding member profiles from sales: set-based SQL into temporary tables, rules on numpy columns.
 
 One path serves both kinds of refresh; only the scope differs: a full rebuild takes every member, an
-incremental refresh the members queued in ``insight_dirty`` (a sale, refund, merge or change touched them).
+incremental refresh the members queued in ``insight_dirty`` (a sale, refund, merge, joining, a status or level
+change touched them), so its cost follows the members touched, not the size of the store.
 The heavy reading happens in the connection's temporary database, outside any write transaction, so the
 checkout keeps committing; profiles are then written in chunks of short transactions. A member queued again
 while a refresh runs stays queued (the queue row carries a counter), so no change is ever missed.
 
-Time moves even when data does not: recency, lifecycle and predictions are judged as of the refresh that
-computed the row (``as_of``); the nightly full rebuild brings every member to today.
+Time moves even when data does not: recency, lifecycle, predictions and the automatic tags' windows are judged
+as of the refresh that computed the member (``as_of``); the nightly full rebuild brings every member to today.
+Within one day an incremental refresh therefore leaves exactly what a full rebuild keeping the model would.
 """
 
 from __future__ import annotations
@@ -22,15 +24,13 @@ import numpy as np
 
 from edge.db import utc_now
 from edge.insight import bgnbd, scoring
-from edge.insight.tags import SALE_DAY
+from edge.insight.tags import ACTIVE_MEMBER, SALE_DAY
 from edge.store_meta import Meta
 
 MODEL_KEY = "insight.model"  # fitted BG/NBD parameters and the RFM cut points, from the last full rebuild
 LAST_KEY = "insight.last_refresh"
 CHUNK = 20_000
 NEXT_PURCHASE_CAP_DAYS = 3650
-
-ACTIVE_MEMBER = "m.status IN ('active', 'inactive')"
 
 _PROFILE_COLUMNS = (
     "member_id", "level", "tickets", "visits", "first_visit", "last_visit", "monetary", "avg_basket",
@@ -59,11 +59,11 @@ class Refresher:
         started, cpu = time.perf_counter(), time.process_time()
         as_of = as_of or self.app.today()
         queued = self._scope(full)
-        self._gather(as_of)
+        self._gather(as_of, full)
         model = self._model(as_of) if (full and refit) or self.model() is None else self.model()
-        written = self._write(as_of, model)
+        written = self._write(as_of, model, full)
         self._forget_scope(full)
-        tagged = self.app.insight.tags.evaluate(as_of)
+        tagged = self.app.insight.tags.evaluate(as_of, scope=None if full else "ins_scope")
         summary = {"full": full, "as_of": as_of.isoformat(), "members": written, "queued": queued,
                    "auto_tags": tagged, "seconds": round(time.perf_counter() - started, 3),
                    "cpu_seconds": round(time.process_time() - cpu, 3),  # this process only: SQLite runs in it
@@ -86,17 +86,14 @@ class Refresher:
         if full:
             self.sql("INSERT INTO temp.ins_scope SELECT m.id, d.marks FROM member m "
                      "LEFT JOIN insight_dirty d ON d.member_id = m.id")
-        else:
+        else:  # joining queues a member too (the insight_queue migration's triggers): nobody to look for
             self.sql("INSERT INTO temp.ins_scope SELECT member_id, marks FROM insight_dirty")
-            # members who joined since (registration queues nobody: nothing to profile yet but the stage "new")
-            self.sql("INSERT OR IGNORE INTO temp.ins_scope SELECT m.id, NULL FROM member m "
-                     f"WHERE {ACTIVE_MEMBER} AND NOT EXISTS (SELECT 1 FROM insight_profile p WHERE p.member_id = m.id)")
         return self.sql("SELECT COUNT(*) FROM insight_dirty").fetchone()[0]
 
     def _forget_scope(self, full: bool) -> None:
         """Profiles of members no longer active go; the queue forgets only marks this run has seen."""
         with self.app.db.transaction(durable=False):
-            gone = "(SELECT s.member_id FROM temp.ins_scope s JOIN member m ON m.id = s.member_id " \
+            gone = "(SELECT s.member_id FROM temp.ins_scope s CROSS JOIN member m ON m.id = s.member_id " \
                    f"WHERE NOT ({ACTIVE_MEMBER}))"
             self.sql(f"DELETE FROM insight_profile WHERE member_id IN {gone}")
             if full:
@@ -106,15 +103,18 @@ class Refresher:
 
     # -- reading sales, set-based -------------------------------------------------
 
-    def _gather(self, as_of: date) -> None:
+    def _gather(self, as_of: date, full: bool) -> None:
         """Per-member aggregates of the scope's sales into temporary tables (merging moves a duplicate's
         sales to the member kept, so they count there)."""
         sql = self.sql
         for table in ("ins_sale", "ins_agg", "ins_refund", "ins_hour", "ins_tender", "ins_category"):
             sql(f"DROP TABLE IF EXISTS temp.{table}")
+        # everyone's sales are read best in one pass; a few members' through the sale_member index (SQLite's
+        # planner, knowing nothing of the temporary scope's size, would read every sale: CROSS JOIN fixes the order)
+        sales = "sale s JOIN temp.ins_scope o" if full else "temp.ins_scope o CROSS JOIN sale s"
         sql(f"CREATE TEMP TABLE ins_sale AS SELECT o.member_id, s.id AS sale_id, {SALE_DAY} AS day, "
             "s.total AS total, CAST(strftime('%H', s.completed_at, ?) AS INTEGER) AS hour "
-            "FROM temp.ins_scope o JOIN sale s ON s.member_id = o.member_id "
+            f"FROM {sales} ON s.member_id = o.member_id "
             f"WHERE s.status = 'completed' AND s.business_date IS NOT NULL AND {SALE_DAY} <= ?",
             (_utc_offset_modifier(self.app.config.store.timezone, as_of), as_of.isoformat()))
         sql("CREATE INDEX temp.ins_sale_member ON ins_sale (member_id)")
@@ -173,8 +173,9 @@ class Refresher:
 
     # -- writing profiles -----------------------------------------------------------
 
-    def _write(self, as_of: date, model: dict) -> int:
+    def _write(self, as_of: date, model: dict, full: bool) -> int:
         day = as_of.isoformat()
+        join = "JOIN" if full else "CROSS JOIN"  # scope first for a few members, as in _gather
         self.sql("DROP TABLE IF EXISTS temp.ins_final")
         self.sql(
             "CREATE TEMP TABLE ins_final AS SELECT m.id AS member_id, COALESCE(lv.level, ?) AS level, COALESCE(a.tickets, 0) AS tickets, "
@@ -185,7 +186,7 @@ class Refresher:
             "julianday(?) - julianday(substr(m.registered_at, 1, 10)) AS joined_days, "
             "COALESCE(c.names, '[]') AS categories, t.method, COALESCE(a.weekend_tickets, 0) AS weekend, "
             "COALESCE(h.hours, '{}') AS hours, h.top_hour "
-            f"FROM temp.ins_scope s JOIN member m ON m.id = s.member_id AND {ACTIVE_MEMBER} "
+            f"FROM temp.ins_scope s {join} member m ON m.id = s.member_id AND {ACTIVE_MEMBER} "
             "LEFT JOIN member_level lv ON lv.member_id = m.id LEFT JOIN temp.ins_agg a ON a.member_id = m.id "
             "LEFT JOIN temp.ins_refund r ON r.member_id = m.id LEFT JOIN temp.ins_category c ON c.member_id = m.id "
             "LEFT JOIN temp.ins_tender t ON t.member_id = m.id LEFT JOIN temp.ins_hour h ON h.member_id = m.id",

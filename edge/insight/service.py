@@ -89,10 +89,10 @@ class InsightService:
         self.mark(duplicate.id)
 
     def _on_erase(self, member, caller) -> None:
-        """A profile is personal data derived from purchases: it goes with the member's personal data."""
+        """A profile is personal data derived from purchases: it goes with the member's personal data (the
+        status change queues the member; the next refresh finds nobody to profile and forgets them)."""
         Profile.delete().where(Profile.member_id == member.id).execute()
         self.tags.forget_member(member.id)
-        DirtyMember.delete().where(DirtyMember.member_id == member.id).execute()
 
     # -- refreshing ----------------------------------------------------------------------
 

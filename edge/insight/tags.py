@@ -1,12 +1,15 @@
 """Member tags: groups, manual tags, and automatic tags whose rules are data a manager edits.
 
-A rule reads "bought category C at least N times (tickets) in the last D days → tag". Rules are evaluated
-set-based over every member at each refresh (windows move with time, so a rule's answer changes even when a
-member's data does not): the answer is computed in a temporary table first and only the difference is written.
+A rule reads "bought category C at least N times (tickets) in the last D days → tag". A full rebuild evaluates
+every rule for every member (windows move with time, so a rule's answer changes even when a member's data does
+not); an incremental refresh evaluates only the members it rebuilds, and a tag for everyone when its rules or the
+products they match changed since. Set-based: the answer is computed in a temporary table first and only the
+difference is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -15,8 +18,11 @@ import peewee
 from edge import audit
 from edge.db import BaseModel, utc_now
 from edge.errors import Conflict, DomainError, NotFound
+from edge.store_meta import Meta
 
 KINDS = ("auto", "manual")
+RULES_KEY = "insight.tag_rules"  # per tag, the rules (and the products they matched) of the last evaluation
+ACTIVE_MEMBER = "m.status IN ('active', 'inactive')"  # members who have a profile and tags from rules
 # A sale's day as YYYY-MM-DD: the till writes business_date YYYYMMDD (the receipt numbers' day); insight compares it
 # with dashed dates and reads it with SQLite's date functions.
 SALE_DAY = ("substr(s.business_date, 1, 4) || '-' || substr(s.business_date, 5, 2) || '-' || "
@@ -161,26 +167,66 @@ class TagsService:
 
     # -- evaluation of the rules --------------------------------------------------------
 
-    def evaluate(self, as_of) -> int:
-        """Recompute every automatic tag from its active rules; returns how many member tags it holds now."""
+    def evaluate(self, as_of, scope: str | None = None) -> int:
+        """Recompute automatic tags from their active rules; returns how many member tags it computed.
+
+        ``scope``: a temporary table of the member ids a refresh rebuilds; only they are evaluated, except
+        for tags whose rules (or the products those rules match) changed since the last evaluation, which are
+        evaluated for every member. None: every tag for every member (the full rebuild). The answer is
+        computed aside and only the difference written.
+        """
         sql = self.app.db.peewee.execute_sql
+        rules = list(TagRule.select().where(TagRule.active == True))  # noqa: E712 - peewee expression
+        matched = {rule.id: self._products_matched(rule.category) for rule in rules}
+        now_evaluated = self._fingerprints(rules, matched)
+        before = json.loads(Meta.get_value(RULES_KEY) or "{}")
+        everyone = {tag_id for tag_id in now_evaluated.keys() | before.keys()
+                    if scope is None or now_evaluated.get(tag_id) != before.get(tag_id)}
         sql("DROP TABLE IF EXISTS temp.ins_auto_tag")
         sql("CREATE TEMP TABLE ins_auto_tag (member_id TEXT, tag_id TEXT, PRIMARY KEY (member_id, tag_id))")
-        for rule in TagRule.select().where(TagRule.active == True):  # noqa: E712 - peewee expression
-            sql("INSERT OR IGNORE INTO temp.ins_auto_tag SELECT s.member_id, ? FROM sale s "
-                "JOIN sale_line l ON l.sale_id = s.id JOIN product p ON p.id = l.product_id "
-                "JOIN category c ON c.id = p.category_id "
-                f"WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND {SALE_DAY} > date(?, ?) "
-                f"AND {SALE_DAY} <= ? AND (c.code = ? OR c.name = ?) "
-                "GROUP BY s.member_id HAVING COUNT(DISTINCT s.id) >= ?",
-                (rule.tag_id, as_of.isoformat(), f"-{rule.days} days", as_of.isoformat(), rule.category,
-                 rule.category, rule.min_times))
+        for rule in rules:
+            sales = ("sale s" if rule.tag_id in everyone
+                     else f"temp.{scope} o CROSS JOIN sale s ON s.member_id = o.member_id")
+            sql(f"INSERT OR IGNORE INTO temp.ins_auto_tag SELECT g.member_id, ? FROM ("
+                f" SELECT s.member_id FROM {sales} JOIN sale_line l ON l.sale_id = s.id "
+                " JOIN product p ON p.id = l.product_id "
+                f" WHERE s.status = 'completed' AND s.member_id IS NOT NULL AND {SALE_DAY} > date(?, ?) "
+                f" AND {SALE_DAY} <= ? AND p.category_id IN (SELECT value FROM json_each(?)) "
+                " GROUP BY s.member_id HAVING COUNT(DISTINCT s.id) >= ?"
+                f") g JOIN member m ON m.id = g.member_id WHERE {ACTIVE_MEMBER}",
+                (rule.tag_id, as_of.isoformat(), f"-{rule.days} days", as_of.isoformat(),
+                 json.dumps(matched[rule.id][0]), rule.min_times))
+        stale = "source = 'auto' AND NOT EXISTS (SELECT 1 FROM temp.ins_auto_tag a " \
+                "WHERE a.member_id = insight_member_tag.member_id AND a.tag_id = insight_member_tag.tag_id)"
         with self.app.db.transaction(durable=False):
-            sql("DELETE FROM insight_member_tag WHERE source = 'auto' AND NOT EXISTS (SELECT 1 FROM temp.ins_auto_tag "
-                "a WHERE a.member_id = insight_member_tag.member_id AND a.tag_id = insight_member_tag.tag_id)")
+            if scope is None:
+                sql(f"DELETE FROM insight_member_tag WHERE {stale}")
+            else:
+                for tag_id in everyone:
+                    sql(f"DELETE FROM insight_member_tag WHERE tag_id = ? AND {stale}", (tag_id,))
+                sql(f"DELETE FROM insight_member_tag WHERE member_id IN (SELECT member_id FROM temp.{scope}) "
+                    f"AND {stale}")
             sql("INSERT OR IGNORE INTO insight_member_tag (member_id, tag_id, source, at) "
                 "SELECT member_id, tag_id, 'auto', ? FROM temp.ins_auto_tag", (utc_now(),))
+            Meta.put(RULES_KEY, json.dumps(now_evaluated))
         return sql("SELECT COUNT(*) FROM temp.ins_auto_tag").fetchone()[0]
+
+    def _products_matched(self, category: str) -> tuple[list[int], str]:
+        """The ids of the categories a rule names (by code or name), and a digest of the products in them."""
+        sql = self.app.db.peewee.execute_sql
+        categories = [row[0] for row in sql("SELECT id FROM category WHERE code = ? OR name = ? ORDER BY id",
+                                            (category, category))]
+        products = sql("SELECT group_concat(id) FROM (SELECT id FROM product WHERE category_id IN "
+                       "(SELECT value FROM json_each(?)) ORDER BY id)", (json.dumps(categories),)).fetchone()[0]
+        return categories, hashlib.sha256((products or "").encode()).hexdigest()
+
+    @staticmethod
+    def _fingerprints(rules: list[TagRule], matched: dict) -> dict[str, list]:
+        """Per tag, what decides its members: each active rule's products, count and window."""
+        by_tag: dict[str, list] = {}
+        for rule in rules:
+            by_tag.setdefault(rule.tag_id, []).append([matched[rule.id][1], rule.min_times, rule.days])
+        return {tag_id: sorted(found) for tag_id, found in by_tag.items()}
 
     # -- answers ---------------------------------------------------------------------------
 
