@@ -5,8 +5,6 @@ arrives (registration at the till, another store's member from HQ, an import) qu
 statement, as does a status change (erased or merged at another store) or a new level (the profile shows it).
 Triggers rather than listeners, so no path that writes these tables can forget. Members with no profile yet
 are queued once here, so none is missed by the upgrade.
-
-Assigned number m0019 on its own branch (renumbered at merge if another step took it).
 """
 
 SQL = """
