@@ -91,10 +91,13 @@ def test_config_change_is_audited_with_the_keys_that_changed(journal_store, tmp_
     reopened = StoreEdge.open(config, journal_store.data_dir)
     try:
         [change] = audit_records("config.changed")
-        assert change["data"]["keys"] == ["checkout.cash_rounding", "hq.broker", "hq.password"]
-        assert change["data"]["before"] == {"checkout.cash_rounding": "none", "hq.broker": None, "hq.password": None}
+        # an [hq] section brings its defaults with it (receive_maximum): the effective config changed there too
+        assert change["data"]["keys"] == ["checkout.cash_rounding", "hq.broker", "hq.password", "hq.receive_maximum"]
+        assert change["data"]["before"] == {"checkout.cash_rounding": "none", "hq.broker": None, "hq.password": None,
+                                            "hq.receive_maximum": None}
         assert change["data"]["after"] == {"checkout.cash_rounding": "floor_jiao", "hq.broker": "mqtts://hq:8883",
-                                           "hq.password": "(set)"}  # a secret never enters the journal
+                                           "hq.password": "(set)",  # a secret never enters the journal
+                                           "hq.receive_maximum": 100}
         assert "s3cret" not in str(audit_records())
         # The same config again is no change.
         assert reopened.record_config_change() == []
