@@ -150,6 +150,15 @@ def held_unacked(log: str) -> int:
     return int(found[-1]) if found else 0
 
 
+def tear_down(client, hq, broker) -> None:
+    """The test's publisher (if it got one), HQ's process and the broker, stopped in that order."""
+    if client is not None:
+        client.disconnect()
+        client.loop_stop()
+    hq.stop()
+    broker.stop()
+
+
 def test_a_batch_hq_held_uncommitted_when_killed_is_sent_again_by_the_broker_and_stored_once(
         tmp_path, postgres_server):  # noqa: F811 (postgres_server: the fixture imported)
     broker = Broker(tmp_path / "broker").start()
@@ -173,11 +182,7 @@ def test_a_batch_hq_held_uncommitted_when_killed_is_sent_again_by_the_broker_and
         assert hq_db.rows("SELECT acked_upto FROM store_state WHERE store_id = 'K'") == [(5,)]
         assert "Traceback" not in hq.log()
     finally:
-        if client is not None:
-            client.disconnect()
-            client.loop_stop()
-        hq.stop()
-        broker.stop()
+        tear_down(client, hq, broker)
 
 
 def test_malformed_messages_are_acked_so_they_never_block_the_receive_maximum(tmp_path):
@@ -202,11 +207,7 @@ def test_malformed_messages_are_acked_so_they_never_block_the_receive_maximum(tm
         assert hq.log().count("malformed") >= 4
         assert "Traceback" not in hq.log()
     finally:
-        if client is not None:
-            client.disconnect()
-            client.loop_stop()
-        hq.stop()
-        broker.stop()
+        tear_down(client, hq, broker)
 
 
 @pytest.mark.parametrize("value", ["0", "70000"])
