@@ -1,7 +1,7 @@
 """Group commit (edge/db.py WalFlush): a durable transaction returns only after an fsync of the WAL that began
 after its commit, and writers that commit while an fsync runs share the next one.
 
-os.fsync is wrapped to log and slow down the real call (the disk is not ours to make slow); everything else is
+os.fdatasync is wrapped to log and slow down the real call (the disk is not ours to make slow); everything else is
 the real store database on a real file.
 """
 
@@ -21,10 +21,10 @@ SLOW_FSYNC_SECONDS = 0.2
 
 @pytest.fixture
 def fsyncs(monkeypatch):
-    """Every os.fsync as ("fsync-start", path) / ("fsync-end", path) in one ordered log, each taking 0.2 s."""
+    """Every os.fdatasync as ("fsync-start", path) / ("fsync-end", path) in one ordered log, each taking 0.2 s."""
     log: list[tuple] = []
     lock = threading.Lock()
-    real_fsync = os.fsync
+    real_fsync = os.fdatasync
 
     def logged_fsync(fd):
         path = os.readlink(f"/proc/self/fd/{fd}")
@@ -35,7 +35,7 @@ def fsyncs(monkeypatch):
         with lock:
             log.append(("fsync-end", path))
 
-    monkeypatch.setattr(os, "fsync", logged_fsync)
+    monkeypatch.setattr(os, "fdatasync", logged_fsync)
     return log, lock
 
 
