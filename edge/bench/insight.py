@@ -28,7 +28,7 @@ def run(members: int, lines: int, touched: int, echo=print, keep: Path | None = 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="storeedge-bench-insight-"))
     store = StoreEdge(Config(), folder)
     store.db.migrate()
-    written = _seeded(store)
+    written = synthetic.held(store)
     if written:
         end = written.pop("end")
         echo(f"reusing {written['members']:,} members, {written['sales']:,} sales, {written['lines']:,} lines "
@@ -68,18 +68,6 @@ def run(members: int, lines: int, touched: int, echo=print, keep: Path | None = 
          f"{accuracy['members']:,} members, {time.perf_counter() - started:.1f} s): {json.dumps(accuracy)}")
     store.db.close()
     return figures
-
-
-def _seeded(store) -> dict | None:
-    """What a kept folder's synthetic history holds (its last day as ``end``), or None for a new folder."""
-    sql = store.db.peewee.execute_sql
-    members = sql("SELECT COUNT(*) FROM member WHERE id LIKE 'SYN%'").fetchone()[0]
-    if not members:
-        return None
-    sales, last_day = sql("SELECT COUNT(*), MAX(business_date) FROM sale WHERE id LIKE 'SYS%'").fetchone()
-    lines = sql("SELECT COUNT(*) FROM sale_line WHERE sale_id LIKE 'SYS%'").fetchone()[0]
-    return {"members": members, "sales": sales, "lines": lines,
-            "end": date(int(last_day[:4]), int(last_day[4:6]), int(last_day[6:]))}
 
 
 def _auto_tag_rules(store) -> None:

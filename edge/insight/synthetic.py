@@ -18,6 +18,20 @@ from edge.db import utc_now
 TENDERS = ("wechat", "alipay", "cash", "card")
 HOUR_WEIGHTS = np.array([0, 0, 0, 0, 0, 0, 0, 1, 3, 4, 5, 6, 8, 6, 4, 4, 5, 8, 9, 8, 5, 3, 1, 0], dtype=float)
 CHUNK = 200_000
+MEMBER_PREFIX, SALE_PREFIX = "SYN", "SYS"  # the ids written here, told from the demo store's own
+
+
+def held(app) -> dict | None:
+    """What ``fill`` wrote into this store before (members, sales, lines and its last day as ``end``), or None."""
+    sql = app.db.peewee.execute_sql
+    members = sql("SELECT COUNT(*) FROM member WHERE id LIKE ?", (f"{MEMBER_PREFIX}%",)).fetchone()[0]
+    if not members:
+        return None
+    sales, last_day = sql("SELECT COUNT(*), MAX(business_date) FROM sale WHERE id LIKE ?",
+                          (f"{SALE_PREFIX}%",)).fetchone()
+    lines = sql("SELECT COUNT(*) FROM sale_line WHERE sale_id LIKE ?", (f"{SALE_PREFIX}%",)).fetchone()[0]
+    return {"members": members, "sales": sales, "lines": lines,
+            "end": date(int(last_day[:4]), int(last_day[4:6]), int(last_day[6:]))}
 
 
 def simulate(members: int, days: int, rng: np.random.Generator, mean_gap: float = 25.0) -> tuple[np.ndarray, ...]:
@@ -56,7 +70,7 @@ def fill(app, *, members: int, lines: int, end: date, days: int = 730, seed: int
     now = utc_now()
     with app.db.transaction(durable=False):
         sql("PRAGMA defer_foreign_keys = ON")
-        rows = ((f"SYN{i:08d}", _member_code(i), f"1{3800000000 + i:010d}", "active", app.config.store.id,
+        rows = ((f"{MEMBER_PREFIX}{i:08d}", _member_code(i), f"1{3800000000 + i:010d}", "active", app.config.store.id,
                  (first_day + timedelta(days=int(joined[i]))).isoformat() + "T00:00:00.000+00:00", now)
                 for i in range(members))
         app.db.peewee.cursor().executemany(
@@ -98,7 +112,7 @@ def _sales(app, rng, who, when, offset, first_day, products, staff_id, device_id
     totals = np.bincount(owner, weights=prices, minlength=n).astype(np.int64)
     days = [(first_day + timedelta(days=int(d))).isoformat() for d in when]
     business_dates = [day.replace("-", "") for day in days]  # YYYYMMDD, as the till writes it
-    sale_ids = [f"SYS{offset + i:09d}" for i in range(n)]
+    sale_ids = [f"{SALE_PREFIX}{offset + i:09d}" for i in range(n)]
     # store time is UTC+8 for the synthetic shop: the hour is written as UTC
     stamps = [f"{days[i]}T{(int(hours[i]) - 8) % 24:02d}:{i % 60:02d}:00.000+00:00" for i in range(n)]
     sql_cursor = app.db.peewee.cursor
@@ -107,7 +121,7 @@ def _sales(app, rng, who, when, offset, first_day, products, staff_id, device_id
             "INSERT INTO sale (id, device_id, cashier_id, status, opened_at, completed_at, business_date, receipt_no, "
             "subtotal, total, paid, member_id) VALUES (?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)",
             ((sale_ids[i], device_id, staff_id, stamps[i], stamps[i], business_dates[i], f"R{offset + i:010d}",
-              int(totals[i]), int(totals[i]), int(totals[i]), f"SYN{int(who[i]):08d}") for i in range(n)))
+              int(totals[i]), int(totals[i]), int(totals[i]), f"{MEMBER_PREFIX}{int(who[i]):08d}") for i in range(n)))
         line_no = np.concatenate([np.arange(1, c + 1) for c in counts])
         sql_cursor().executemany(
             "INSERT INTO sale_line (id, sale_id, line_no, product_id, sku, name, sold_by, qty, list_price, unit_price, "
